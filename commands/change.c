@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * change.c - the change log: !log records what changed ("upgraded nginx
+ * to 1.25 #web1"), !changelog answers "what was changed when, by whom".
+ * A change counts as a deploy when it carries one of the configured
+ * deploy tags or says so in a word ("deployed", "released"); a deploy
+ * logged inside the release-freeze window gets a warning.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "commands.h"
+#include "when.h"
+#include "banned.h"
+
+/* 1 if word (any case, trailing punctuation ignored) starts with a
+ * deploy tag, e.g. "deployed" for "deploy", "released," for "release". */
+static int deploy_word(const struct config *cfg, const char *w)
+{
+	if (*w == '#')
+		w++;
+	for (char **t = cfg->deploy_tags; t && *t; t++) {
+		size_t n = strlen(*t);
+		if (!strncasecmp(w, *t, n)) {
+			const char *rest = w + n;
+			/* deploy, deploys, deployed, deploying, deployment */
+			while (isalpha((unsigned char)*rest))
+				rest++;
+			if (!*rest || ispunct((unsigned char)*rest))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* 1 if the change r is a deploy; the first deploy tag is added to r's
+ * tags so reviews can count deploys. */
+static sc_err mark_deploy(const struct config *cfg, const struct args *a,
+			  struct record *r, int *is_deploy)
+{
+	*is_deploy = 0;
+	for (int i = 1; i < a->argc && !*is_deploy; i++)
+		*is_deploy = !a->quoted[i] && deploy_word(cfg, a->argv[i]);
+	if (*is_deploy && cfg->deploy_tags && cfg->deploy_tags[0])
+		return record_add_tag(r, cfg->deploy_tags[0]);
+	return SC_OK;
+}
+
+sc_err cmd_log(struct cmd_ctx *c, const struct args *a)
+{
+	struct item it;
+	struct record r;
+	int deploy = 0;
+	sc_err err;
+
+	memset(&r, 0, sizeof(r));
+	err = item_parse(c, a, 1, ITEM_TAGS, &it);
+	if (err)
+		return err;
+	r.kind = REC_CHANGE;
+	err = record_set(&r.text, it.text);
+	if (!err)
+		err = record_set(&r.status, "logged");
+	for (size_t i = 0; i < it.ntags && !err; i++)
+		err = record_add_tag(&r, it.tags[i]);
+	if (!err)
+		err = mark_deploy(c->cfg, a, &r, &deploy);
+	if (!err)
+		err = add_record(c, &r);
+	if (err)
+		goto out;
+	c->out->record = r.id;
+	err = reply_text(c->out, "Logged ");
+	if (!err)
+		err = render_record(c, &r);
+	if (!err && deploy && c->cfg->freeze.set &&
+	    when_in_window(c->now, c->tz, c->cfg->freeze.start, c->cfg->freeze.end))
+		err = reply_text(c->out,
+				 "\n⚠ This deploy was logged during the release freeze. "
+				 "If it was not an emergency, say why in the change.");
+out:
+	record_clear(&r);
+	item_clear(&it);
+	return err;
+}
+
+/* State for one !changelog line. */
+struct cl {
+	struct cmd_ctx *c;
+	int n, max, more;
+	sc_err err;
+};
+
+static int cl_line(const struct record *r, void *ctx)
+{
+	struct cl *cl = ctx;
+	struct cmd_ctx *c = cl->c;
+	struct sbuf when;
+
+	if (cl->n == cl->max) {
+		cl->more = 1;
+		return 1;
+	}
+	sbuf_init(&when, 128);
+	cl->err = when_format_short(r->created, c->now, c->tz, &when);
+	if (!cl->err && cl->n)
+		cl->err = reply_nl(c->out);
+	if (!cl->err)
+		cl->err = reply_id(c->out, r);
+	if (!cl->err)
+		cl->err = reply_textf(c->out, " %s ", when.buf);
+	if (!cl->err)
+		cl->err = reply_user(c->out, r->author);
+	if (!cl->err)
+		cl->err = reply_textf(c->out, ": %s", r->text);
+	for (size_t i = 0; i < r->ntags && !cl->err; i++)
+		if (!strstr(r->text, r->tags[i]))
+			cl->err = reply_textf(c->out, " #%s", r->tags[i]);
+	sbuf_release(&when);
+	cl->n++;
+	return cl->err != SC_OK;
+}
+
+sc_err cmd_changelog(struct cmd_ctx *c, const struct args *a)
+{
+	struct rec_query q;
+	struct sbuf terms;
+	char *who = NULL, *tag = NULL;
+	struct cl cl = { c, 0, 30, 0, SC_OK };
+	sc_err err = SC_OK;
+
+	memset(&q, 0, sizeof(q));
+	q.kinds = REC_BIT(REC_CHANGE);
+	q.room_id = c->room_id;
+	q.order = ORDER_NEWEST;
+	sbuf_init(&terms, CMD_LINE_MAX);
+	for (int i = 1; i < a->argc && !err; i++) {
+		const char *w = a->argv[i];
+		if (a->quoted[i]) {
+			err = sbuf_printf(&terms, "%s%s", terms.len ? " " : "", w);
+		} else if (!strncasecmp(w, "since:", 6)) {
+			if (when_parse_since(w + 6, c->now, c->tz, &q.since) != SC_OK)
+				err = cmd_fail(c, SC_EINVAL,
+					       "cannot read '%s' (try since:7d or since:2026-11-01)", w);
+		} else if (w[0] == '#' && w[1] && !tag) {
+			tag = strdup(w + 1);
+			if (!tag)
+				err = SC_ENOMEM;
+			for (char *p = tag; p && *p; p++)
+				*p = (char)tolower((unsigned char)*p);
+			q.tag = tag;
+		} else if (w[0] == '@' && !who) {
+			err = resolve_user(c, w, &who);
+			q.author = who;
+		} else {
+			err = sbuf_printf(&terms, "%s%s", terms.len ? " " : "", w);
+		}
+	}
+	if (err)
+		goto out;
+	q.terms = terms.len ? terms.buf : NULL;
+	err = store_query(c->st, &q, cl_line, &cl);
+	if (!err)
+		err = cl.err;
+	if (!err && !cl.n)
+		err = reply_text(c->out, a->argc > 1 ? "No changes match." :
+				 "No changes logged here yet.");
+	if (!err && cl.more)
+		err = reply_textf(c->out, "\n… older changes not shown; narrow it with since: or #target");
+out:
+	free(who);
+	free(tag);
+	sbuf_release(&terms);
+	return err;
+}

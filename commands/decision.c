@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * decision.c - the decision log: !decide, !propose, !accept, !reject,
+ * !supersede, !decisions. A decision has a text, an optional rationale
+ * ("... because ..."), a status (proposed, accepted, rejected,
+ * superseded) and, for proposals, the 👍 👎 🤷 check-in votes counted
+ * from reactions on scribe's reply.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "commands.h"
+#include "when.h"
+#include "banned.h"
+
+/* Split argv[from..] at the first unquoted "because" into text and
+ * rationale (NULL when none). Failure writes the reply. */
+static sc_err split_because(struct cmd_ctx *c, const struct args *a, int from,
+			    char **text, char **why)
+{
+	int at = a->argc;
+	char *t, *w = NULL;
+
+	for (int i = from; i < a->argc; i++) {
+		if (!a->quoted[i] && !strcasecmp(a->argv[i], "because")) {
+			at = i;
+			break;
+		}
+	}
+	if (at == from)
+		return cmd_fail(c, SC_EINVAL, "what was decided? the text before 'because' is missing");
+	if (at < a->argc && at + 1 == a->argc)
+		return cmd_fail(c, SC_EINVAL, "because what? the rationale after 'because' is missing");
+	t = args_join(a, from, at);
+	if (at < a->argc)
+		w = args_join(a, at + 1, a->argc);
+	if (!t || (at < a->argc && !w)) {
+		free(t);
+		free(w);
+		return SC_ENOMEM;
+	}
+	*text = t;
+	*why = w;
+	return SC_OK;
+}
+
+/* Record a new decision from argv[from..] with status; *out keeps it. */
+static sc_err new_decision(struct cmd_ctx *c, const struct args *a, int from,
+			   const char *status, struct record *out)
+{
+	struct record r;
+	char *text = NULL, *why = NULL;
+	sc_err err;
+
+	memset(&r, 0, sizeof(r));
+	err = split_because(c, a, from, &text, &why);
+	if (err)
+		return err;
+	r.kind = REC_DECISION;
+	r.text = text;
+	r.detail = why;
+	err = record_set(&r.status, status);
+	if (!err)
+		err = add_record(c, &r);
+	if (err) {
+		record_clear(&r);
+		return err;
+	}
+	*out = r;
+	return SC_OK;
+}
+
+/* Append " (because …)" when r has a rationale. */
+static sc_err render_because(struct cmd_ctx *c, const struct record *r)
+{
+	if (!r->detail)
+		return SC_OK;
+	return reply_textf(c->out, " (because %s)", r->detail);
+}
+
+sc_err cmd_decide(struct cmd_ctx *c, const struct args *a)
+{
+	struct record r;
+	sc_err err = new_decision(c, a, 1, "accepted", &r);
+
+	if (err)
+		return err;
+	c->out->record = r.id;
+	err = reply_text(c->out, "Recorded decision ");
+	if (!err)
+		err = reply_id(c->out, &r);
+	if (!err)
+		err = reply_textf(c->out, ": %s", r.text);
+	if (!err)
+		err = render_because(c, &r);
+	record_clear(&r);
+	return err;
+}
+
+sc_err cmd_propose(struct cmd_ctx *c, const struct args *a)
+{
+	struct record r;
+	sc_err err = new_decision(c, a, 1, "proposed", &r);
+
+	if (err)
+		return err;
+	c->out->record = r.id;
+	err = reply_text(c->out, "Proposal ");
+	if (!err)
+		err = reply_id(c->out, &r);
+	if (!err)
+		err = reply_textf(c->out, ": %s", r.text);
+	if (!err)
+		err = render_because(c, &r);
+	if (!err)
+		err = reply_textf(c->out,
+				  "\nCheck in with a reaction to this message: 👍 for, 👎 against, 🤷 neutral. "
+				  "Then %saccept or %sreject it.",
+				  c->cfg->prefix, c->cfg->prefix);
+	record_clear(&r);
+	return err;
+}
+
+/* Move decision argv[1] to status `to` if its status is one of from. */
+static sc_err decision_status(struct cmd_ctx *c, const struct args *a,
+			      const char *to, const char *const *from)
+{
+	struct record r;
+	int ok = 0;
+	sc_err err = find_record(c, a->argv[1], REC_DECISION, &r);
+
+	if (err)
+		return err;
+	for (; *from; from++)
+		ok |= !strcmp(r.status, *from);
+	if (!ok) {
+		err = cmd_fail(c, SC_ESTATE, "%s is %s; it cannot be %s now",
+			       a->argv[1], r.status, to);
+		goto out;
+	}
+	err = record_set(&r.status, to);
+	if (!err)
+		err = store_record_update(c->st, &r, c->sender, c->now, c->event_id);
+	if (err)
+		goto out;
+	c->out->record = r.id;
+	err = reply_text(c->out, "Decision ");
+	if (!err)
+		err = reply_id(c->out, &r);
+	if (!err)
+		err = reply_textf(c->out, " %s: %s", to, r.text);
+	if (!err && (r.votes_up || r.votes_down || r.votes_meh))
+		err = reply_textf(c->out, " (check-in: %d 👍, %d 👎, %d 🤷)",
+				  r.votes_up, r.votes_down, r.votes_meh);
+out:
+	record_clear(&r);
+	return err;
+}
+
+sc_err cmd_accept(struct cmd_ctx *c, const struct args *a)
+{
+	static const char *const from[] = { "proposed", "rejected", NULL };
+	return decision_status(c, a, "accepted", from);
+}
+
+sc_err cmd_reject(struct cmd_ctx *c, const struct args *a)
+{
+	static const char *const from[] = { "proposed", "accepted", NULL };
+	return decision_status(c, a, "rejected", from);
+}
+
+sc_err cmd_supersede(struct cmd_ctx *c, const struct args *a)
+{
+	struct record old, r;
+	sc_err err = find_record(c, a->argv[1], REC_DECISION, &old);
+
+	if (err)
+		return err;
+	if (!strcmp(old.status, "superseded")) {
+		err = cmd_fail(c, SC_ESTATE, "%s is already superseded", a->argv[1]);
+		goto out;
+	}
+	err = new_decision(c, a, 2, "accepted", &r);
+	if (err)
+		goto out;
+	old.superseded_by = r.id;
+	err = record_set(&old.status, "superseded");
+	if (!err)
+		err = store_record_update(c->st, &old, c->sender, c->now, c->event_id);
+	if (!err) {
+		c->out->record = r.id;
+		err = reply_text(c->out, "Recorded decision ");
+	}
+	if (!err)
+		err = reply_id(c->out, &r);
+	if (!err)
+		err = reply_textf(c->out, ": %s", r.text);
+	if (!err)
+		err = render_because(c, &r);
+	if (!err)
+		err = reply_text(c->out, "; it supersedes ");
+	if (!err)
+		err = reply_id(c->out, &old);
+	if (!err)
+		err = reply_textf(c->out, " (%s)", old.text);
+	record_clear(&r);
+out:
+	record_clear(&old);
+	return err;
+}
+
+sc_err cmd_decisions(struct cmd_ctx *c, const struct args *a)
+{
+	static const char *const statuses[] = { "proposed", "accepted",
+						"rejected", "superseded", NULL };
+	struct rec_query q;
+	struct sbuf terms;
+	sc_err err = SC_OK;
+
+	memset(&q, 0, sizeof(q));
+	q.kinds = REC_BIT(REC_DECISION);
+	q.room_id = c->room_id;
+	sbuf_init(&terms, CMD_LINE_MAX);
+	/* A status word filters, since: bounds, every other word searches. */
+	for (int i = 1; i < a->argc && !err; i++) {
+		const char *w = a->argv[i];
+		const char *const *s = statuses;
+
+		while (*s && (a->quoted[i] || strcasecmp(w, *s)))
+			s++;
+		if (*s) {
+			q.status = *s;
+		} else if (!a->quoted[i] && !strncasecmp(w, "since:", 6)) {
+			if (when_parse_since(w + 6, c->now, c->tz, &q.since) != SC_OK)
+				err = cmd_fail(c, SC_EINVAL,
+					       "cannot read '%s' (try since:30d or since:2026-11-01)",
+					       w);
+		} else {
+			err = sbuf_printf(&terms, "%s%s", terms.len ? " " : "", w);
+		}
+	}
+	if (!err) {
+		q.terms = terms.len ? terms.buf : NULL;
+		err = render_query(c, &q, 0, "No decisions found.", 30);
+	}
+	sbuf_release(&terms);
+	return err;
+}

@@ -1,0 +1,32 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Install what scribe needs on Debian bookworm (run as root). Idempotent:
+# packages already present are left alone. The Dockerfile and .ci/run use
+# it too, so a fresh machine, CI and the image get the same set.
+#
+#   sh docker/install-deps.sh          build + run dependencies
+#   sh docker/install-deps.sh --test   also what the test suite needs
+set -eu
+
+pkgs="build-essential pkg-config libcurl4-openssl-dev libjansson-dev libolm-dev
+libsqlite3-dev tzdata ca-certificates"
+if [ "${1:-}" = "--test" ]; then
+	# the test homeserver and the real Matrix client used for interop
+	pkgs="$pkgs python3 python3-matrix-nio python3-olm clang valgrind"
+fi
+
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "install-deps: need root to install:$missing" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing
+fi

@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store.h - the durable record: every todo, decision, change, meeting and
+ * incident, their history, rooms, members, and the bot's sync state.
+ *
+ * Only src/store.c includes <sqlite3.h>. The store is one SQLite file in
+ * WAL mode with foreign keys on and a busy timeout, so `scribe run` and
+ * the admin CLI can share it. Schema changes are forward-only migrations
+ * numbered by PRAGMA user_version.
+ *
+ * Transactions nest: store_tx_begin() opens a SAVEPOINT (which starts a
+ * transaction when none is open), store_tx_commit() releases it and
+ * store_tx_rollback() undoes everything since the matching begin. The
+ * bot wraps a whole sync batch in one and each command in a nested one,
+ * so a failing command leaves no half-written record and the batch's
+ * records, replies (outbox) and sync token commit together.
+ *
+ * Ownership: strings inside a struct returned by the store belong to that
+ * struct and are freed by its *_free() function. `const char *`
+ * arguments are only borrowed for the duration of the call.
+ *
+ * Errors: SC_ESTORE (message in store_errmsg()), SC_EBUSY when locked
+ * past the busy timeout, SC_ENOTFOUND for a missing row, SC_ENOMEM.
+ */
+#ifndef SCRIBE_STORE_H
+#define SCRIBE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+struct store;
+
+enum rec_kind {
+	REC_TODO = 0,
+	REC_DECISION,
+	REC_CHANGE,
+	REC_MEETING,
+	REC_INCIDENT,
+	REC_NKINDS
+};
+
+/* Bit for a kind in a kind mask. */
+#define REC_BIT(k) (1u << (k))
+#define REC_ALL ((1u << REC_NKINDS) - 1)
+
+/* 'T', 'D', 'C', 'M', 'I'. */
+char rec_kind_prefix(enum rec_kind k);
+/* "todo", "decision", "change", "meeting", "incident". */
+const char *rec_kind_name(enum rec_kind k);
+/* Parse a kind name (singular or plural, case-insensitive). */
+sc_err rec_kind_parse(const char *s, enum rec_kind *out);
+/* Parse a short id "T12" / "t12" into kind and number (> 0). */
+sc_err rec_id_parse(const char *s, enum rec_kind *kind, int64_t *num);
+
+/*
+ * Status values (stored as text):
+ *   todo:     open, done, dropped
+ *   decision: proposed, accepted, rejected, superseded
+ *   change:   logged
+ *   meeting:  running, ended
+ *   incident: open, resolved
+ * `withdrawn` is separate: set when the source message was redacted.
+ */
+struct record {
+	int64_t id;            /* store-wide rowid; 0 before insert */
+	enum rec_kind kind;
+	int64_t num;           /* the 12 of T12; unique per kind store-wide */
+	char *room_id;
+	char *author;          /* Matrix user id */
+	char *event_id;        /* source event, may be NULL (CLI, import) */
+	char *text;            /* the item itself */
+	char *detail;          /* rationale / done note / resolution; may be NULL */
+	char *status;
+	char *severity;        /* "critical" | "major" | "minor" | NULL */
+	int64_t due;           /* 0 = none */
+	int64_t created;       /* unix seconds, UTC */
+	int64_t updated;
+	int64_t closed;        /* done/dropped/resolved/ended time, 0 = open */
+	int64_t meeting;       /* record id of the meeting it was made in, 0 */
+	int64_t superseded_by; /* record id of the successor decision, 0 */
+	int withdrawn;         /* source message redacted */
+	char **assignees;      /* todos: user ids; nassignees entries */
+	size_t nassignees;
+	char **tags;           /* labels / targets, lowercase, without '#' */
+	size_t ntags;
+	int votes_up, votes_down, votes_meh; /* decisions: 👍 👎 🤷 */
+};
+
+/* Free the strings of r and zero it (r itself is not freed). */
+void record_clear(struct record *r);
+/* Append "T12" for r to a buffer of at least 24 bytes. */
+void record_short_id(const struct record *r, char *buf, size_t size);
+/* Set a string field: frees the old value, copies s (NULL allowed). */
+sc_err record_set(char **field, const char *s);
+/* Append a copy of s to r's assignees / tags (no duplicates). */
+sc_err record_add_assignee(struct record *r, const char *user_id);
+sc_err record_add_tag(struct record *r, const char *tag);
+
+/* Open (creating and migrating as needed) the store at path; ":memory:"
+ * gives a private in-memory store for tests. */
+sc_err store_open(const char *path, struct store **out);
+void store_close(struct store *st);
+/* Last error message of the store, borrowed until the next call. */
+const char *store_errmsg(const struct store *st);
+/* Schema version (PRAGMA user_version) of an open store. */
+int store_schema_version(struct store *st);
+/* The schema version this binary creates and understands. */
+int store_schema_latest(void);
+
+sc_err store_tx_begin(struct store *st);
+sc_err store_tx_commit(struct store *st);
+sc_err store_tx_rollback(struct store *st);
+
+/*
+ * Insert r: assigns r->id and r->num (next number of its kind), stores
+ * assignees and tags, indexes the text for search and appends a
+ * "created" history entry by r->author. r->created/updated must be set.
+ * A record whose event_id already exists gives SC_EEXISTS (a command is
+ * never recorded twice).
+ */
+sc_err store_record_add(struct store *st, struct record *r);
+
+/*
+ * Write r's changed fields (compared with the stored row of r->id):
+ * status, text, detail, severity, due, closed, superseded_by, withdrawn,
+ * assignees, tags. One history entry per changed field, by actor at now,
+ * caused by event_id (may be NULL). Sets updated = now. Nothing changed
+ * = SC_OK and no history.
+ */
+sc_err store_record_update(struct store *st, const struct record *r,
+			   const char *actor, int64_t now, const char *event_id);
+
+/* Load a record (with assignees, tags and vote counts) into out. */
+sc_err store_record_get(struct store *st, enum rec_kind kind, int64_t num,
+			struct record *out);
+sc_err store_record_get_id(struct store *st, int64_t id, struct record *out);
+/* The record created by event_id (the command's source event). */
+sc_err store_record_by_event(struct store *st, const char *event_id,
+			     struct record *out);
+
+/* A query over records; zero-initialise and set what you need. */
+struct rec_query {
+	unsigned kinds;         /* REC_BIT mask; 0 = all */
+	const char *room_id;    /* NULL = every room */
+	const char *status;     /* exact status, NULL = any */
+	int open_only;          /* todo open, decision proposed|accepted,
+	                           incident open, meeting running */
+	const char *assignee;   /* todos assigned to this user */
+	const char *author;     /* created by this user */
+	const char *tag;        /* has this tag (lowercase, no '#') */
+	const char *terms;      /* full-text: every word must match (any
+	                           text typed by a user is safe here) */
+	int64_t since, until;   /* created in [since, until); 0 = unbounded */
+	int64_t changed_since;  /* updated or created >= this; 0 = ignore */
+	int64_t overdue_at;     /* open todos with due < this; 0 = ignore */
+	int64_t meeting;        /* made during this meeting record id */
+	int include_withdrawn;  /* default: withdrawn records are skipped */
+	enum { ORDER_NEWEST = 0, ORDER_OLDEST, ORDER_DUE } order;
+	/* ORDER_DUE: critical first, then by due (none last), then oldest */
+	int limit;              /* 0 = no limit */
+};
+
+/* Called for each match; return non-zero to stop (store_query then
+ * returns SC_OK). r is borrowed for the duration of the call. */
+typedef int (*rec_cb)(const struct record *r, void *ctx);
+/* Stream the matches of q to cb; memory stays flat for any size. */
+sc_err store_query(struct store *st, const struct rec_query *q, rec_cb cb,
+		   void *ctx);
+/* Number of matches of q (ignores limit). */
+sc_err store_count(struct store *st, const struct rec_query *q, int64_t *out);
+
+struct history_entry {
+	int64_t record;
+	int64_t ts;
+	const char *actor;
+	const char *field;     /* "created", "status", "text", "due", ... */
+	const char *old_value; /* NULL when none */
+	const char *new_value;
+	const char *event_id;  /* NULL when none */
+};
+typedef int (*hist_cb)(const struct history_entry *h, void *ctx);
+/* History of one record, oldest first. */
+sc_err store_history(struct store *st, int64_t record, hist_cb cb, void *ctx);
+
+/* Votes (reactions on a proposal): one per (record, user); a new vote by
+ * the same user replaces the old one. key is "up", "down" or "meh". */
+sc_err store_vote_add(struct store *st, int64_t record, const char *user_id,
+		      const char *key, const char *event_id);
+/* Remove the vote created by a (now redacted) reaction event; SC_ENOTFOUND
+ * if that event was no vote. */
+sc_err store_vote_remove_event(struct store *st, const char *event_id);
+
+/* Remember that the bot's event reply_event_id is about record id (so a
+ * reaction to the reply finds the record). */
+sc_err store_reply_link(struct store *st, const char *reply_event_id,
+			int64_t record);
+/* The record a reply event (or the command event itself) is about. */
+sc_err store_record_for_event(struct store *st, const char *event_id,
+			      int64_t *record);
+
+/* Per-room settings and state. Unset strings are NULL. */
+struct room {
+	char *room_id;
+	char *tz;              /* NULL = the config's default */
+	int digest_minute;     /* -1 = config default */
+	unsigned digest_days;  /* 0 = config default */
+	int64_t last_digest;   /* end of the last digested window, 0 = never */
+	int64_t joined_at;     /* unix seconds; 0 = not joined */
+	int64_t meeting;       /* running meeting record id, 0 = none */
+	int encrypted;         /* m.room.encryption seen */
+	char *name;            /* m.room.name, may be NULL */
+};
+void room_clear(struct room *r);
+/* Load a room; SC_ENOTFOUND if scribe never saw it. */
+sc_err store_room_get(struct store *st, const char *room_id, struct room *out);
+/* Insert or replace every field of r. */
+sc_err store_room_put(struct store *st, const struct room *r);
+/* Call cb for every room with joined_at != 0. */
+typedef int (*room_cb)(const struct room *r, void *ctx);
+sc_err store_rooms(struct store *st, room_cb cb, void *ctx);
+
+/* Room members as the bot last saw them. */
+struct member {
+	const char *user_id;
+	const char *display_name; /* may be NULL */
+	const char *membership;   /* "join", "invite", "leave", "ban" */
+	int power;                /* power level */
+	int64_t last_spoke;       /* last message time, 0 = never */
+};
+/* Insert or update the member (keeps last_spoke). */
+sc_err store_member_put(struct store *st, const char *room_id,
+			const char *user_id, const char *display_name,
+			const char *membership, int power);
+/* Update only the power level of every listed user; others in the room
+ * get default_power. users/levels have n entries. */
+sc_err store_member_powers(struct store *st, const char *room_id,
+			   const char *const *users, const int *levels,
+			   size_t n, int default_power);
+/* Record that user spoke at ts (for !catchup and meeting attendance). */
+sc_err store_member_spoke(struct store *st, const char *room_id,
+			  const char *user_id, int64_t ts);
+/* Get one member; SC_ENOTFOUND if unknown. Strings in out are copies the
+ * caller frees with member_clear. */
+sc_err store_member_get(struct store *st, const char *room_id,
+			const char *user_id, struct member *out);
+void member_clear(struct member *m);
+typedef int (*member_cb)(const struct member *m, void *ctx);
+/* Every member of the room with membership "join" (and "invite" when
+ * with_invited), ordered by user id. */
+sc_err store_members(struct store *st, const char *room_id, int with_invited,
+		     member_cb cb, void *ctx);
+/*
+ * Resolve a name typed in chat to a joined member's user id: "@elon"
+ * or "elon" matches the localpart or display name (case-insensitive),
+ * "@elon:example.org" must be a member. *out is a new string (caller
+ * frees). SC_ENOTFOUND: nobody; SC_EAMBIGUOUS: more than one (and
+ * *candidates, if not NULL, gets a new ", "-separated list of them).
+ */
+sc_err store_member_resolve(struct store *st, const char *room_id,
+			    const char *name, char **out, char **candidates);
+
+/* Meeting notes: topics and infos said during a meeting, in order. */
+sc_err store_note_add(struct store *st, int64_t meeting, int64_t ts,
+		      const char *author, const char *kind, const char *text);
+struct note {
+	int64_t ts;
+	const char *author;
+	const char *kind;    /* "topic" | "info" */
+	const char *text;
+};
+typedef int (*note_cb)(const struct note *n, void *ctx);
+sc_err store_notes(struct store *st, int64_t meeting, note_cb cb, void *ctx);
+/* Attendees: everyone who spoke during the meeting, in order of first
+ * word. Adding twice is harmless. */
+sc_err store_attendee_add(struct store *st, int64_t meeting,
+			  const char *user_id);
+typedef int (*str_cb)(const char *s, void *ctx);
+sc_err store_attendees(struct store *st, int64_t meeting, str_cb cb,
+		       void *ctx);
+
+/* Small persistent values (sync token, filter id, device id, ...).
+ * store_kv_get: *out is a new string; SC_ENOTFOUND when unset. */
+sc_err store_kv_get(struct store *st, const char *key, char **out);
+sc_err store_kv_put(struct store *st, const char *key, const char *value);
+sc_err store_kv_del(struct store *st, const char *key);
+
+/*
+ * The outbox: messages decided inside a transaction and sent after it
+ * commits. txn_id is derived from the source event, so a resend after a
+ * crash reuses it and the homeserver deduplicates. Adding an existing
+ * txn_id is a no-op (SC_OK). content is a JSON text; record is the
+ * record the message is about (0 = none) for store_reply_link.
+ */
+struct outbox_msg {
+	int64_t seq;
+	const char *txn_id;
+	const char *room_id;
+	const char *type;     /* event type, e.g. "m.room.message" */
+	const char *content;  /* JSON text */
+	int64_t record;
+};
+sc_err store_outbox_add(struct store *st, const char *txn_id,
+			const char *room_id, const char *type,
+			const char *content, int64_t record);
+/* Replace the type and content of a queued message (encryption turns a
+ * plaintext message into its m.room.encrypted form before sending). */
+sc_err store_outbox_replace(struct store *st, int64_t seq, const char *type,
+			    const char *content);
+typedef int (*outbox_cb)(const struct outbox_msg *m, void *ctx);
+/* Queued messages, oldest first (at most limit, 0 = all). */
+sc_err store_outbox_pending(struct store *st, int limit, outbox_cb cb,
+			    void *ctx);
+/* The message was accepted by the homeserver as event_id: remove it and
+ * link the reply to its record. */
+sc_err store_outbox_done(struct store *st, int64_t seq, const char *event_id);
+
+/* Mark a Matrix event as processed. SC_EEXISTS if it already was (a
+ * back-filled or re-delivered event is then skipped). Rows older than
+ * 30 days are pruned by store_events_prune(). */
+sc_err store_event_seen(struct store *st, const char *event_id, int64_t ts);
+sc_err store_events_prune(struct store *st, int64_t before);
+
+/* Counts for `scribe stats`: cb gets (room_id, kind, count) rows. */
+typedef int (*stat_cb)(const char *room_id, enum rec_kind kind, int64_t n,
+		       void *ctx);
+sc_err store_stats(struct store *st, stat_cb cb, void *ctx);
+
+#endif

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c - the `scribe` binary: one table of subcommands (git's
+ * commands[]), each with its own --help. Only main() calls exit.
+ *
+ * Exit codes (documented in the README): 0 success, 1 failure at run
+ * time, 2 bad usage or configuration, 3 the store is missing, locked or
+ * damaged, 4 unknown room (scribe log), 5 the homeserver refused the
+ * credentials.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "console.h"
+#include "banned.h"
+
+#define SCRIBE_VERSION "0.1.0"
+
+struct subcommand {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static int version_main(int argc, char **argv);
+static int help_main(int argc, char **argv);
+
+static const struct subcommand subcommands[] = {
+	{ "console", console_main, "try the commands on stdin/stdout, no homeserver needed" },
+	{ "help", help_main, "show this list" },
+	{ "version", version_main, "print the version" },
+};
+
+static int version_main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("scribe %s\n", SCRIBE_VERSION);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: scribe <command> [options]   (scribe <command> --help for more)\n\n");
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		fprintf(f, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
+}
+
+static int help_main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	usage(stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return help_main(argc, argv);
+	if (!strcmp(argv[1], "--version"))
+		return version_main(argc, argv);
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		if (!strcmp(argv[1], subcommands[i].name))
+			return subcommands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "scribe: error: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}
