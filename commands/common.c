@@ -101,6 +101,17 @@ static int is_tag(const char *w)
 	return 1;
 }
 
+/* Words after which a #tag is the sentence's object, not a label. */
+static int is_preposition(const char *w)
+{
+	static const char *const preps[] = { "on", "at", "in", "for", "to",
+		"from", "of", "and", "with", "into", "onto", "via", NULL };
+	for (const char *const *p = preps; *p; p++)
+		if (!strcasecmp(w, *p))
+			return 1;
+	return 0;
+}
+
 sc_err resolve_user(struct cmd_ctx *c, const char *name, char **out)
 {
 	char *n = strdup(name);
@@ -131,7 +142,7 @@ sc_err item_parse(struct cmd_ctx *c, const struct args *a, int start,
 		  unsigned want, struct item *it)
 {
 	struct item r;
-	int i = start, first, last, nwords = 0;
+	int i = start, first, last, text_end, nwords = 0;
 	char **words = NULL;
 	int *is_tagword = NULL;
 	struct sbuf text;
@@ -180,10 +191,21 @@ sc_err item_parse(struct cmd_ctx *c, const struct args *a, int start,
 	}
 	first = 0;
 	last = nwords - 1;
-	if ((want & ITEM_SEVERITY) && nwords > 1) {
+	text_end = last;
+	/* A trailing run of #tags labels the item and is cut from its text,
+	 * unless it ends the sentence ("rotate keys on #web1"); a tag inside
+	 * the sentence stays part of it. */
+	{
+		int end = last;
+		while (end >= first && is_tagword[end])
+			end--;
+		if (end < last && !(end >= first && is_preposition(words[end])))
+			text_end = end;
+	}
+	if ((want & ITEM_SEVERITY) && text_end > first) {
 		int at = -1;
-		if (is_severity(words[last]))
-			at = last--;
+		if (is_severity(words[text_end]))
+			at = text_end--;
 		else if (is_severity(words[first]))
 			at = first++;
 		if (at >= 0) {
@@ -209,11 +231,7 @@ sc_err item_parse(struct cmd_ctx *c, const struct args *a, int start,
 				goto out;
 		}
 	}
-	/* A trailing run of #tags labels the item and is cut from its text;
-	 * a tag inside the sentence stays part of it. */
-	while (last >= first && is_tagword[last])
-		last--;
-	for (int k = first; k <= last && !err; k++) {
+	for (int k = first; k <= text_end && !err; k++) {
 		if (k > first)
 			err = sbuf_putc(&text, ' ');
 		if (!err)
@@ -432,7 +450,8 @@ sc_err render_query(struct cmd_ctx *c, const struct rec_query *q,
 		err = w.err;
 	if (err)
 		goto out;
-	qsort(w.users, w.n, sizeof(*w.users), cmp_str);
+	if (w.n)
+		qsort(w.users, w.n, sizeof(*w.users), cmp_str);
 	st.group = 1;
 	for (size_t i = 0; i <= w.n && !err && !st.more; i++) {
 		struct rec_query g = *q;

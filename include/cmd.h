@@ -79,6 +79,7 @@ struct cmd_ctx {
 	const char *tz;          /* the room's IANA time zone */
 	int power;               /* sender's power level in the room */
 	int64_t meeting;         /* running meeting record id in the room, 0 */
+	int64_t last_spoke;      /* sender's previous message here, 0 = never */
 	struct reply *out;
 };
 
@@ -93,8 +94,9 @@ struct args {
 void args_clear(struct args *a);
 
 /*
- * Split a command line into words: whitespace separates, "..." and '...'
- * quote (a backslash escapes the next character inside double quotes).
+ * Split a command line into words: whitespace separates; a word starting
+ * with a double quote runs to the closing quote (a backslash escapes the
+ * next character inside). Apostrophes are ordinary characters.
  * Invalid UTF-8 or an unterminated quote → SC_EINVAL. At most 256 words.
  */
 sc_err cmd_tokenize(const char *line, struct args *out);

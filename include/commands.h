@@ -100,4 +100,50 @@ sc_err render_due(struct cmd_ctx *c, const struct record *r);
 sc_err render_query(struct cmd_ctx *c, const struct rec_query *q,
 		    int group_by_assignee, const char *empty, int max);
 
+/* ---- long reports: minutes, !review, the digest (commands/meeting.c) ----
+ *
+ * A report is written into a scratch reply a little smaller than a real
+ * one, as a bold heading over a list per section ("- " lines in the
+ * plain body, <ul><li> in HTML). When it fills up, report_done() keeps
+ * what fit and says the rest was cut, instead of failing: ending a long
+ * meeting must never fail because its minutes are long.
+ */
+struct report {
+	struct reply r;  /* the scratch reply; write items into it */
+	int list, item;  /* an HTML <ul> / <li> is open */
+	int cut;         /* something did not fit */
+};
+void report_init(struct report *rp);
+void report_clear(struct report *rp);
+/* Start a section: "\nTitle:" in plain, <p><b>Title</b></p><ul> in HTML. */
+sc_err report_section(struct report *rp, const char *title);
+/* Start a list item of the current section: "\n- " / <li>. */
+sc_err report_item(struct report *rp);
+/* Close what is open and append the report to out; a render error
+ * SC_ETOOBIG (the scratch reply is full) becomes a "cut" note. Returns
+ * render_err when it is another error. */
+sc_err report_done(struct report *rp, sc_err render_err, struct reply *out);
+/* List the records of q that keep accepts (keep NULL = all) as a
+ * section under title, each written by line (NULL = render_brief), at
+ * most max of them and then "… and N more"; no section when none match
+ * (title NULL: the items join the current section).
+ * c is the command's context (its out is not touched). *count, if not
+ * NULL, gets the number of matches. */
+sc_err report_records(struct report *rp, const struct cmd_ctx *c,
+		      const char *title, const struct rec_query *q,
+		      int (*keep)(const struct record *r, void *arg), void *arg,
+		      sc_err (*line)(struct cmd_ctx *c, const struct record *r),
+		      int max, int64_t *count);
+/* Append a one-line summary of any record for reports: todos as
+ * render_record, "D1 [proposed] text (because why)", "C3 today 10:05
+ * @bob:example.org: text #web1", "I2 [critical] text (resolved after
+ * 2h 5m)", "M1 title (today 15:00–16:00)". */
+sc_err render_brief(struct cmd_ctx *c, const struct record *r);
+/* Append an action item the way minutes list them (seed 000's Follow
+ * Up): "[ ] elon/dc: text (T7, critical, due Fri 27 Nov, overdue)". */
+sc_err render_action_item(struct cmd_ctx *c, const struct record *r);
+/* Append a user's localpart ("elon" for @elon:example.org), linked to
+ * the user in HTML. */
+sc_err reply_short_user(struct reply *r, const char *user_id);
+
 #endif

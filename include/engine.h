@@ -30,6 +30,33 @@ sc_err engine_message(struct store *st, const struct config *cfg,
 		      const struct message *m, int64_t now, struct reply *out,
 		      int *handled);
 
+/*
+ * An edit (m.replace) of the message `original`: when that message made
+ * a record and m->sender wrote it, the new text is parsed as the same
+ * command and the record takes its text, rationale, people, due date,
+ * severity and tags (with history); the reply says so, or why not.
+ * When the original made no record, the edit is run as a new message
+ * (so fixing "!tood" into "!todo" works). Edits by someone else than
+ * the original author are ignored (*handled = 0).
+ */
+sc_err engine_edit(struct store *st, const struct config *cfg,
+		   const struct message *m, const char *original, int64_t now,
+		   struct reply *out, int *handled);
+
+/*
+ * The message `redacted` was deleted: the record it made is marked
+ * withdrawn (history keeps it), or the vote it was is taken back.
+ * *handled = 1 with a reply when a record was withdrawn.
+ */
+sc_err engine_redaction(struct store *st, const char *redacted,
+			const char *actor, int64_t now, struct reply *out,
+			int *handled);
+
+/* A reaction `key` by sender to event target: 👍 👎 🤷 on a decision
+ * (its command or scribe's reply) count as its check-in votes. */
+sc_err engine_reaction(struct store *st, const char *target, const char *key,
+		       const char *sender, const char *event_id);
+
 /* Make sure the store knows room_id (new rooms get the config's zone and
  * joined_at = now). */
 sc_err engine_room_ensure(struct store *st, const char *room_id, int64_t now);

@@ -3,10 +3,10 @@
  * store.h - the durable record: every todo, decision, change, meeting and
  * incident, their history, rooms, members, and the bot's sync state.
  *
- * Only src/store.c includes <sqlite3.h>. The store is one SQLite file in
- * WAL mode with foreign keys on and a busy timeout, so `scribe run` and
- * the admin CLI can share it. Schema changes are forward-only migrations
- * numbered by PRAGMA user_version.
+ * Only src/store.c includes the SQLite header. The store is one SQLite
+ * file in WAL mode with foreign keys on and a busy timeout, so `scribe
+ * run` and the admin CLI can share it. Schema changes are forward-only
+ * migrations numbered by PRAGMA user_version.
  *
  * Transactions nest: store_tx_begin() opens a SAVEPOINT (which starts a
  * transaction when none is open), store_tx_commit() releases it and
@@ -94,12 +94,17 @@ void record_clear(struct record *r);
 void record_short_id(const struct record *r, char *buf, size_t size);
 /* Set a string field: frees the old value, copies s (NULL allowed). */
 sc_err record_set(char **field, const char *s);
-/* Append a copy of s to r's assignees / tags (no duplicates). */
+/* Append a copy of s to r's assignees / tags (no duplicates). A tag is
+ * stored lowercase (ASCII) without a leading '#': "#Web1" is "web1". */
 sc_err record_add_assignee(struct record *r, const char *user_id);
 sc_err record_add_tag(struct record *r, const char *tag);
 
 /* Open (creating and migrating as needed) the store at path; ":memory:"
- * gives a private in-memory store for tests. */
+ * gives a private in-memory store for tests. On failure *out is left
+ * alone and, as there is no store to ask, the reason is logged with
+ * log_error(): "cannot open store 'x.db': unable to open database file".
+ * A store whose schema version is newer than store_schema_latest() is
+ * refused (SC_ESTORE) and left untouched. */
 sc_err store_open(const char *path, struct store **out);
 void store_close(struct store *st);
 /* Last error message of the store, borrowed until the next call. */
@@ -119,6 +124,12 @@ sc_err store_tx_rollback(struct store *st);
  * "created" history entry by r->author. r->created/updated must be set.
  * A record whose event_id already exists gives SC_EEXISTS (a command is
  * never recorded twice).
+ *
+ * Text is stored byte for byte but must be valid UTF-8: a string field
+ * that is not (or a status, severity or kind the record cannot have, or
+ * an assignee/tag that is empty or holds a control character) gives
+ * SC_EINVAL and writes nothing, so every stored string can be exported
+ * as JSON. r->id and r->num are only written on success.
  */
 sc_err store_record_add(struct store *st, struct record *r);
 
@@ -257,6 +268,9 @@ sc_err store_members(struct store *st, const char *room_id, int with_invited,
  * "@elon:example.org" must be a member. *out is a new string (caller
  * frees). SC_ENOTFOUND: nobody; SC_EAMBIGUOUS: more than one (and
  * *candidates, if not NULL, gets a new ", "-separated list of them).
+ * Whole names win; when none matches, members whose localpart or
+ * display name merely starts with name are no guess but candidates of
+ * an SC_EAMBIGUOUS ("el" -> "@eli:x, @elon:x"). Case is ASCII-folded.
  */
 sc_err store_member_resolve(struct store *st, const char *room_id,
 			    const char *name, char **out, char **candidates);

@@ -180,25 +180,23 @@ sc_err cmd_tokenize(const char *line, struct args *out)
 			goto out;
 		}
 		sbuf_setlen(&w, 0);
-		while (*p && !isspace((unsigned char)*p) && !err) {
-			char q = *p;
-			if (q == '"' || q == '\'') {
-				quoted = 1;
-				p++;
-				while (*p && *p != q && !err) {
-					if (q == '"' && *p == '\\' && p[1])
-						p++;
-					err = sbuf_putc(&w, *p++);
-				}
-				if (!*p) {
-					err = SC_EINVAL;
-					break;
-				}
-				p++;
-			} else {
+		/* Only a double quote at the start of a word quotes, so
+		 * apostrophes in "don't" or "'; DROP" are plain text. */
+		if (*p == '"') {
+			quoted = 1;
+			p++;
+			while (*p && *p != '"' && !err) {
+				if (*p == '\\' && p[1])
+					p++;
 				err = sbuf_putc(&w, *p++);
 			}
+			if (!*p && !err)
+				err = SC_EINVAL;
+			else if (!err)
+				p++;
 		}
+		while (*p && !isspace((unsigned char)*p) && !err)
+			err = sbuf_putc(&w, *p++);
 		if (err)
 			goto out;
 		a.quoted[a.argc] = (unsigned char)quoted;

@@ -167,6 +167,7 @@ sc_err engine_message(struct store *st, const struct config *cfg,
 	err = store_member_get(st, m->room_id, m->sender, &mem);
 	if (err == SC_OK) {
 		c.power = mem.power;
+		c.last_spoke = mem.last_spoke;
 		member_clear(&mem);
 	} else if (err != SC_ENOTFOUND) {
 		goto out;
@@ -174,6 +175,9 @@ sc_err engine_message(struct store *st, const struct config *cfg,
 	err = store_member_spoke(st, m->room_id, m->sender, m->ts ? m->ts : now);
 	if (err == SC_ENOTFOUND)
 		err = SC_OK; /* not a member we track (yet) */
+	/* Whoever speaks during a meeting attends it, commands included. */
+	if (!err && room.meeting)
+		err = store_attendee_add(st, room.meeting, m->sender);
 	if (err)
 		goto out;
 	if (m->html && strstr(m->html, "matrix.to/#/")) {
@@ -186,4 +190,161 @@ out:
 	free(line);
 	room_clear(&room);
 	return err;
+}
+
+/* Copy the fields an edit may change from src into dst. */
+static sc_err take_edit(struct record *dst, const struct record *src)
+{
+	sc_err err = record_set(&dst->text, src->text);
+
+	if (!err)
+		err = record_set(&dst->detail, src->detail);
+	if (!err)
+		err = record_set(&dst->severity, src->severity);
+	dst->due = src->due;
+	for (size_t i = 0; i < dst->nassignees; i++)
+		free(dst->assignees[i]);
+	dst->nassignees = 0;
+	for (size_t i = 0; i < dst->ntags; i++)
+		free(dst->tags[i]);
+	dst->ntags = 0;
+	for (size_t i = 0; i < src->nassignees && !err; i++)
+		err = record_add_assignee(dst, src->assignees[i]);
+	for (size_t i = 0; i < src->ntags && !err; i++)
+		err = record_add_tag(dst, src->tags[i]);
+	return err;
+}
+
+sc_err engine_edit(struct store *st, const struct config *cfg,
+		   const struct message *m, const char *original, int64_t now,
+		   struct reply *out, int *handled)
+{
+	struct record old, fresh;
+	struct reply tmp;
+	int made = 0;
+	sc_err err;
+
+	*handled = 0;
+	memset(&fresh, 0, sizeof(fresh));
+	err = store_record_by_event(st, original, &old);
+	if (err == SC_ENOTFOUND)
+		return engine_message(st, cfg, m, now, out, handled);
+	if (err)
+		return err;
+	if (strcmp(old.author, m->sender) != 0)
+		goto out;
+	/* Parse the new text as a fresh command inside a savepoint, keep
+	 * the record it would make, and undo it: all parsing rules stay in
+	 * one place, the handlers. */
+	reply_init(&tmp);
+	err = store_tx_begin(st);
+	if (!err)
+		err = engine_message(st, cfg, m, now, &tmp, &made);
+	if (!err && made && tmp.record)
+		err = store_record_get_id(st, tmp.record, &fresh);
+	if (err) {
+		store_tx_rollback(st);
+		reply_clear(&tmp);
+		goto out;
+	}
+	err = store_tx_rollback(st);
+	if (err) {
+		reply_clear(&tmp);
+		goto out;
+	}
+	*handled = 1;
+	if (tmp.failed) {
+		reply_clear(out);
+		*out = tmp;
+		goto out;
+	}
+	reply_clear(&tmp);
+	if (!fresh.id || fresh.kind != old.kind) {
+		reply_textf(out, "The edit does not read as a %s any more; ",
+			    rec_kind_name(old.kind));
+		reply_id(out, &old);
+		reply_text(out, " is unchanged.");
+		out->failed = 1;
+		goto out;
+	}
+	err = take_edit(&old, &fresh);
+	if (!err)
+		err = store_record_update(st, &old, m->sender, now, m->event_id);
+	if (err)
+		goto out;
+	out->record = old.id;
+	err = reply_text(out, "Updated ");
+	if (!err)
+		err = reply_id(out, &old);
+	if (!err)
+		err = reply_textf(out, ": %s", old.text);
+out:
+	record_clear(&fresh);
+	record_clear(&old);
+	return err;
+}
+
+sc_err engine_redaction(struct store *st, const char *redacted,
+			const char *actor, int64_t now, struct reply *out,
+			int *handled)
+{
+	struct record r;
+	sc_err err;
+
+	*handled = 0;
+	err = store_vote_remove_event(st, redacted);
+	if (err != SC_ENOTFOUND)
+		return err;
+	err = store_record_by_event(st, redacted, &r);
+	if (err == SC_ENOTFOUND)
+		return SC_OK;
+	if (err)
+		return err;
+	if (!r.withdrawn) {
+		r.withdrawn = 1;
+		err = store_record_update(st, &r, actor, now, NULL);
+		if (!err) {
+			*handled = 1;
+			out->record = r.id;
+			err = reply_id(out, &r);
+			if (!err)
+				err = reply_textf(out, " withdrawn (its message was deleted): %s",
+						  r.text);
+		}
+	}
+	record_clear(&r);
+	return err;
+}
+
+sc_err engine_reaction(struct store *st, const char *target, const char *key,
+		       const char *sender, const char *event_id)
+{
+	/* Keys arrive with or without the emoji variation selector
+	 * (U+FE0F) and, for the shrug, with a gender sign. */
+	static const struct { const char *prefix; const char *vote; } votes[] = {
+		{ "\xF0\x9F\x91\x8D", "up" },   /* 👍 */
+		{ "\xF0\x9F\x91\x8E", "down" }, /* 👎 */
+		{ "\xF0\x9F\xA4\xB7", "meh" },  /* 🤷 */
+	};
+	struct record r;
+	int64_t id;
+	sc_err err;
+
+	for (size_t i = 0; i < sizeof(votes) / sizeof(votes[0]); i++) {
+		if (strncmp(key, votes[i].prefix, strlen(votes[i].prefix)) != 0)
+			continue;
+		err = store_record_for_event(st, target, &id);
+		if (err == SC_ENOTFOUND)
+			return SC_OK;
+		if (err)
+			return err;
+		err = store_record_get_id(st, id, &r);
+		if (err)
+			return err;
+		if (r.kind == REC_DECISION && !r.withdrawn)
+			err = store_vote_add(st, id, sender, votes[i].vote, event_id);
+		record_clear(&r);
+		return err;
+	}
+	return SC_OK;
 }

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bot.h"
 #include "console.h"
+#include "matrix.h"
 #include "banned.h"
 
 #define SCRIBE_VERSION "0.1.0"
@@ -28,6 +30,8 @@ static int help_main(int argc, char **argv);
 static const struct subcommand subcommands[] = {
 	{ "console", console_main, "try the commands on stdin/stdout, no homeserver needed" },
 	{ "help", help_main, "show this list" },
+	{ "login", login_main, "log in with a password and store the access token" },
+	{ "run", run_main, "run the Matrix bot" },
 	{ "version", version_main, "print the version" },
 };
 
@@ -64,9 +68,18 @@ int main(int argc, char **argv)
 		return help_main(argc, argv);
 	if (!strcmp(argv[1], "--version"))
 		return version_main(argc, argv);
-	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-		if (!strcmp(argv[1], subcommands[i].name))
-			return subcommands[i].fn(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+		if (!strcmp(argv[1], subcommands[i].name)) {
+			int rc;
+			if (mx_global_init() != SC_OK) {
+				fprintf(stderr, "scribe: error: cannot initialise libcurl\n");
+				return 1;
+			}
+			rc = subcommands[i].fn(argc - 1, argv + 1);
+			mx_global_cleanup();
+			return rc;
+		}
+	}
 	fprintf(stderr, "scribe: error: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

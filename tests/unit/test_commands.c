@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_commands.c - table-driven command tests (jansson's test/suites
- * style): every tests/cmd/*.txt file is a conversation run through the
+ * style): every tests/cmd/NAME.txt file is a conversation run through the
  * real engine (engine_message → dispatcher → handlers → store) on a
  * fresh in-memory store. Directives:
  *
@@ -340,9 +340,11 @@ static void directive(struct suite *s, char *line, int line_no)
 		free(w);
 		s->want_set = 1;
 	} else if (!strncmp(line, "<~ ", 3)) {
-		if (!s->handled || !strstr(s->out.body.buf, line + 3))
-			fail(s, "reply does not contain \"%s\"\n  got: \"%s\"", line + 3,
+		char *w = expand(line + 3);
+		if (!s->handled || !strstr(s->out.body.buf, w))
+			fail(s, "reply does not contain \"%s\"\n  got: \"%s\"", w,
 			     s->handled ? s->out.body.buf : "(no reply)");
+		free(w);
 	} else if (!strncmp(line, "<html~ ", 7)) {
 		if (!strstr(s->out.html.buf, line + 7))
 			fail(s, "html does not contain \"%s\"\n  got: \"%s\"", line + 7, s->out.html.buf);
@@ -470,9 +472,8 @@ int main(int argc, char **argv)
 	closedir(d);
 	qsort(names, n, sizeof(*names), cmp_names);
 	for (size_t i = 0; i < n; i++) {
-		if (argc > 2 && strcmp(names[i], argv[2]))
-			continue;
-		run_file(dir, names[i]);
+		if (argc <= 2 || !strcmp(names[i], argv[2]))
+			run_file(dir, names[i]);
 		free(names[i]);
 	}
 	return failed ? 1 : 0;

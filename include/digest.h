@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * digest.h - the daily digest: what happened in a room over a window
+ * (decisions, changes, incidents, meetings) and what is still open
+ * (todos by assignee, overdue and critical first), posted per room at
+ * the room's local time on its days.
+ *
+ * Scheduling is exactly-once: a room's `last_digest` (the end of the
+ * last digested window) is stored in the same transaction that queues
+ * the digest message, so a crash before commit posts it on restart and
+ * a crash after commit never posts it twice. When scribe was down over
+ * one or more slots, one digest covers the whole gap.
+ */
+#ifndef SCRIBE_DIGEST_H
+#define SCRIBE_DIGEST_H
+
+#include <stdint.h>
+
+#include "cmd.h"
+
+/*
+ * Build the digest of room_id for the window [from, to) into out.
+ * *empty = 1 when nothing happened in the window and nothing is open
+ * (the caller then posts nothing unless post_empty is configured).
+ * Owners of overdue items are added to out->mentions (only they).
+ */
+sc_err digest_build(struct store *st, const struct config *cfg,
+		    const char *room_id, int64_t from, int64_t to, int64_t now,
+		    struct reply *out, int *empty);
+
+/* Called by digest_run_due for each digest to post; txn_id is derived
+ * from the room and window end, so a retry reuses it. Return SC_OK after
+ * queueing it (inside the caller's transaction). */
+typedef sc_err (*digest_post_fn)(const char *room_id, const char *txn_id,
+				 const struct reply *r, void *ctx);
+
+/*
+ * For every joined room whose next digest slot after its last_digest is
+ * <= now: in one transaction per room, build the digest of
+ * [last_digest, now), hand it to post (unless empty and not
+ * post_empty), and set last_digest = now. *posted counts the digests
+ * handed to post. now comes from the caller (an injectable clock).
+ */
+sc_err digest_run_due(struct store *st, const struct config *cfg, int64_t now,
+		      digest_post_fn post, void *ctx, int *posted);
+
+/* The next scheduled digest instant of the room after `after`. */
+sc_err digest_next(const struct config *cfg, const struct room *room,
+		   int64_t after, int64_t *out);
+
+#endif

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * e2ee.h - end-to-end encryption for the bot: the protocol around the
+ * crypto module (crypto.h, the only user of libolm). It keeps the
+ * device's identity and one-time keys on the server, tracks the devices
+ * of everyone in encrypted rooms, decrypts to-device and room events,
+ * and encrypts every message queued for an encrypted room.
+ *
+ * State lives in the store (through store_crypto_*), so it commits with
+ * the sync batch that changed it; see ../shared/E2EE.md section 5 for
+ * the persistence rules followed here. The pickle key is read from a
+ * 0600 file outside the database.
+ *
+ * Order per sync (bot.c): e2ee_sync_begin (to-device events, device
+ * lists, key counts) → timeline events, where m.room.encrypted goes
+ * through e2ee_decrypt → commit → e2ee_after_batch (uploads, queries,
+ * retries of queued events). Sending: e2ee_prepare_outbox encrypts
+ * queued messages of encrypted rooms before bot_flush_outbox sends them.
+ */
+#ifndef SCRIBE_E2EE_H
+#define SCRIBE_E2EE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "matrix.h"
+#include "store.h"
+
+struct e2ee;
+
+/*
+ * Load the account (or create, persist and upload a new one), read the
+ * pickle key file (creating it with 32 random bytes and mode 0600 when
+ * missing), upload device keys, one-time keys, a fallback key and the
+ * self cross-signing keys as needed. A pickle that does not open with
+ * the key is SC_ECRYPTO: never a silently new identity.
+ */
+sc_err e2ee_open(struct store *st, struct matrix *mx, const struct config *cfg,
+		 struct e2ee **out);
+void e2ee_close(struct e2ee *e);
+
+/* Inside the batch transaction: to-device events (olm decrypt, room
+ * keys), device_lists changed/left, one-time key counts. */
+sc_err e2ee_sync_begin(struct e2ee *e, json_t *sync);
+
+/*
+ * Decrypt a room event. On SC_OK *plain is a new event object like ev but
+ * with the decrypted type and content (sender, event_id, origin_server_ts
+ * copied). SC_ENOTFOUND: no key yet, the event was queued and will come
+ * back through the `retry` callback of e2ee_after_batch. Other errors:
+ * refused (forged, replayed, garbage) with a log line; nothing to do.
+ */
+sc_err e2ee_decrypt(struct e2ee *e, const char *room_id, json_t *ev,
+		    json_t **plain);
+
+/* Called for each queued event whose key arrived, inside a transaction
+ * e2ee_after_batch opens; plain as from e2ee_decrypt. */
+typedef sc_err (*e2ee_retry_fn)(const char *room_id, json_t *plain, void *ctx);
+
+/* After the batch committed: upload keys if the server runs low, query
+ * outdated device lists, retry queued events (calling retry). */
+sc_err e2ee_after_batch(struct e2ee *e, e2ee_retry_fn retry, void *ctx);
+
+/* Encrypt every queued message of an encrypted room: share the room's
+ * outbound session with each device that lacks it, encrypt, and store
+ * the ciphertext and advanced session in one transaction before any
+ * send (a crash resends the same ciphertext, never re-encrypts). */
+sc_err e2ee_prepare_outbox(struct e2ee *e);
+
+/* Membership changed in an encrypted room (leave/kick/ban rotates the
+ * outbound session; joins mark the user's devices for sharing). */
+sc_err e2ee_on_member(struct e2ee *e, const char *room_id, const char *user_id,
+		      const char *membership);
+
+#endif

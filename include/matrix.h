@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * matrix.h - the Matrix client-server API (v3) over libcurl.
+ *
+ * Only src/matrix.c includes <curl/curl.h>. One easy handle is reused
+ * for every request, so the connection to the homeserver stays open;
+ * curl_global_init runs once per process (mx_global_init from main).
+ *
+ * HTTP status and Matrix errcode are mapped to sc_err in exactly one
+ * place (mx_call): 2xx SC_OK; transport failures (refused, reset,
+ * timeout) SC_EHTTP; 5xx and non-JSON 502/504 pages SC_ESERVER; 429
+ * SC_ERATELIMIT with m->retry_after_ms; M_UNKNOWN_TOKEN,
+ * M_MISSING_TOKEN and a refused login SC_EAUTH; other 4xx SC_EMATRIX
+ * with m->errcode / m->error set. mx_call_retry retries the transient
+ * ones with exponential backoff and jitter (honouring retry_after_ms)
+ * until it succeeds, hits a permanent error, or mx_stop() is called.
+ *
+ * The access token is held here only; it is never logged and is wiped
+ * in mx_close.
+ */
+#ifndef SCRIBE_MATRIX_H
+#define SCRIBE_MATRIX_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "cmd.h"
+#include "error.h"
+
+struct matrix {
+	char *base;           /* homeserver base URL, no trailing slash */
+	char *token;          /* access token, secret; NULL before login */
+	char *user_id;
+	char *device_id;
+	long retry_after_ms;  /* from the last 429 */
+	char errcode[64];     /* Matrix errcode of the last failure or "" */
+	char error[256];      /* its human text */
+	long status;          /* HTTP status of the last response, 0 = none */
+	int max_attempts;     /* mx_call_retry: 0 = until stopped */
+	void *curl;           /* the CURL easy handle */
+};
+
+/* Once per process, before any other call. */
+sc_err mx_global_init(void);
+void mx_global_cleanup(void);
+
+sc_err mx_open(const char *base_url, struct matrix **out);
+void mx_close(struct matrix *m);
+/* Set the access token (copied; wiped on close). */
+sc_err mx_set_token(struct matrix *m, const char *token);
+
+/* Ask every request in flight to stop and mx_call_retry to give up with
+ * SC_EINTR. Async-signal-safe. */
+void mx_stop(void);
+int mx_stopping(void);
+
+/*
+ * One request. path is below the base URL, already percent-encoded
+ * (build it with mx_path). body is sent as JSON when not NULL (borrowed).
+ * On success *out (if out is not NULL) is the parsed response object (a
+ * new reference). timeout_ms bounds the whole request.
+ */
+sc_err mx_call(struct matrix *m, const char *method, const char *path,
+	       json_t *body, long timeout_ms, json_t **out);
+/* mx_call with retries of transient failures (see above). */
+sc_err mx_call_retry(struct matrix *m, const char *method, const char *path,
+		     json_t *body, long timeout_ms, json_t **out);
+
+/*
+ * Build "/_matrix/client/v3" + fmt into sb, where each %s in fmt is
+ * replaced by the next argument percent-encoded as one path segment
+ * (only %s is supported).
+ */
+sc_err mx_path(struct sbuf *sb, const char *fmt, ...);
+
+/* POST /login with m.login.password; on success the token, user id and
+ * device id are set on m. device_id may be NULL for a new device. */
+sc_err mx_login(struct matrix *m, const char *user, const char *password,
+		const char *device_id, const char *device_name);
+/* GET /account/whoami: sets m->user_id and m->device_id. */
+sc_err mx_whoami(struct matrix *m);
+
+/*
+ * The content of a reply: m.notice (or m.text with m.mentions naming
+ * exactly r->mentions when it pings), plain body, HTML formatted_body,
+ * m.relates_to.m.in_reply_to = in_reply_to (may be NULL) and, when
+ * thread_root is set, rel_type m.thread with is_falling_back. A new
+ * reference.
+ */
+json_t *mx_reply_content(const struct reply *r, const char *in_reply_to,
+			 const char *thread_root);
+
+/* Deterministic transaction id for a message caused by event_id. kind
+ * separates several messages caused by one event ("r" reply, "e" edit
+ * reply). Written into sb. */
+sc_err mx_txn_id(struct sbuf *sb, const char *kind, const char *event_id);
+
+#endif

@@ -1,0 +1,1020 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bot.c - `scribe run` and `scribe login` (see bot.h): the sync loop,
+ * the handling of each sync batch in one transaction, the outbox, and
+ * the scheduled digests. Matrix JSON is read here and in matrix.c only;
+ * the commands never see it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bot.h"
+#include "digest.h"
+#include "engine.h"
+#include "log.h"
+#include "banned.h"
+
+#define BACKFILL_PAGES 20   /* at most 20 x 100 events back per gap */
+#define OUTBOX_BATCH 64
+
+static int64_t wall_clock(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* Read a secret from a file: first line, surrounding space removed.
+ * Warns when others may read the file. *out must be wiped by the caller. */
+static sc_err read_secret(const char *path, char **out)
+{
+	struct sbuf sb;
+	struct stat stt;
+	char buf[512];
+	size_t n;
+	FILE *f = fopen(path, "r");
+	sc_err err = SC_OK;
+
+	if (!f)
+		return SC_EIO;
+	if (fstat(fileno(f), &stt) == 0 && (stt.st_mode & 077))
+		log_warn("'%s' can be read by other users; chmod 600 it", path);
+	sbuf_init(&sb, 4096);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && !err)
+		err = sbuf_add(&sb, buf, n);
+	fclose(f);
+	memset(buf, 0, sizeof(buf));
+	if (!err) {
+		size_t len = strcspn(sb.buf, "\r\n");
+		size_t start = strspn(sb.buf, " \t");
+		while (len > start && (sb.buf[len - 1] == ' ' || sb.buf[len - 1] == '\t'))
+			len--;
+		if (len <= start) {
+			err = SC_EINVAL;
+		} else {
+			*out = strndup(sb.buf + start, len - start);
+			if (!*out)
+				err = SC_ENOMEM;
+		}
+	}
+	sbuf_wipe(&sb);
+	return err;
+}
+
+static void wipe_str(char *s)
+{
+	if (!s)
+		return;
+	for (volatile char *p = s; *p; p++)
+		*p = 0;
+	free(s);
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+/* Queue c (a borrowed message content) in the outbox as txn. */
+static sc_err queue_message(struct bot *b, const char *room, const char *txn,
+			    json_t *content, int64_t record)
+{
+	char *text = json_dumps(content, JSON_COMPACT);
+	sc_err err;
+
+	if (!text)
+		return SC_ENOMEM;
+	err = store_outbox_add(b->st, txn, room, "m.room.message", text, record);
+	free(text);
+	return err;
+}
+
+/* Queue a reply to event_id (in its thread, if any). */
+static sc_err queue_reply(struct bot *b, const char *room, const char *kind,
+			  const char *event_id, const char *thread_root,
+			  const struct reply *r, int in_reply)
+{
+	struct sbuf txn;
+	json_t *content = mx_reply_content(r, in_reply ? event_id : NULL,
+					   in_reply ? thread_root : NULL);
+	sc_err err;
+
+	if (!content)
+		return SC_ENOMEM;
+	sbuf_init(&txn, 0);
+	err = mx_txn_id(&txn, kind, event_id);
+	if (!err)
+		err = queue_message(b, room, txn.buf, content, r->record);
+	json_decref(content);
+	sbuf_release(&txn);
+	return err;
+}
+
+/* ---- state: members, power levels, encryption ---- */
+
+static sc_err on_member(struct bot *b, const char *room, json_t *ev)
+{
+	json_t *c = json_object_get(ev, "content");
+	const char *who = jstr(ev, "state_key");
+	const char *ms = jstr(c, "membership");
+	struct member old;
+	int power = 0;
+	sc_err err;
+
+	if (!who || !ms)
+		return SC_OK;
+	err = store_member_get(b->st, room, who, &old);
+	if (err == SC_OK) {
+		power = old.power;
+		member_clear(&old);
+	} else if (err != SC_ENOTFOUND) {
+		return err;
+	}
+	return store_member_put(b->st, room, who, jstr(c, "displayname"), ms, power);
+}
+
+static sc_err on_power_levels(struct bot *b, const char *room, json_t *ev)
+{
+	json_t *c = json_object_get(ev, "content");
+	json_t *users = json_object_get(c, "users");
+	json_t *def = json_object_get(c, "users_default");
+	const char **ids = NULL;
+	int *levels = NULL;
+	size_t n = json_object_size(users), i = 0;
+	const char *k;
+	json_t *v;
+	sc_err err;
+
+	ids = calloc(n + 1, sizeof(*ids));
+	levels = calloc(n + 1, sizeof(*levels));
+	if (!ids || !levels) {
+		free(ids);
+		free(levels);
+		return SC_ENOMEM;
+	}
+	json_object_foreach(users, k, v) {
+		ids[i] = k;
+		levels[i++] = json_is_integer(v) ? (int)json_integer_value(v) : 0;
+	}
+	err = store_member_powers(b->st, room, ids, levels, i,
+				  json_is_integer(def) ? (int)json_integer_value(def) : 0);
+	free(ids);
+	free(levels);
+	return err;
+}
+
+static sc_err on_room_flag(struct bot *b, const char *room, json_t *ev)
+{
+	const char *type = jstr(ev, "type");
+	struct room r;
+	sc_err err = store_room_get(b->st, room, &r);
+
+	if (err)
+		return err == SC_ENOTFOUND ? SC_OK : err;
+	if (!strcmp(type, "m.room.encryption")) {
+		r.encrypted = 1;
+	} else {
+		const char *name = jstr(json_object_get(ev, "content"), "name");
+		err = record_set(&r.name, name);
+	}
+	if (!err)
+		err = store_room_put(b->st, &r);
+	room_clear(&r);
+	return err;
+}
+
+static sc_err on_state(struct bot *b, const char *room, json_t *ev)
+{
+	const char *type = jstr(ev, "type");
+
+	if (!type || !json_object_get(ev, "state_key"))
+		return SC_OK;
+	if (!strcmp(type, "m.room.member"))
+		return on_member(b, room, ev);
+	if (!strcmp(type, "m.room.power_levels"))
+		return on_power_levels(b, room, ev);
+	if (!strcmp(type, "m.room.encryption") || !strcmp(type, "m.room.name"))
+		return on_room_flag(b, room, ev);
+	return SC_OK;
+}
+
+/* ---- timeline events ---- */
+
+struct room_batch {
+	const char *room;
+	int64_t joined_at;      /* ms; events before it are history */
+	const char *last_event; /* for the read receipt */
+};
+
+static sc_err on_message(struct bot *b, struct room_batch *rb, json_t *ev,
+			 int64_t now)
+{
+	json_t *c = json_object_get(ev, "content");
+	json_t *rel = json_object_get(c, "m.relates_to");
+	const char *msgtype = jstr(c, "msgtype");
+	const char *rel_type = jstr(rel, "rel_type");
+	const char *thread = NULL, *event_id = jstr(ev, "event_id");
+	struct message m;
+	struct reply out;
+	int handled = 0;
+	sc_err err;
+
+	if (!msgtype || strcmp(msgtype, "m.text") != 0)
+		return SC_OK; /* notices, emotes, files: never commands */
+	memset(&m, 0, sizeof(m));
+	m.room_id = rb->room;
+	m.sender = jstr(ev, "sender");
+	m.event_id = event_id;
+	m.ts = json_integer_value(json_object_get(ev, "origin_server_ts")) / 1000;
+	if (rel_type && !strcmp(rel_type, "m.thread"))
+		thread = jstr(rel, "event_id");
+	reply_init(&out);
+	if (rel_type && !strcmp(rel_type, "m.replace")) {
+		json_t *nc = json_object_get(c, "m.new_content");
+		const char *orig = jstr(rel, "event_id");
+		m.body = jstr(nc, "body");
+		m.html = jstr(nc, "formatted_body");
+		if (!m.body || !orig)
+			goto out;
+		err = engine_edit(b->st, &b->cfg, &m, orig, now, &out, &handled);
+	} else {
+		m.body = jstr(c, "body");
+		if (!m.body)
+			goto out;
+		if (!strcmp(jstr(c, "format") ? jstr(c, "format") : "", "org.matrix.custom.html"))
+			m.html = jstr(c, "formatted_body");
+		err = engine_message(b->st, &b->cfg, &m, now, &out, &handled);
+	}
+	if (!err && handled)
+		err = queue_reply(b, rb->room, "r", event_id, thread, &out, 1);
+	reply_clear(&out);
+	return err;
+out:
+	reply_clear(&out);
+	return SC_OK;
+}
+
+static sc_err on_redaction(struct bot *b, struct room_batch *rb, json_t *ev,
+			   int64_t now)
+{
+	const char *target = jstr(ev, "redacts");
+	struct reply out;
+	int handled = 0;
+	sc_err err;
+
+	if (!target)
+		target = jstr(json_object_get(ev, "content"), "redacts");
+	if (!target)
+		return SC_OK;
+	reply_init(&out);
+	err = engine_redaction(b->st, target, jstr(ev, "sender"), now, &out, &handled);
+	if (!err && handled)
+		err = queue_reply(b, rb->room, "w", jstr(ev, "event_id"), NULL, &out, 0);
+	reply_clear(&out);
+	return err;
+}
+
+static sc_err on_reaction(struct bot *b, json_t *ev)
+{
+	json_t *rel = json_object_get(json_object_get(ev, "content"), "m.relates_to");
+	const char *type = jstr(rel, "rel_type");
+
+	if (!type || strcmp(type, "m.annotation") || !jstr(rel, "event_id") ||
+	    !jstr(rel, "key"))
+		return SC_OK;
+	return engine_reaction(b->st, jstr(rel, "event_id"), jstr(rel, "key"),
+			       jstr(ev, "sender"), jstr(ev, "event_id"));
+}
+
+static sc_err on_event(struct bot *b, struct room_batch *rb, json_t *ev,
+		       int64_t now)
+{
+	const char *type = jstr(ev, "type");
+	const char *sender = jstr(ev, "sender");
+	const char *event_id = jstr(ev, "event_id");
+	int64_t ts = json_integer_value(json_object_get(ev, "origin_server_ts"));
+	sc_err err;
+
+	if (!type || !sender || !event_id)
+		return SC_OK;
+	err = store_event_seen(b->st, event_id, now);
+	if (err == SC_EEXISTS)
+		return SC_OK; /* back-filled or delivered twice */
+	if (err)
+		return err;
+	rb->last_event = event_id;
+	if (json_object_get(ev, "state_key")) {
+		err = on_state(b, rb->room, ev);
+		if (err || strcmp(type, "m.room.member") ||
+		    strcmp(jstr(ev, "state_key"), b->mx->user_id))
+			return err;
+		/* our own join: everything before it is history */
+		if (!strcmp(jstr(json_object_get(ev, "content"), "membership") ?
+			    jstr(json_object_get(ev, "content"), "membership") : "", "join") &&
+		    !rb->joined_at) {
+			rb->joined_at = ts;
+			err = engine_room_ensure(b->st, rb->room, ts / 1000);
+		}
+		return err;
+	}
+	if (!strcmp(sender, b->mx->user_id))
+		return SC_OK; /* never answer ourselves */
+	if (!rb->joined_at || ts < rb->joined_at)
+		return SC_OK; /* from before we joined */
+	if (!strcmp(type, "m.room.message"))
+		return on_message(b, rb, ev, now);
+	if (!strcmp(type, "m.room.redaction"))
+		return on_redaction(b, rb, ev, now);
+	if (!strcmp(type, "m.reaction"))
+		return on_reaction(b, ev);
+	return SC_OK;
+}
+
+/*
+ * A limited timeline: fetch what the sync left out, newest first, until
+ * an event we already processed, our join, or the page limit. Returns a
+ * new array of the missing events in chronological order.
+ */
+static sc_err backfill(struct bot *b, const char *room, const char *from,
+		       int64_t joined_at, json_t **out)
+{
+	json_t *missing = json_array();
+	char *token = strdup(from);
+	sc_err err = SC_OK;
+	int done = 0;
+
+	if (!missing || !token) {
+		json_decref(missing);
+		free(token);
+		return SC_ENOMEM;
+	}
+	for (int page = 0; page < BACKFILL_PAGES && !done && !err; page++) {
+		struct sbuf path;
+		json_t *resp = NULL, *chunk, *ev;
+		size_t i;
+
+		sbuf_init(&path, 0);
+		err = mx_path(&path, "/rooms/%s/messages", room);
+		if (!err)
+			err = sbuf_puts(&path, "?dir=b&limit=100&from=");
+		if (!err)
+			err = sbuf_urlenc(&path, token);
+		if (!err)
+			err = mx_call_retry(b->mx, "GET", path.buf, NULL, 60000, &resp);
+		sbuf_release(&path);
+		if (err)
+			break;
+		chunk = json_object_get(resp, "chunk");
+		if (!json_array_size(chunk))
+			done = 1;
+		json_array_foreach(chunk, i, ev) {
+			const char *id = jstr(ev, "event_id");
+			int64_t ts = json_integer_value(json_object_get(ev, "origin_server_ts"));
+			if (!id || store_event_seen(b->st, id, 0) == SC_EEXISTS ||
+			    (joined_at && ts < joined_at)) {
+				done = 1;
+				break;
+			}
+			/* store_event_seen just marked it; on_event must see
+			 * it fresh, so remember it and undo the mark below */
+			if (json_array_insert(missing, 0, ev)) {
+				err = SC_ENOMEM;
+				break;
+			}
+		}
+		if (!done && !err) {
+			const char *end = jstr(resp, "end");
+			if (!end) {
+				done = 1;
+			} else {
+				free(token);
+				token = strdup(end);
+				if (!token)
+					err = SC_ENOMEM;
+			}
+		}
+		json_decref(resp);
+	}
+	free(token);
+	if (err) {
+		json_decref(missing);
+		return err;
+	}
+	*out = missing;
+	return SC_OK;
+}
+
+static sc_err on_joined_room(struct bot *b, const char *room, json_t *jr,
+			     int64_t now, json_t *receipts)
+{
+	json_t *tl = json_object_get(jr, "timeline");
+	json_t *events = json_object_get(tl, "events");
+	json_t *state = json_object_get(json_object_get(jr, "state"), "events");
+	struct room_batch rb = { room, 0, NULL };
+	struct room r;
+	json_t *ev, *gap = NULL;
+	size_t i;
+	sc_err err = store_room_get(b->st, room, &r);
+
+	if (err == SC_OK) {
+		rb.joined_at = r.joined_at * 1000;
+		room_clear(&r);
+	} else if (err != SC_ENOTFOUND) {
+		return err;
+	}
+	json_array_foreach(state, i, ev) {
+		err = on_state(b, room, ev);
+		if (err)
+			return err;
+	}
+	if (rb.joined_at && json_is_true(json_object_get(tl, "limited")) &&
+	    jstr(tl, "prev_batch")) {
+		err = backfill(b, room, jstr(tl, "prev_batch"), rb.joined_at, &gap);
+		if (err)
+			return err;
+		log_info("back-filled %zu events in %s", json_array_size(gap), room);
+	}
+	/* backfill marked the gap's events seen; process them by hand */
+	json_array_foreach(gap, i, ev) {
+		const char *type = jstr(ev, "type");
+		if (json_object_get(ev, "state_key")) {
+			err = on_state(b, room, ev);
+		} else if (type && strcmp(jstr(ev, "sender") ? jstr(ev, "sender") : "",
+					  b->mx->user_id)) {
+			if (!strcmp(type, "m.room.message"))
+				err = on_message(b, &rb, ev, now);
+			else if (!strcmp(type, "m.room.redaction"))
+				err = on_redaction(b, &rb, ev, now);
+			else if (!strcmp(type, "m.reaction"))
+				err = on_reaction(b, ev);
+		}
+		rb.last_event = jstr(ev, "event_id");
+		if (err)
+			break;
+	}
+	json_decref(gap);
+	if (err)
+		return err;
+	json_array_foreach(events, i, ev) {
+		err = on_event(b, &rb, ev, now);
+		if (err)
+			return err;
+	}
+	/* A joined room we never saw our join in (a new store, or a join
+	 * older than the timeline): commands count from now on. */
+	if (!rb.joined_at) {
+		err = engine_room_ensure(b->st, room, now);
+		if (err)
+			return err;
+	}
+	if (rb.last_event && json_object_set_new(receipts, room, json_string(rb.last_event)))
+		return SC_ENOMEM;
+	return SC_OK;
+}
+
+/* An invite: join when the inviter or the room is allowed, else decline. */
+static sc_err on_invite(struct bot *b, const char *room, json_t *inv)
+{
+	json_t *events = json_object_get(json_object_get(inv, "invite_state"), "events");
+	const char *inviter = NULL;
+	struct sbuf path;
+	json_t *ev, *body;
+	size_t i;
+	int allowed;
+	sc_err err;
+
+	json_array_foreach(events, i, ev) {
+		const char *t = jstr(ev, "type"), *sk = jstr(ev, "state_key");
+		if (t && sk && !strcmp(t, "m.room.member") && !strcmp(sk, b->mx->user_id))
+			inviter = jstr(ev, "sender");
+	}
+	allowed = inviter && config_inviter_allowed(&b->cfg, inviter) &&
+		  config_room_allowed(&b->cfg, room);
+	sbuf_init(&path, 0);
+	err = allowed ? mx_path(&path, "/join/%s", room) :
+			mx_path(&path, "/rooms/%s/leave", room);
+	body = json_object();
+	if (!err && !body)
+		err = SC_ENOMEM;
+	if (!err)
+		err = mx_call_retry(b->mx, "POST", path.buf, body, 30000, NULL);
+	json_decref(body);
+	sbuf_release(&path);
+	if (err == SC_EMATRIX) {
+		log_warn("cannot %s %s: %s %s", allowed ? "join" : "decline", room,
+			 b->mx->errcode, b->mx->error);
+		return SC_OK; /* permanent: the invite is gone or forbidden */
+	}
+	if (!err)
+		log_info("%s invite to %s from %s", allowed ? "accepted" : "declined",
+			 room, inviter ? inviter : "(unknown)");
+	return err;
+}
+
+static sc_err on_left_room(struct bot *b, const char *room)
+{
+	struct room r;
+	sc_err err = store_room_get(b->st, room, &r);
+
+	if (err)
+		return err == SC_ENOTFOUND ? SC_OK : err;
+	r.joined_at = 0;
+	err = store_room_put(b->st, &r);
+	room_clear(&r);
+	return err;
+}
+
+static void send_receipts(struct bot *b, json_t *receipts)
+{
+	const char *room;
+	json_t *ev;
+
+	json_object_foreach(receipts, room, ev) {
+		struct sbuf path;
+		json_t *body = json_object();
+		sbuf_init(&path, 0);
+		if (body && !mx_path(&path, "/rooms/%s/receipt/m.read/%s", room,
+				     json_string_value(ev)))
+			mx_call(b->mx, "POST", path.buf, body, 10000, NULL);
+		json_decref(body);
+		sbuf_release(&path);
+	}
+}
+
+sc_err bot_handle_sync(struct bot *b, json_t *sync)
+{
+	json_t *rooms = json_object_get(sync, "rooms");
+	json_t *receipts = json_object();
+	const char *next = jstr(sync, "next_batch");
+	const char *room;
+	json_t *v;
+	int64_t now = b->clock();
+	sc_err err;
+
+	if (!receipts)
+		return SC_ENOMEM;
+	if (!next) {
+		json_decref(receipts);
+		return SC_ESERVER;
+	}
+	err = store_tx_begin(b->st);
+	if (err) {
+		json_decref(receipts);
+		return err;
+	}
+	json_object_foreach(json_object_get(rooms, "invite"), room, v) {
+		err = on_invite(b, room, v);
+		if (err)
+			goto fail;
+	}
+	json_object_foreach(json_object_get(rooms, "join"), room, v) {
+		err = on_joined_room(b, room, v, now, receipts);
+		if (err)
+			goto fail;
+	}
+	json_object_foreach(json_object_get(rooms, "leave"), room, v) {
+		err = on_left_room(b, room);
+		if (err)
+			goto fail;
+	}
+	err = store_kv_put(b->st, "sync.since", next);
+	if (err)
+		goto fail;
+	err = store_tx_commit(b->st);
+	if (err)
+		goto fail;
+	send_receipts(b, receipts);
+	json_decref(receipts);
+	return SC_OK;
+fail:
+	store_tx_rollback(b->st);
+	json_decref(receipts);
+	return err;
+}
+
+/* One queued message copied out of the store (the statement is done
+ * before any network call). */
+struct pending {
+	int64_t seq;
+	char *txn, *room, *type, *content;
+};
+
+struct pending_list {
+	struct pending items[OUTBOX_BATCH];
+	int n;
+	sc_err err;
+};
+
+static int collect_pending(const struct outbox_msg *m, void *ctx)
+{
+	struct pending_list *pl = ctx;
+	struct pending *p = &pl->items[pl->n];
+
+	p->seq = m->seq;
+	p->txn = strdup(m->txn_id);
+	p->room = strdup(m->room_id);
+	p->type = strdup(m->type);
+	p->content = strdup(m->content);
+	pl->n++;
+	if (!p->txn || !p->room || !p->type || !p->content) {
+		pl->err = SC_ENOMEM;
+		return 1;
+	}
+	return pl->n == OUTBOX_BATCH;
+}
+
+static void pending_clear(struct pending_list *pl)
+{
+	for (int i = 0; i < pl->n; i++) {
+		free(pl->items[i].txn);
+		free(pl->items[i].room);
+		free(pl->items[i].type);
+		free(pl->items[i].content);
+	}
+	pl->n = 0;
+}
+
+static sc_err send_pending(struct bot *b, struct pending *p)
+{
+	struct sbuf path;
+	json_error_t jerr;
+	json_t *content = json_loads(p->content, 0, &jerr), *resp = NULL;
+	sc_err err;
+
+	if (!content) {
+		log_error("outbox message %lld is not json: %s; dropped",
+			  (long long)p->seq, jerr.text);
+		return store_outbox_done(b->st, p->seq, NULL);
+	}
+	sbuf_init(&path, 0);
+	err = mx_path(&path, "/rooms/%s/send/%s/%s", p->room, p->type, p->txn);
+	if (!err)
+		err = mx_call_retry(b->mx, "PUT", path.buf, content, 30000, &resp);
+	if (!err) {
+		err = store_outbox_done(b->st, p->seq, jstr(resp, "event_id"));
+	} else if (err == SC_EMATRIX) {
+		/* 403 not in the room, 400 bad content: retrying cannot help */
+		log_error("cannot send to %s: %s %s; message dropped", p->room,
+			  b->mx->errcode, b->mx->error);
+		err = store_outbox_done(b->st, p->seq, NULL);
+	}
+	json_decref(resp);
+	json_decref(content);
+	sbuf_release(&path);
+	return err;
+}
+
+sc_err bot_flush_outbox(struct bot *b)
+{
+	struct pending_list pl;
+	sc_err err = SC_OK;
+
+	do {
+		memset(&pl, 0, sizeof(pl));
+		err = store_outbox_pending(b->st, OUTBOX_BATCH, collect_pending, &pl);
+		if (!err)
+			err = pl.err;
+		for (int i = 0; i < pl.n && !err; i++)
+			err = send_pending(b, &pl.items[i]);
+		pending_clear(&pl);
+	} while (!err && pl.n == OUTBOX_BATCH);
+	return err;
+}
+
+static sc_err post_digest(const char *room, const char *txn,
+			  const struct reply *r, void *ctx)
+{
+	struct bot *b = ctx;
+	json_t *content = mx_reply_content(r, NULL, NULL);
+	sc_err err;
+
+	if (!content)
+		return SC_ENOMEM;
+	err = queue_message(b, room, txn, content, 0);
+	json_decref(content);
+	return err;
+}
+
+/* Upload the sync filter once; its id is kept in the store. */
+static sc_err ensure_filter(struct bot *b, int force)
+{
+	struct sbuf path;
+	json_t *filter, *resp = NULL;
+	char *id = NULL;
+	sc_err err;
+
+	if (!force && store_kv_get(b->st, "sync.filter", &id) == SC_OK) {
+		free(b->filter_id);
+		b->filter_id = id;
+		return SC_OK;
+	}
+	filter = json_pack("{s:{s:[s]}, s:{s:[s]}, s:{s:{s:i}, s:{s:[s]}, s:{s:[s]}}}",
+			   "presence", "not_types", "*",
+			   "account_data", "not_types", "*",
+			   "room", "timeline", "limit", b->cfg.timeline_limit,
+			   "ephemeral", "not_types", "*",
+			   "account_data", "not_types", "*");
+	if (!filter)
+		return SC_ENOMEM;
+	sbuf_init(&path, 0);
+	err = mx_path(&path, "/user/%s/filter", b->mx->user_id);
+	if (!err)
+		err = mx_call_retry(b->mx, "POST", path.buf, filter, 30000, &resp);
+	if (!err && !jstr(resp, "filter_id"))
+		err = SC_ESERVER;
+	if (!err)
+		err = store_kv_put(b->st, "sync.filter", jstr(resp, "filter_id"));
+	if (!err) {
+		free(b->filter_id);
+		b->filter_id = strdup(jstr(resp, "filter_id"));
+		if (!b->filter_id)
+			err = SC_ENOMEM;
+	}
+	json_decref(filter);
+	json_decref(resp);
+	sbuf_release(&path);
+	return err;
+}
+
+static sc_err sync_once(struct bot *b, long timeout_ms, json_t **out)
+{
+	struct sbuf path;
+	char *since = NULL;
+	sc_err err;
+
+	sbuf_init(&path, 0);
+	err = mx_path(&path, "/sync");
+	if (!err)
+		err = sbuf_printf(&path, "?timeout=%ld&filter=", timeout_ms);
+	if (!err)
+		err = sbuf_urlenc(&path, b->filter_id);
+	if (!err && store_kv_get(b->st, "sync.since", &since) == SC_OK) {
+		err = sbuf_puts(&path, "&since=");
+		if (!err)
+			err = sbuf_urlenc(&path, since);
+	}
+	if (!err)
+		err = mx_call_retry(b->mx, "GET", path.buf, NULL, timeout_ms + 30000, out);
+	free(since);
+	sbuf_release(&path);
+	return err;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	mx_stop();
+}
+
+static const char run_usage[] =
+	"usage: scribe run [-c bot.conf] [--once]\n"
+	"\n"
+	"Run the bot: sync with the homeserver, answer commands, post digests.\n"
+	"Needs an access token file (see scribe login). SIGTERM or SIGINT finish\n"
+	"the current batch and exit 0.\n"
+	"  -c, --config FILE  configuration (default bot.conf)\n"
+	"  --once             handle one sync batch and exit (for scripts)\n";
+
+/* Load config, store and credentials shared by run and login. */
+static int bot_setup(struct bot *b, const char *conf, int need_token)
+{
+	struct sbuf msg;
+	char *token = NULL, *owner = NULL;
+	sc_err err;
+
+	memset(b, 0, sizeof(*b));
+	b->clock = wall_clock;
+	sbuf_init(&msg, 0);
+	if (config_defaults(&b->cfg) != SC_OK)
+		return 1;
+	if (config_load(&b->cfg, conf, &msg) != SC_OK) {
+		fprintf(stderr, "scribe: error: %s\n", msg.buf);
+		sbuf_release(&msg);
+		return 2;
+	}
+	sbuf_release(&msg);
+	log_set_level((enum log_level)b->cfg.log_level);
+	if (!b->cfg.homeserver || !b->cfg.user_id) {
+		fprintf(stderr, "scribe: error: '%s' needs homeserver and user_id in [matrix]\n", conf);
+		return 2;
+	}
+	err = store_open(b->cfg.store_path, &b->st);
+	if (err) {
+		fprintf(stderr, "scribe: error: cannot open store '%s': %s\n",
+			b->cfg.store_path, b->st ? store_errmsg(b->st) : sc_strerror(err));
+		return 3;
+	}
+	/* A store belongs to one account: never mix two bots' records
+	 * and sync tokens (and, later, keys). */
+	if (store_kv_get(b->st, "account.user_id", &owner) == SC_OK &&
+	    strcmp(owner, b->cfg.user_id) != 0) {
+		fprintf(stderr, "scribe: error: store '%s' belongs to %s, not %s\n",
+			b->cfg.store_path, owner, b->cfg.user_id);
+		free(owner);
+		return 2;
+	}
+	free(owner);
+	if (mx_open(b->cfg.homeserver, &b->mx) != SC_OK)
+		return 1;
+	if (!need_token)
+		return 0;
+	if (!b->cfg.access_token_file) {
+		fprintf(stderr, "scribe: error: no access_token_file in [matrix]; run 'scribe login' first\n");
+		return 2;
+	}
+	err = read_secret(b->cfg.access_token_file, &token);
+	if (err) {
+		fprintf(stderr, "scribe: error: cannot read access token file '%s': %s (run 'scribe login')\n",
+			b->cfg.access_token_file, err == SC_EIO ? strerror(errno) : "empty file");
+		return 2;
+	}
+	err = mx_set_token(b->mx, token);
+	wipe_str(token);
+	return err ? 1 : 0;
+}
+
+static void bot_teardown(struct bot *b)
+{
+	mx_close(b->mx);
+	store_close(b->st);
+	config_free(&b->cfg);
+	free(b->filter_id);
+}
+
+int run_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "once", no_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *conf = "bot.conf";
+	int once = 0, opt, rc;
+	struct bot b;
+	struct sigaction sa;
+	sc_err err;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': conf = optarg; break;
+		case 'o': once = 1; break;
+		case 'h': fputs(run_usage, stdout); return 0;
+		default: fputs(run_usage, stderr); return 2;
+		}
+	}
+	rc = bot_setup(&b, conf, 1);
+	if (rc) {
+		bot_teardown(&b);
+		return rc;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	err = mx_whoami(b.mx);
+	if (!err && strcmp(b.mx->user_id, b.cfg.user_id) != 0) {
+		fprintf(stderr, "scribe: error: the access token is for %s, not %s\n",
+			b.mx->user_id, b.cfg.user_id);
+		rc = 2;
+		goto out;
+	}
+	if (!err)
+		err = store_kv_put(b.st, "account.user_id", b.mx->user_id);
+	if (!err)
+		err = ensure_filter(&b, 0);
+	log_info("running as %s (device %s) on %s", b.cfg.user_id,
+		 b.mx->device_id ? b.mx->device_id : "?", b.cfg.homeserver);
+	while (!err && !mx_stopping()) {
+		json_t *sync = NULL;
+		int posted = 0;
+
+		err = bot_flush_outbox(&b);
+		if (err)
+			break;
+		err = sync_once(&b, once ? 0 : b.cfg.sync_timeout_ms, &sync);
+		if (err == SC_EMATRIX && !strcmp(b.mx->errcode, "M_INVALID_PARAM")) {
+			/* the server forgot our filter (reset or new server) */
+			log_warn("sync filter rejected; uploading it again");
+			err = ensure_filter(&b, 1);
+			continue;
+		}
+		if (err)
+			break;
+		err = bot_handle_sync(&b, sync);
+		json_decref(sync);
+		if (!err)
+			err = digest_run_due(b.st, &b.cfg, b.clock(), post_digest, &b, &posted);
+		if (!err)
+			err = bot_flush_outbox(&b);
+		if (once)
+			break;
+	}
+	if (err == SC_EINTR || (!err && mx_stopping())) {
+		log_info("stopping");
+		err = SC_OK;
+	}
+	if (err == SC_EAUTH) {
+		fprintf(stderr, "scribe: error: the homeserver refused the access token (%s); "
+			"run 'scribe login' again\n", b.mx->errcode);
+		rc = 5;
+	} else if (err) {
+		fprintf(stderr, "scribe: error: %s%s%s\n", sc_strerror(err),
+			err == SC_ESTORE || err == SC_EBUSY ? ": " : "",
+			err == SC_ESTORE || err == SC_EBUSY ? store_errmsg(b.st) : "");
+		rc = err == SC_ESTORE || err == SC_EBUSY ? 3 : 1;
+	}
+out:
+	bot_teardown(&b);
+	return rc;
+}
+
+static const char login_usage[] =
+	"usage: scribe login [-c bot.conf] [--force]\n"
+	"\n"
+	"Log in with the password in [matrix] password_file and write the access\n"
+	"token to access_token_file (mode 0600). The device id is kept in the store\n"
+	"so later logins reuse it (the bot's encryption keys belong to it).\n"
+	"  --force  replace an existing access token file\n";
+
+int login_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *conf = "bot.conf";
+	char *password = NULL, *device = NULL;
+	int force = 0, opt, rc, fd;
+	struct bot b;
+	sc_err err;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': conf = optarg; break;
+		case 'f': force = 1; break;
+		case 'h': fputs(login_usage, stdout); return 0;
+		default: fputs(login_usage, stderr); return 2;
+		}
+	}
+	rc = bot_setup(&b, conf, 0);
+	if (rc)
+		goto out;
+	rc = 2;
+	if (!b.cfg.password_file || !b.cfg.access_token_file) {
+		fprintf(stderr, "scribe: error: login needs password_file and access_token_file in [matrix]\n");
+		goto out;
+	}
+	if (!force && access(b.cfg.access_token_file, F_OK) == 0) {
+		fprintf(stderr, "scribe: error: '%s' exists; use --force to log in again\n",
+			b.cfg.access_token_file);
+		goto out;
+	}
+	if (read_secret(b.cfg.password_file, &password) != SC_OK) {
+		fprintf(stderr, "scribe: error: cannot read password file '%s'\n", b.cfg.password_file);
+		goto out;
+	}
+	store_kv_get(b.st, "account.device_id", &device);
+	err = mx_login(b.mx, b.cfg.user_id, password, device, b.cfg.device_name);
+	wipe_str(password);
+	if (err) {
+		fprintf(stderr, "scribe: error: login failed: %s%s%s\n", sc_strerror(err),
+			b.mx->error[0] ? ": " : "", b.mx->error);
+		rc = err == SC_EAUTH ? 5 : 1;
+		goto out;
+	}
+	unlink(b.cfg.access_token_file);
+	fd = open(b.cfg.access_token_file, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd < 0 || write(fd, b.mx->token, strlen(b.mx->token)) < 0 ||
+	    write(fd, "\n", 1) < 0 || close(fd) < 0) {
+		fprintf(stderr, "scribe: error: cannot write '%s': %s\n",
+			b.cfg.access_token_file, strerror(errno));
+		rc = 1;
+		goto out;
+	}
+	if (store_kv_put(b.st, "account.user_id", b.mx->user_id) ||
+	    store_kv_put(b.st, "account.device_id", b.mx->device_id)) {
+		fprintf(stderr, "scribe: error: %s\n", store_errmsg(b.st));
+		rc = 3;
+		goto out;
+	}
+	printf("logged in as %s, device %s; token in %s\n", b.mx->user_id,
+	       b.mx->device_id, b.cfg.access_token_file);
+	rc = 0;
+out:
+	free(device);
+	bot_teardown(&b);
+	return rc;
+}

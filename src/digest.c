@@ -1,0 +1,528 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * digest.c - the daily digest (see digest.h): one message per room at
+ * the room's local time on its days, opening with a one-line summary an
+ * ops lead reads in ten seconds, then the decisions, changes,
+ * incidents and meetings of the window and the open action items
+ * grouped by person, the most urgent person first. Scheduling is
+ * exactly-once because the room's last_digest moves in the same
+ * transaction that queues the message; the window is always
+ * [last_digest, now), so a downtime over several slots gives one digest.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "digest.h"
+#include "log.h"
+#include "when.h"
+#include "banned.h"
+
+/* Most lines per section, and of the open action items. */
+#define DIGEST_SECTION_MAX 20
+#define DIGEST_TODO_MAX 30
+
+/* What happened in the window, counted before anything is rendered so
+ * the summary is right even when the body has to be cut. */
+struct window {
+	int64_t from, to, now;
+	int64_t decisions, changes, meetings;
+	int64_t opened, resolved, open_incidents;
+	int64_t open_todos, overdue;
+};
+
+static int in_window(const struct record *r, void *arg)
+{
+	const struct window *w = arg;
+
+	return (r->created >= w->from && r->created < w->to) ||
+	       (r->closed && r->closed >= w->from && r->closed < w->to);
+}
+
+/* Incidents of the digest: touched in the window, or still open. */
+static int incident_shown(const struct record *r, void *arg)
+{
+	return in_window(r, arg) || !strcmp(r->status, "open");
+}
+
+static int incident_count(const struct record *r, void *ctx)
+{
+	struct window *w = ctx;
+
+	if (r->created >= w->from && r->created < w->to)
+		w->opened++;
+	if (!strcmp(r->status, "resolved") && r->closed >= w->from &&
+	    r->closed < w->to)
+		w->resolved++;
+	if (!strcmp(r->status, "open"))
+		w->open_incidents++;
+	return 0;
+}
+
+static int meeting_count(const struct record *r, void *ctx)
+{
+	struct window *w = ctx;
+
+	if (in_window(r, w))
+		w->meetings++;
+	return 0;
+}
+
+static sc_err count_window(struct cmd_ctx *c, struct window *w)
+{
+	struct rec_query q;
+	sc_err err;
+
+	memset(&q, 0, sizeof(q));
+	q.room_id = c->room_id;
+	q.since = w->from;
+	q.until = w->to;
+	q.kinds = REC_BIT(REC_DECISION);
+	err = store_count(c->st, &q, &w->decisions);
+	q.kinds = REC_BIT(REC_CHANGE);
+	if (!err)
+		err = store_count(c->st, &q, &w->changes);
+	memset(&q, 0, sizeof(q));
+	q.room_id = c->room_id;
+	q.kinds = REC_BIT(REC_INCIDENT);
+	if (!err)
+		err = store_query(c->st, &q, incident_count, w);
+	q.kinds = REC_BIT(REC_MEETING);
+	q.changed_since = w->from;
+	if (!err)
+		err = store_query(c->st, &q, meeting_count, w);
+	memset(&q, 0, sizeof(q));
+	q.room_id = c->room_id;
+	q.kinds = REC_BIT(REC_TODO);
+	q.open_only = 1;
+	if (!err)
+		err = store_count(c->st, &q, &w->open_todos);
+	q.overdue_at = w->now;
+	if (!err)
+		err = store_count(c->st, &q, &w->overdue);
+	return err;
+}
+
+/* Append ", N things" for a non-zero count. */
+static sc_err part(struct sbuf *sb, int64_t n, const char *one, const char *many)
+{
+	if (!n)
+		return SC_OK;
+	return sbuf_printf(sb, "%s%lld %s", sb->len ? ", " : "", (long long)n,
+			   n == 1 ? one : many);
+}
+
+/* "Digest for Mon 23 Nov: 2 decisions, 3 changes, 1 incident, 5 open
+ * action items (2 overdue)" and the window it covers. */
+static sc_err summary(struct cmd_ctx *c, const struct window *w)
+{
+	struct sbuf head, sb;
+	sc_err err;
+
+	sbuf_init(&head, 128);
+	sbuf_init(&sb, 1024);
+	err = when_format(w->to, c->tz, "Digest for %a %-d %b", &head);
+	if (!err)
+		err = part(&sb, w->decisions, "decision", "decisions");
+	if (!err)
+		err = part(&sb, w->changes, "change", "changes");
+	if (!err)
+		err = part(&sb, w->opened, "incident", "incidents");
+	if (!err)
+		err = part(&sb, w->resolved, "incident resolved", "incidents resolved");
+	if (!err)
+		err = part(&sb, w->meetings, "meeting", "meetings");
+	if (!err && w->open_incidents && !w->opened)
+		err = sbuf_printf(&sb, "%s%lld incident%s still open",
+				  sb.len ? ", " : "", (long long)w->open_incidents,
+				  w->open_incidents == 1 ? "" : "s");
+	if (!err && w->open_todos)
+		err = sbuf_printf(&sb, "%s%lld open action item%s",
+				  sb.len ? ", " : "", (long long)w->open_todos,
+				  w->open_todos == 1 ? "" : "s");
+	else if (!err)
+		err = sbuf_printf(&sb, "%sno open action items",
+				  sb.len ? ", " : "nothing new, ");
+	if (!err && w->overdue)
+		err = sbuf_printf(&sb, " (%lld overdue)", (long long)w->overdue);
+	if (!err)
+		err = reply_bold(c->out, head.buf);
+	if (!err)
+		err = reply_textf(c->out, ": %s", sb.buf);
+	sbuf_setlen(&head, 0);
+	if (!err)
+		err = when_format_short(w->from, w->now, c->tz, &head);
+	if (!err)
+		err = reply_nl(c->out);
+	if (!err)
+		err = reply_textf(c->out, "Since %s (%s).", head.buf, c->tz);
+	sbuf_release(&head);
+	sbuf_release(&sb);
+	return err;
+}
+
+/* ---- open action items, grouped by person ---- */
+
+/* The people with open items, in the order of their most urgent item;
+ * a NULL entry stands for the unassigned items, placed the same way. */
+struct people {
+	char **users;
+	size_t n;
+	sc_err err;
+};
+
+/* Add user (NULL = unassigned) unless already listed. */
+static sc_err people_put(struct people *p, const char *user)
+{
+	char **v;
+
+	for (size_t k = 0; k < p->n; k++)
+		if (user ? p->users[k] && !strcmp(p->users[k], user) : !p->users[k])
+			return SC_OK;
+	v = realloc(p->users, (p->n + 1) * sizeof(*v));
+	if (!v)
+		return SC_ENOMEM;
+	p->users = v;
+	v[p->n] = NULL;
+	if (user) {
+		v[p->n] = strdup(user);
+		if (!v[p->n])
+			return SC_ENOMEM;
+	}
+	p->n++;
+	return SC_OK;
+}
+
+static int people_add(const struct record *r, void *ctx)
+{
+	struct people *p = ctx;
+
+	if (!r->nassignees)
+		p->err = people_put(p, NULL);
+	for (size_t i = 0; i < r->nassignees && !p->err; i++)
+		p->err = people_put(p, r->assignees[i]);
+	return p->err != SC_OK;
+}
+
+/* Keep an item under person `at` only when no earlier person has it, so
+ * an item for two people is listed once. */
+struct group {
+	const struct people *p;
+	size_t at;
+};
+
+static int first_owner(const struct record *r, void *arg)
+{
+	const struct group *g = arg;
+
+	if (!g->p->users[g->at])
+		return r->nassignees == 0; /* the unassigned group */
+	for (size_t i = 0; i < r->nassignees; i++)
+		for (size_t k = 0; k < g->at; k++)
+			if (g->p->users[k] && !strcmp(r->assignees[i], g->p->users[k]))
+				return 0;
+	return 1;
+}
+
+/* State of the grouped listing: at most max lines over all groups. */
+struct todo_list {
+	struct report *rp;
+	struct cmd_ctx c; /* out = the report's scratch reply */
+	struct group g;
+	int shown, max;
+	sc_err err;
+};
+
+static int todo_line(const struct record *r, void *ctx)
+{
+	struct todo_list *t = ctx;
+
+	if (!first_owner(r, &t->g))
+		return 0;
+	if (t->shown >= t->max)
+		return 1;
+	t->err = report_item(t->rp);
+	if (!t->err)
+		t->err = render_action_item(&t->c, r);
+	t->shown++;
+	return t->err != SC_OK;
+}
+
+static sc_err open_items(struct cmd_ctx *c, struct report *rp, const struct window *w)
+{
+	struct people p = { NULL, 0, SC_OK };
+	struct todo_list t;
+	struct rec_query q;
+	sc_err err;
+
+	memset(&q, 0, sizeof(q));
+	q.room_id = c->room_id;
+	q.kinds = REC_BIT(REC_TODO);
+	q.open_only = 1;
+	q.order = ORDER_DUE;
+	err = store_query(c->st, &q, people_add, &p);
+	if (!err)
+		err = p.err;
+	if (!err && w->open_todos)
+		err = report_section(rp, "Open action items");
+	memset(&t, 0, sizeof(t));
+	t.rp = rp;
+	t.c = *c;
+	t.c.out = &rp->r;
+	t.g.p = &p;
+	t.max = DIGEST_TODO_MAX;
+	for (size_t i = 0; i < p.n && !err && t.shown < t.max; i++) {
+		struct rec_query gq = q;
+
+		t.g.at = i;
+		gq.assignee = p.users[i];
+		err = store_query(c->st, &gq, todo_line, &t);
+		if (!err)
+			err = t.err;
+	}
+	if (!err && w->open_todos > t.shown) {
+		err = report_item(rp);
+		if (!err)
+			err = reply_textf(&rp->r, "… and %lld more: %stodos",
+					  (long long)(w->open_todos - t.shown),
+					  c->cfg->prefix);
+	}
+	for (size_t i = 0; i < p.n; i++)
+		free(p.users[i]);
+	free(p.users);
+	return err;
+}
+
+static sc_err body(struct cmd_ctx *c, struct report *rp, struct window *w)
+{
+	struct rec_query q;
+	sc_err err;
+
+	memset(&q, 0, sizeof(q));
+	q.room_id = c->room_id;
+	q.order = ORDER_OLDEST;
+	q.since = w->from;
+	q.until = w->to;
+	q.kinds = REC_BIT(REC_DECISION);
+	err = report_records(rp, c, "Decisions", &q, NULL, NULL, NULL,
+			     DIGEST_SECTION_MAX, NULL);
+	q.kinds = REC_BIT(REC_CHANGE);
+	if (!err)
+		err = report_records(rp, c, "Changes", &q, NULL, NULL, NULL,
+				     DIGEST_SECTION_MAX, NULL);
+	q.since = 0;
+	q.until = 0;
+	q.kinds = REC_BIT(REC_INCIDENT);
+	if (!err)
+		err = report_records(rp, c, "Incidents", &q, incident_shown, w,
+				     NULL, DIGEST_SECTION_MAX, NULL);
+	q.kinds = REC_BIT(REC_MEETING);
+	q.changed_since = w->from;
+	if (!err)
+		err = report_records(rp, c, "Meetings", &q, in_window, w, NULL,
+				     DIGEST_SECTION_MAX, NULL);
+	if (!err)
+		err = open_items(c, rp, w);
+	return err;
+}
+
+/* The owners of overdue items are the digest's only mentions. */
+static int mention_overdue(const struct record *r, void *ctx)
+{
+	struct cmd_ctx *c = ctx;
+	sc_err err = SC_OK;
+
+	for (size_t i = 0; i < r->nassignees && !err; i++)
+		err = reply_mention(c->out, r->assignees[i]);
+	return err != SC_OK;
+}
+
+sc_err digest_build(struct store *st, const struct config *cfg,
+		    const char *room_id, int64_t from, int64_t to, int64_t now,
+		    struct reply *out, int *empty)
+{
+	struct room room;
+	struct cmd_ctx c;
+	struct window w;
+	struct report rp;
+	struct rec_query q;
+	sc_err err, rerr;
+
+	err = store_room_get(st, room_id, &room);
+	if (err)
+		return err;
+	memset(&c, 0, sizeof(c));
+	c.st = st;
+	c.cfg = cfg;
+	c.room_id = room_id;
+	c.now = now;
+	c.tz = room.tz ? room.tz : cfg->timezone;
+	c.out = out;
+	memset(&w, 0, sizeof(w));
+	w.from = from;
+	w.to = to;
+	w.now = now;
+	report_init(&rp);
+	err = count_window(&c, &w);
+	if (err)
+		goto out;
+	rerr = body(&c, &rp, &w);
+	if (rerr && rerr != SC_ETOOBIG) {
+		err = rerr;
+		goto out;
+	}
+	err = summary(&c, &w);
+	if (!err)
+		err = report_done(&rp, rerr, out);
+	memset(&q, 0, sizeof(q));
+	q.room_id = room_id;
+	q.kinds = REC_BIT(REC_TODO);
+	q.open_only = 1;
+	q.overdue_at = now;
+	q.order = ORDER_DUE;
+	if (!err)
+		err = store_query(st, &q, mention_overdue, &c);
+	if (!err)
+		*empty = !(w.decisions || w.changes || w.meetings || w.opened ||
+			   w.resolved || w.open_incidents || w.open_todos);
+out:
+	report_clear(&rp);
+	room_clear(&room);
+	return err;
+}
+
+sc_err digest_next(const struct config *cfg, const struct room *room,
+		   int64_t after, int64_t *out)
+{
+	const char *tz = room->tz ? room->tz : cfg->timezone;
+	int minute = room->digest_minute >= 0 ? room->digest_minute : cfg->digest_minute;
+	unsigned days = room->digest_days ? room->digest_days : cfg->digest_days;
+
+	/* digest_minute below -1 means the room turned its digest off */
+	if (room->digest_minute < -1)
+		return SC_ENOTFOUND;
+	return when_next_slot(after, tz, minute, days, out);
+}
+
+/* Room ids to visit; collected first so no store call runs inside
+ * store_rooms' callback. */
+struct rooms {
+	char **ids;
+	size_t n;
+	sc_err err;
+};
+
+static int room_add(const struct room *r, void *ctx)
+{
+	struct rooms *rs = ctx;
+	char **v = realloc(rs->ids, (rs->n + 1) * sizeof(*v));
+
+	if (!v) {
+		rs->err = SC_ENOMEM;
+		return 1;
+	}
+	rs->ids = v;
+	v[rs->n] = strdup(r->room_id);
+	if (!v[rs->n]) {
+		rs->err = SC_ENOMEM;
+		return 1;
+	}
+	rs->n++;
+	return 0;
+}
+
+/* One room: if a slot passed since its last digest, build, post and
+ * move last_digest to now, all in one transaction. */
+static sc_err run_room(struct store *st, const struct config *cfg,
+		       const char *room_id, int64_t now, digest_post_fn post,
+		       void *ctx, int *posted)
+{
+	struct room room;
+	struct reply out;
+	struct sbuf txn;
+	int64_t start, slot;
+	int empty = 0, in_tx = 0;
+	sc_err err;
+
+	reply_init(&out);
+	sbuf_init(&txn, 1024);
+	memset(&room, 0, sizeof(room));
+	err = store_tx_begin(st);
+	if (err)
+		goto out;
+	in_tx = 1;
+	err = store_room_get(st, room_id, &room);
+	if (err || !room.joined_at)
+		goto out;
+	start = room.last_digest ? room.last_digest : room.joined_at;
+	err = digest_next(cfg, &room, start, &slot);
+	if (err == SC_ENOTFOUND) {
+		err = SC_OK; /* off */
+		goto out;
+	}
+	if (err || slot > now || start >= now)
+		goto out;
+	err = digest_build(st, cfg, room_id, start, now, now, &out, &empty);
+	if (!err && (!empty || cfg->digest_post_empty)) {
+		err = sbuf_printf(&txn, "digest.%s.%lld", room_id, (long long)now);
+		if (!err)
+			err = post(room_id, txn.buf, &out, ctx);
+		if (!err)
+			(*posted)++;
+	}
+	if (err)
+		goto out;
+	room.last_digest = now;
+	err = store_room_put(st, &room);
+	if (!err)
+		err = store_tx_commit(st);
+	if (!err)
+		in_tx = 0;
+out:
+	if (in_tx) {
+		sc_err rb = store_tx_rollback(st);
+		if (!err)
+			err = rb;
+	}
+	room_clear(&room);
+	reply_clear(&out);
+	sbuf_release(&txn);
+	return err;
+}
+
+sc_err digest_run_due(struct store *st, const struct config *cfg, int64_t now,
+		      digest_post_fn post, void *ctx, int *posted)
+{
+	struct rooms rs = { NULL, 0, SC_OK };
+	int n = 0;
+	sc_err err;
+
+	err = store_rooms(st, room_add, &rs);
+	if (!err)
+		err = rs.err;
+	for (size_t i = 0; i < rs.n && !err; i++) {
+		int one = 0;
+		sc_err e = run_room(st, cfg, rs.ids[i], now, post, ctx, &one);
+
+		if (e == SC_ESTORE || e == SC_EBUSY || e == SC_ENOMEM ||
+		    e == SC_EINTR) {
+			err = e; /* the store is in trouble: stop here */
+		} else if (e) {
+			/* A digest that cannot be built or queued must not
+			 * keep the other rooms from theirs, nor stop the
+			 * bot; nothing was committed, so the next run tries
+			 * again with the window grown to now. */
+			log_warn("digest of room '%s' failed: %s", rs.ids[i],
+				 sc_strerror(e));
+		} else {
+			n += one;
+		}
+	}
+	for (size_t i = 0; i < rs.n; i++)
+		free(rs.ids[i]);
+	free(rs.ids);
+	if (err)
+		return err;
+	*posted = n;
+	return SC_OK;
+}

@@ -1,0 +1,1085 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * when.c - dates, durations, time zones and weekly schedules (see when.h).
+ *
+ * Wall-clock arithmetic is done on plain numbers: a local day is the count
+ * of days since 1970-01-01 in the proleptic Gregorian calendar, and "local
+ * seconds" are day * 86400 + seconds of the day on the wall clock. Only
+ * the last step, from local seconds to an instant, needs the zone: it is
+ * done by resolve(), which asks localtime_r for the UTC offsets around the
+ * wanted time instead of trusting mktime's tm_isdst guessing, so that DST
+ * gaps and overlaps (including 30-minute DST shifts and whole skipped days)
+ * are handled on purpose. The zone is switched with setenv("TZ") + tzset()
+ * for the duration of one public call and the previous TZ is put back.
+ */
+#include <ctype.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "when.h"
+#include "banned.h"
+
+#define DAY_SECS 86400
+#define DAY_MINUTES 1440
+#define WEEK_MINUTES (7 * DAY_MINUTES)
+/* The longest duration accepted anywhere (100 years): keeps every sum far
+ * from overflow and turns typos such as "+99999999999d" into errors. */
+#define DURATION_MAX ((int64_t)36525 * DAY_SECS)
+/* Years a typed date may name. */
+#define YEAR_MIN 1970
+#define YEAR_MAX 9999
+/* No valid input to the parsers is longer than this. */
+#define WORD_MAX 128
+
+static const char *const wday_abbr[7] = { "Mon", "Tue", "Wed", "Thu",
+					  "Fri", "Sat", "Sun" };
+static const char *const mon_abbr[12] = { "Jan", "Feb", "Mar", "Apr",
+					  "May", "Jun", "Jul", "Aug",
+					  "Sep", "Oct", "Nov", "Dec" };
+
+/* Accepted spellings, lowercase; the first of each row is the short form. */
+static const char *const day_names[7][4] = {
+	{ "mon", "monday", NULL, NULL },
+	{ "tue", "tues", "tuesday", NULL },
+	{ "wed", "wednesday", NULL, NULL },
+	{ "thu", "thur", "thurs", "thursday" },
+	{ "fri", "friday", NULL, NULL },
+	{ "sat", "saturday", NULL, NULL },
+	{ "sun", "sunday", NULL, NULL },
+};
+static const char *const month_names[12][3] = {
+	{ "jan", "january", NULL },   { "feb", "february", NULL },
+	{ "mar", "march", NULL },     { "apr", "april", NULL },
+	{ "may", NULL, NULL },        { "jun", "june", NULL },
+	{ "jul", "july", NULL },      { "aug", "august", NULL },
+	{ "sep", "sept", "september" }, { "oct", "october", NULL },
+	{ "nov", "november", NULL },  { "dec", "december", NULL },
+};
+
+/* ---- calendar arithmetic (Howard Hinnant's civil-day algorithms) ---- */
+
+static int64_t floordiv(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+
+	if ((a % b != 0) && ((a < 0) != (b < 0)))
+		q--;
+	return q;
+}
+
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (unsigned)(m > 2 ? m - 3 : m + 9) + 2) / 5 +
+	      (unsigned)d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	int64_t era;
+	unsigned doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+/* 0 = Monday .. 6 = Sunday; day 0 (1970-01-01) was a Thursday. */
+static int weekday_of(int64_t day)
+{
+	return (int)((day % 7 + 7 + 3) % 7);
+}
+
+static int days_in_month(int64_t y, int m)
+{
+	static const int len[12] = { 31, 28, 31, 30, 31, 30,
+				     31, 31, 30, 31, 30, 31 };
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 ? 28 + leap : len[m - 1];
+}
+
+static int valid_date(int64_t y, int m, int d)
+{
+	return y >= YEAR_MIN && y <= YEAR_MAX && m >= 1 && m <= 12 && d >= 1 &&
+	       d <= days_in_month(y, m);
+}
+
+/* ---- time zones ---- */
+
+int when_tz_valid(const char *tz)
+{
+	const char *dir = getenv("TZDIR");
+	char path[PATH_MAX], magic[4];
+	struct stat st;
+	size_t len;
+	FILE *f;
+	int n, ok;
+
+	if (!tz || !*tz)
+		return 0;
+	if (!strcmp(tz, "UTC"))
+		return 1;
+	len = strlen(tz);
+	if (len > 255 || tz[0] == '/')
+		return 0;
+	/* A plain relative name: no "..", no hidden files, nothing odd. */
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)tz[i];
+		int start = i == 0 || tz[i - 1] == '/';
+
+		if (start && (c == '.' || c == '/'))
+			return 0;
+		if (!isalnum(c) && c != '/' && c != '_' && c != '-' &&
+		    c != '+' && c != '.')
+			return 0;
+	}
+	if (tz[len - 1] == '/')
+		return 0;
+	if (!dir || dir[0] != '/')
+		dir = "/usr/share/zoneinfo";
+	n = snprintf(path, sizeof(path), "%s/%s", dir, tz);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return 0;
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return 0;
+	f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	ok = fread(magic, 1, sizeof(magic), f) == sizeof(magic) &&
+	     !memcmp(magic, "TZif", 4);
+	fclose(f);
+	return ok;
+}
+
+struct tzsave {
+	char *old; /* copy of the previous TZ; NULL when it was unset */
+};
+
+/* Switch the process to zone tz; undo with tz_leave(). */
+static sc_err tz_enter(const char *tz, struct tzsave *save)
+{
+	const char *old;
+	char *copy = NULL;
+
+	if (!when_tz_valid(tz))
+		return SC_EINVAL;
+	old = getenv("TZ");
+	if (old) {
+		copy = strdup(old);
+		if (!copy)
+			return SC_ENOMEM;
+	}
+	if (setenv("TZ", tz, 1) != 0) {
+		free(copy);
+		return SC_ENOMEM;
+	}
+	tzset();
+	save->old = copy;
+	return SC_OK;
+}
+
+static void tz_leave(struct tzsave *save)
+{
+	if (save->old)
+		setenv("TZ", save->old, 1);
+	else
+		unsetenv("TZ");
+	tzset();
+	free(save->old);
+	save->old = NULL;
+}
+
+/* Broken-down local time of t in the current zone. */
+static sc_err local_tm(int64_t t, struct tm *tm)
+{
+	time_t tt = (time_t)t;
+
+	if ((int64_t)tt != t || !localtime_r(&tt, tm))
+		return SC_EINVAL;
+	return SC_OK;
+}
+
+/* UTC offset in seconds at instant t in the current zone. */
+static sc_err offset_at(int64_t t, int64_t *off)
+{
+	struct tm tm;
+	sc_err err = local_tm(t, &tm);
+
+	if (err)
+		return err;
+	*off = tm.tm_gmtoff;
+	return SC_OK;
+}
+
+/* The local day and second of the day of instant t in the current zone. */
+static sc_err local_day(int64_t t, int64_t *day, int *sod)
+{
+	int64_t off, ls;
+	sc_err err = offset_at(t, &off);
+
+	if (err)
+		return err;
+	ls = t + off;
+	*day = floordiv(ls, DAY_SECS);
+	*sod = (int)(ls - *day * DAY_SECS);
+	return SC_OK;
+}
+
+/*
+ * The instant at local seconds ls in the current zone. Of two instants
+ * (fall-back overlap) the earlier is taken. A wall-clock time inside a
+ * gap is read with the offset from before the gap, which moves it forward
+ * by the length of the gap (02:30 -> 03:30 on a one-hour spring-forward);
+ * with after_gap set it gives instead the first instant after the gap
+ * (03:00). The offsets in force a day before and a day after are the only
+ * candidates: real zones never change offset twice within two days.
+ */
+static sc_err resolve(int64_t ls, int after_gap, int64_t *out)
+{
+	int64_t cand[2], off, t, best = 0, lo, hi;
+	int found = 0;
+	sc_err err;
+
+	err = offset_at(ls - DAY_SECS, &cand[0]);
+	if (!err)
+		err = offset_at(ls + DAY_SECS, &cand[1]);
+	if (err)
+		return err;
+	for (int i = 0; i < 2; i++) {
+		t = ls - cand[i];
+		err = offset_at(t, &off);
+		if (err)
+			return err;
+		if (off == cand[i] && (!found || t < best)) {
+			best = t;
+			found = 1;
+		}
+	}
+	if (found) {
+		*out = best;
+		return SC_OK;
+	}
+	if (cand[0] == cand[1])
+		return SC_EINVAL; /* inconsistent zone data */
+	hi = ls - cand[0]; /* already past the transition */
+	lo = ls - cand[1]; /* still before it */
+	if (!after_gap || lo >= hi) {
+		*out = hi;
+		return SC_OK;
+	}
+	/* The transition is the first second whose offset is not cand[0]. */
+	while (hi - lo > 1) {
+		int64_t mid = lo + (hi - lo) / 2;
+
+		err = offset_at(mid, &off);
+		if (err)
+			return err;
+		if (off == cand[0])
+			lo = mid;
+		else
+			hi = mid;
+	}
+	*out = hi;
+	return SC_OK;
+}
+
+sc_err when_local(const char *tz, int64_t t, struct tm *out)
+{
+	struct tzsave save;
+	struct tm tm;
+	sc_err err;
+
+	if (!out)
+		return SC_EINVAL;
+	err = tz_enter(tz, &save);
+	if (err)
+		return err;
+	err = local_tm(t, &tm);
+	tz_leave(&save);
+	if (!err)
+		*out = tm;
+	return err;
+}
+
+sc_err when_from_local(const char *tz, const struct tm *tm, int64_t *out)
+{
+	struct tzsave save;
+	int64_t y, day, ls, t = 0;
+	int64_t mon;
+	sc_err err;
+
+	if (!tm || !out)
+		return SC_EINVAL;
+	/* Normalise like mktime: months roll into years, days into months. */
+	y = (int64_t)tm->tm_year + 1900;
+	mon = tm->tm_mon;
+	y += floordiv(mon, 12);
+	mon -= floordiv(mon, 12) * 12;
+	day = days_from_civil(y, (int)mon + 1, 1) + ((int64_t)tm->tm_mday - 1);
+	ls = day * DAY_SECS + (int64_t)tm->tm_hour * 3600 +
+	     (int64_t)tm->tm_min * 60 + tm->tm_sec;
+	err = tz_enter(tz, &save);
+	if (err)
+		return err;
+	err = resolve(ls, 0, &t);
+	tz_leave(&save);
+	if (!err)
+		*out = t;
+	return err;
+}
+
+/* ---- words ---- */
+
+/* Copy s lowercased into buf; 0 if s is NULL, empty, too long or holds a
+ * control character. */
+static int copy_lower(const char *s, char *buf, size_t size)
+{
+	size_t n;
+
+	if (!s || !*s)
+		return 0;
+	n = strlen(s);
+	if (n >= size)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f)
+			return 0;
+		buf[i] = (char)tolower(c);
+	}
+	buf[n] = '\0';
+	return 1;
+}
+
+/* Weekday 0..6 named by the n lowercase letters at w, or -1. */
+static int match_day(const char *w, size_t n)
+{
+	for (int d = 0; d < 7; d++)
+		for (int k = 0; k < 4 && day_names[d][k]; k++)
+			if (strlen(day_names[d][k]) == n &&
+			    !memcmp(day_names[d][k], w, n))
+				return d;
+	return -1;
+}
+
+/* Month 1..12 named by the n lowercase letters at w, or -1. */
+static int match_month(const char *w, size_t n)
+{
+	for (int m = 0; m < 12; m++)
+		for (int k = 0; k < 3 && month_names[m][k]; k++)
+			if (strlen(month_names[m][k]) == n &&
+			    !memcmp(month_names[m][k], w, n))
+				return m + 1;
+	return -1;
+}
+
+static size_t count_alpha(const char *s)
+{
+	size_t n = 0;
+
+	while (s[n] >= 'a' && s[n] <= 'z')
+		n++;
+	return n;
+}
+
+static size_t count_digits(const char *s)
+{
+	size_t n = 0;
+
+	while (s[n] >= '0' && s[n] <= '9')
+		n++;
+	return n;
+}
+
+static int digits_value(const char *s, size_t n)
+{
+	int v = 0;
+
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	return v;
+}
+
+/* ---- durations and times of day ---- */
+
+/* s is lowercase. */
+static sc_err parse_duration_lc(const char *s, int64_t *secs)
+{
+	static const struct {
+		char c;
+		int64_t secs;
+	} units[] = { { 'w', 7 * DAY_SECS }, { 'd', DAY_SECS },
+		      { 'h', 3600 },          { 'm', 60 },
+		      { 's', 1 } };
+	int64_t total = 0;
+	int last = -1;
+
+	if (!*s)
+		return SC_EINVAL;
+	while (*s) {
+		int64_t v = 0;
+		size_t nd = count_digits(s);
+		int u;
+
+		if (nd == 0)
+			return SC_EINVAL;
+		for (size_t i = 0; i < nd; i++) {
+			v = v * 10 + (s[i] - '0');
+			if (v > DURATION_MAX)
+				return SC_EINVAL;
+		}
+		s += nd;
+		for (u = 0; u < 5 && units[u].c != *s; u++)
+			;
+		/* Units in decreasing order, each at most once: "1d12h". */
+		if (!*s || u == 5 || u <= last)
+			return SC_EINVAL;
+		s++;
+		last = u;
+		if (v > DURATION_MAX / units[u].secs)
+			return SC_EINVAL;
+		total += v * units[u].secs;
+		if (total > DURATION_MAX)
+			return SC_EINVAL;
+	}
+	if (total <= 0)
+		return SC_EINVAL;
+	*secs = total;
+	return SC_OK;
+}
+
+sc_err when_parse_duration(const char *s, int64_t *secs)
+{
+	char buf[WORD_MAX];
+
+	if (!secs || !copy_lower(s, buf, sizeof(buf)))
+		return SC_EINVAL;
+	return parse_duration_lc(buf, secs);
+}
+
+sc_err when_parse_hhmm(const char *s, int *minute)
+{
+	size_t nh, nm;
+	int h, m;
+
+	if (!s || !minute)
+		return SC_EINVAL;
+	nh = count_digits(s);
+	if (nh < 1 || nh > 2 || s[nh] != ':')
+		return SC_EINVAL;
+	nm = count_digits(s + nh + 1);
+	if (nm != 2 || s[nh + 1 + nm] != '\0')
+		return SC_EINVAL;
+	h = digits_value(s, nh);
+	m = digits_value(s + nh + 1, 2);
+	if (h > 23 || m > 59)
+		return SC_EINVAL;
+	*minute = h * 60 + m;
+	return SC_OK;
+}
+
+/* ---- day masks ---- */
+
+static void trim_span(const char **s, size_t *n)
+{
+	while (*n && (**s == ' ' || **s == '\t')) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
+		(*n)--;
+}
+
+/* One item of a day list: a day, a range of days or a keyword. */
+static sc_err parse_day_item(const char *s, size_t n, unsigned *mask)
+{
+	const char *dash;
+	int a, b;
+
+	trim_span(&s, &n);
+	if (n == 0)
+		return SC_EINVAL;
+	if (n == 5 && !memcmp(s, "daily", 5)) {
+		*mask |= 0x7f;
+		return SC_OK;
+	}
+	if (n == 8 && !memcmp(s, "weekdays", 8)) {
+		*mask |= 0x1f;
+		return SC_OK;
+	}
+	if (n == 8 && !memcmp(s, "weekends", 8)) {
+		*mask |= 0x60;
+		return SC_OK;
+	}
+	dash = memchr(s, '-', n);
+	if (!dash) {
+		a = match_day(s, n);
+		if (a < 0)
+			return SC_EINVAL;
+		*mask |= 1u << a;
+		return SC_OK;
+	}
+	{
+		const char *s2 = dash + 1;
+		size_t n1 = (size_t)(dash - s), n2 = n - n1 - 1;
+
+		trim_span(&s, &n1);
+		trim_span(&s2, &n2);
+		a = match_day(s, n1);
+		b = match_day(s2, n2);
+	}
+	if (a < 0 || b < 0)
+		return SC_EINVAL;
+	/* Ranges may wrap the week: "sun-thu", "fri-mon". */
+	for (int d = a;; d = (d + 1) % 7) {
+		*mask |= 1u << d;
+		if (d == b)
+			break;
+	}
+	return SC_OK;
+}
+
+sc_err when_parse_days(const char *s, unsigned *mask)
+{
+	char buf[WORD_MAX];
+	const char *p;
+	unsigned m = 0;
+
+	if (!mask || !copy_lower(s, buf, sizeof(buf)))
+		return SC_EINVAL;
+	p = buf;
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		sc_err err = parse_day_item(p, n, &m);
+
+		if (err)
+			return err;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	if (!m)
+		return SC_EINVAL;
+	*mask = m;
+	return SC_OK;
+}
+
+sc_err when_format_days(unsigned mask, struct sbuf *out)
+{
+	char buf[64];
+	size_t len = 0;
+	int first = 0;
+
+	if (!out || mask == 0 || mask > 0x7f)
+		return SC_EINVAL;
+	if (mask == 0x7f)
+		return sbuf_puts(out, "daily");
+	/* Start at Monday unless a run wraps from Sunday into Monday, in
+	 * which case start where that run starts ("sun-thu", "fri-mon"). */
+	if ((mask & 1u) && (mask & 0x40u))
+		for (first = 6; mask & (1u << (first - 1)); first--)
+			;
+	for (int i = 0; i < 7;) {
+		int d = (first + i) % 7, run = 0;
+
+		if (!(mask & (1u << d))) {
+			i++;
+			continue;
+		}
+		while (i + run < 7 && (mask & (1u << ((d + run) % 7))))
+			run++;
+		/* Runs of three or more as ranges; shorter ones as lists,
+		 * which are no longer and read better ("sat,sun"). */
+		for (int k = 0; k < (run >= 3 ? 1 : run); k++) {
+			const char *name = day_names[(d + k) % 7][0];
+			int n = snprintf(buf + len, sizeof(buf) - len, "%s%s",
+					 len ? "," : "", name);
+
+			len += (size_t)n;
+		}
+		if (run >= 3) {
+			int n = snprintf(buf + len, sizeof(buf) - len, "-%s",
+					 day_names[(d + run - 1) % 7][0]);
+
+			len += (size_t)n;
+		}
+		i += run;
+	}
+	return sbuf_puts(out, buf);
+}
+
+/* ---- weekly windows ---- */
+
+/* One end of a window at *p: a day and an optional HH:MM. */
+static sc_err parse_window_end(const char **p, int *day, int *minute)
+{
+	const char *s = *p;
+	size_t n;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	n = count_alpha(s);
+	*day = match_day(s, n);
+	if (*day < 0)
+		return SC_EINVAL;
+	s += n;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	*minute = -1;
+	if (*s >= '0' && *s <= '9') {
+		char hm[8];
+		size_t k = 0;
+
+		while ((s[k] >= '0' && s[k] <= '9') || s[k] == ':')
+			k++;
+		if (k >= sizeof(hm))
+			return SC_EINVAL;
+		memcpy(hm, s, k);
+		hm[k] = '\0';
+		if (when_parse_hhmm(hm, minute))
+			return SC_EINVAL;
+		s += k;
+		while (*s == ' ' || *s == '\t')
+			s++;
+	}
+	*p = s;
+	return SC_OK;
+}
+
+sc_err when_parse_window(const char *s, int *start, int *end)
+{
+	char buf[WORD_MAX];
+	const char *p;
+	int d1, m1, d2, m2, a, b;
+
+	if (!start || !end || !copy_lower(s, buf, sizeof(buf)))
+		return SC_EINVAL;
+	p = buf;
+	if (parse_window_end(&p, &d1, &m1))
+		return SC_EINVAL;
+	if (*p == '\0') {
+		/* A single day: the whole of it. */
+		if (m1 >= 0)
+			return SC_EINVAL;
+		d2 = d1;
+		m2 = -1;
+	} else {
+		if (*p != '-')
+			return SC_EINVAL;
+		p++;
+		if (parse_window_end(&p, &d2, &m2) || *p != '\0')
+			return SC_EINVAL;
+	}
+	/* A start without a time is the start of that day, an end without
+	 * one the end of that day. */
+	a = d1 * DAY_MINUTES + (m1 >= 0 ? m1 : 0);
+	b = m2 >= 0 ? d2 * DAY_MINUTES + m2 : (d2 + 1) * DAY_MINUTES;
+	*start = a;
+	*end = b % WEEK_MINUTES;
+	return SC_OK;
+}
+
+int when_in_window(int64_t t, const char *tz, int start, int end)
+{
+	struct tzsave save;
+	int64_t day;
+	int sod, m;
+	sc_err err;
+
+	if (start < 0 || start >= WEEK_MINUTES || end < 0 ||
+	    end > WEEK_MINUTES)
+		return 0;
+	end %= WEEK_MINUTES;
+	if (tz_enter(tz, &save))
+		return 0;
+	err = local_day(t, &day, &sod);
+	tz_leave(&save);
+	if (err)
+		return 0;
+	m = weekday_of(day) * DAY_MINUTES + sod / 60;
+	if (start == end)
+		return 1; /* the whole week, e.g. "mon-sun" */
+	if (start < end)
+		return m >= start && m < end;
+	return m >= start || m < end;
+}
+
+/* ---- schedules ---- */
+
+sc_err when_next_slot(int64_t after, const char *tz, int minute, unsigned mask,
+		      int64_t *out)
+{
+	struct tzsave save;
+	int64_t today, t = 0;
+	int sod, found = 0;
+	sc_err err;
+
+	if (!out || minute < 0 || minute >= DAY_MINUTES || mask == 0 ||
+	    mask > 0x7f)
+		return SC_EINVAL;
+	err = tz_enter(tz, &save);
+	if (err)
+		return err;
+	err = local_day(after, &today, &sod);
+	/* Eight days always reach the same weekday again after today; a
+	 * few more cover a slot lost in a skipped day. */
+	for (int k = 0; !err && !found && k < 15; k++) {
+		int64_t day = today + k;
+
+		if (!(mask & (1u << weekday_of(day))))
+			continue;
+		err = resolve(day * DAY_SECS + (int64_t)minute * 60, 1, &t);
+		found = !err && t > after;
+	}
+	tz_leave(&save);
+	if (err)
+		return err;
+	if (!found)
+		return SC_EINVAL;
+	*out = t;
+	return SC_OK;
+}
+
+/* ---- due dates and since ---- */
+
+/*
+ * The local day named by the lowercase word w, relative to today. For a
+ * due date (dir > 0) weekdays and dates without a year are the next such
+ * day; for a since (dir < 0) the most recent one.
+ */
+static sc_err parse_day_word(const char *w, int dir, int64_t today,
+			     int64_t *out)
+{
+	int64_t ty;
+	int tm_, td, wd = weekday_of(today), y, m, d;
+	size_t na = count_alpha(w), nd = count_digits(w);
+
+	civil_from_days(today, &ty, &tm_, &td);
+	if (na == strlen(w)) {
+		int day = match_day(w, na);
+
+		if (dir > 0 && (!strcmp(w, "today") || !strcmp(w, "tonight") ||
+				!strcmp(w, "eod")))
+			*out = today;
+		else if (dir > 0 && !strcmp(w, "tomorrow"))
+			*out = today + 1;
+		else if (dir > 0 && !strcmp(w, "eow"))
+			*out = today + (4 - wd + 7) % 7; /* Friday, maybe today */
+		else if (dir < 0 && !strcmp(w, "today"))
+			*out = today;
+		else if (dir < 0 && !strcmp(w, "yesterday"))
+			*out = today - 1;
+		else if (day >= 0 && dir > 0)
+			*out = today + (day - wd + 6) % 7 + 1;
+		else if (day >= 0)
+			*out = today - ((wd - day + 6) % 7 + 1);
+		else
+			return SC_EINVAL;
+		return SC_OK;
+	}
+	/* YYYY-MM-DD */
+	if (nd == 4 && w[4] == '-' && count_digits(w + 5) == 2 &&
+	    w[7] == '-' && count_digits(w + 8) == 2 && w[10] == '\0') {
+		y = digits_value(w, 4);
+		m = digits_value(w + 5, 2);
+		d = digits_value(w + 8, 2);
+		if (!valid_date(y, m, d))
+			return SC_EINVAL;
+		*out = days_from_civil(y, m, d);
+		return SC_OK;
+	}
+	/* MM-DD, dec1, december1, 1dec */
+	if (nd == 2 && w[2] == '-' && count_digits(w + 3) == 2 &&
+	    w[5] == '\0') {
+		m = digits_value(w, 2);
+		d = digits_value(w + 3, 2);
+	} else if (na > 0 && count_digits(w + na) >= 1 &&
+		   count_digits(w + na) <= 2 &&
+		   w[na + count_digits(w + na)] == '\0') {
+		m = match_month(w, na);
+		d = digits_value(w + na, count_digits(w + na));
+	} else if (nd >= 1 && nd <= 2 && count_alpha(w + nd) > 0 &&
+		   w[nd + count_alpha(w + nd)] == '\0') {
+		m = match_month(w + nd, count_alpha(w + nd));
+		d = digits_value(w, nd);
+	} else {
+		return SC_EINVAL;
+	}
+	if (m < 1 || m > 12 || d < 1 || d > 31)
+		return SC_EINVAL;
+	/* The next (or last) year in which the date exists: feb29 may be
+	 * up to eight years away, feb30 never. */
+	for (int k = 0; k <= 8; k++) {
+		int64_t yy = ty + dir * k;
+		int64_t day;
+
+		if (!valid_date(yy, m, d))
+			continue;
+		day = days_from_civil(yy, m, d);
+		if ((dir > 0 && day >= today) || (dir < 0 && day <= today)) {
+			*out = day;
+			return SC_OK;
+		}
+	}
+	return SC_EINVAL;
+}
+
+/*
+ * Split "word@HH:MM" or "YYYY-MM-DDtHH:MM" (w lowercase, modified in
+ * place): *minute is the time of day, or -1 when there is none.
+ */
+static sc_err split_time(char *w, int *minute)
+{
+	char *at = strchr(w, '@');
+
+	*minute = -1;
+	if (!at && count_digits(w) == 4 && strlen(w) > 10 && w[10] == 't')
+		at = w + 10;
+	if (!at)
+		return SC_OK;
+	*at = '\0';
+	if (!*w)
+		return SC_EINVAL;
+	return when_parse_hhmm(at + 1, minute);
+}
+
+sc_err when_parse_due(const char *s, int64_t now, const char *tz, int64_t *out)
+{
+	char buf[WORD_MAX];
+	struct tzsave save;
+	int64_t secs, today, t = 0;
+	int minute, sod;
+	sc_err err;
+
+	if (!out || !copy_lower(s, buf, sizeof(buf)))
+		return SC_EINVAL;
+	if (buf[0] == '+') {
+		/* Relative and exact: no time of day, no zone. */
+		err = parse_duration_lc(buf + 1, &secs);
+		if (err)
+			return err;
+		if (now > INT64_MAX - secs)
+			return SC_EINVAL;
+		*out = now + secs;
+		return SC_OK;
+	}
+	err = split_time(buf, &minute);
+	if (err)
+		return err;
+	err = tz_enter(tz, &save);
+	if (err)
+		return err;
+	err = local_day(now, &today, &sod);
+	if (!err)
+		err = parse_day_word(buf, 1, today, &today);
+	/* A date alone means the end of that day. */
+	if (!err)
+		err = resolve(today * DAY_SECS +
+				      (minute >= 0 ? (int64_t)minute * 60
+						   : DAY_SECS - 1),
+			      0, &t);
+	tz_leave(&save);
+	if (!err)
+		*out = t;
+	return err;
+}
+
+sc_err when_parse_since(const char *s, int64_t now, const char *tz, int64_t *out)
+{
+	char buf[WORD_MAX];
+	struct tzsave save;
+	int64_t secs, today, t = 0;
+	int minute, sod;
+	sc_err err;
+
+	if (!out || !copy_lower(s, buf, sizeof(buf)))
+		return SC_EINVAL;
+	if (parse_duration_lc(buf, &secs) == SC_OK) {
+		if (now < INT64_MIN + secs)
+			return SC_EINVAL;
+		*out = now - secs;
+		return SC_OK;
+	}
+	err = split_time(buf, &minute);
+	if (err)
+		return err;
+	err = tz_enter(tz, &save);
+	if (err)
+		return err;
+	err = local_day(now, &today, &sod);
+	if (!err)
+		err = parse_day_word(buf, -1, today, &today);
+	/* A date alone means the start of that day. */
+	if (!err)
+		err = resolve(today * DAY_SECS +
+				      (minute >= 0 ? (int64_t)minute * 60 : 0),
+			      0, &t);
+	tz_leave(&save);
+	if (!err)
+		*out = t;
+	return err;
+}
+
+/* ---- formatting ---- */
+
+sc_err when_format(int64_t t, const char *tz, const char *fmt, struct sbuf *out)
+{
+	struct tzsave save;
+	struct sbuf f;
+	struct tm tm;
+	char *buf = NULL;
+	size_t size = 128, n = 0;
+	sc_err err;
+
+	if (!fmt || !out)
+		return SC_EINVAL;
+	sbuf_init(&f, 0);
+	/* A trailing space makes a legitimately empty result distinguishable
+	 * from a buffer that is too small (strftime returns 0 for both). */
+	err = sbuf_puts(&f, fmt);
+	if (!err)
+		err = sbuf_putc(&f, ' ');
+	if (err)
+		goto out;
+	err = tz_enter(tz, &save);
+	if (err)
+		goto out;
+	err = local_tm(t, &tm);
+	while (!err) {
+		char *p = realloc(buf, size);
+
+		if (!p) {
+			err = SC_ENOMEM;
+			break;
+		}
+		buf = p;
+		n = strftime(buf, size, f.buf, &tm);
+		if (n > 0)
+			break;
+		if (size >= ((size_t)64 << 10))
+			err = SC_ETOOBIG;
+		size *= 2;
+	}
+	tz_leave(&save);
+	if (!err)
+		err = sbuf_add(out, buf, n - 1);
+out:
+	free(buf);
+	sbuf_release(&f);
+	return err;
+}
+
+sc_err when_format_short(int64_t t, int64_t now, const char *tz, struct sbuf *out)
+{
+	struct tzsave save;
+	struct tm tm;
+	int64_t day, today, y, dist;
+	int sod, m, d;
+	const char *word = NULL;
+	sc_err err;
+
+	if (!out)
+		return SC_EINVAL;
+	err = tz_enter(tz, &save);
+	if (err)
+		return err;
+	err = local_tm(t, &tm);
+	if (!err)
+		err = local_day(t, &day, &sod);
+	if (!err)
+		err = local_day(now, &today, &sod);
+	tz_leave(&save);
+	if (err)
+		return err;
+	if (day == today)
+		word = "today";
+	else if (day == today - 1)
+		word = "yesterday";
+	else if (day == today + 1)
+		word = "tomorrow";
+	if (word)
+		return sbuf_printf(out, "%s %02d:%02d", word, tm.tm_hour,
+				   tm.tm_min);
+	civil_from_days(day, &y, &m, &d);
+	/* "Within a year" as ls(1) reads it: less than half a year either
+	 * way, so that a day and month without a year are never mistaken
+	 * for the same date a year later or earlier. */
+	dist = t > now ? t - now : now - t;
+	if (dist < (int64_t)183 * DAY_SECS)
+		return sbuf_printf(out, "%s %d %s %02d:%02d",
+				   wday_abbr[weekday_of(day)], d,
+				   mon_abbr[m - 1], tm.tm_hour, tm.tm_min);
+	return sbuf_printf(out, "%04lld-%02d-%02d %02d:%02d", (long long)y, m,
+			   d, tm.tm_hour, tm.tm_min);
+}
+
+sc_err when_format_date(int64_t t, const char *tz, struct sbuf *out)
+{
+	struct tzsave save;
+	int64_t day, y;
+	int sod, m, d;
+	sc_err err;
+
+	if (!out)
+		return SC_EINVAL;
+	err = tz_enter(tz, &save);
+	if (err)
+		return err;
+	err = local_day(t, &day, &sod);
+	tz_leave(&save);
+	if (err)
+		return err;
+	civil_from_days(day, &y, &m, &d);
+	return sbuf_printf(out, "%04lld-%02d-%02d", (long long)y, m, d);
+}
+
+sc_err when_format_duration(int64_t secs, struct sbuf *out)
+{
+	static const struct {
+		const char *unit;
+		uint64_t secs;
+	} units[] = { { "d", DAY_SECS }, { "h", 3600 }, { "m", 60 },
+		      { "s", 1 } };
+	/* The magnitude as unsigned, so INT64_MIN does not overflow. */
+	uint64_t v = secs < 0 ? (uint64_t)0 - (uint64_t)secs : (uint64_t)secs;
+	const char *sign = secs < 0 ? "-" : "";
+	int u = 0;
+
+	if (!out)
+		return SC_EINVAL;
+	if (v == 0)
+		return sbuf_puts(out, "0s");
+	while (v < units[u].secs)
+		u++;
+	/* The largest unit and, when not zero, the one just below it. */
+	if (u < 3 && (v % units[u].secs) / units[u + 1].secs)
+		return sbuf_printf(out, "%s%llu%s %llu%s", sign,
+				   (unsigned long long)(v / units[u].secs),
+				   units[u].unit,
+				   (unsigned long long)((v % units[u].secs) /
+							units[u + 1].secs),
+				   units[u + 1].unit);
+	return sbuf_printf(out, "%s%llu%s", sign,
+			   (unsigned long long)(v / units[u].secs),
+			   units[u].unit);
+}

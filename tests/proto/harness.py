@@ -1,0 +1,332 @@
+# SPDX-License-Identifier: MIT
+"""Protocol-test harness: the real `scribe` binary against the test
+homeserver (tests/homeserver/hs.py) over loopback.
+
+A test file builds a World (homeserver + users + a room + a running
+scribe), drives the conversation as users would over the client-server
+API, and asserts on what a user sees: scribe's replies in the room, the
+stored records (read with `scribe export --format json`), and the
+requests the homeserver received. Every wait is bounded.
+
+Each check prints `ok - name` or `not ok - name: why`; tests/run counts
+those lines.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.error
+import urllib.parse
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+HS = os.path.join(ROOT, "tests", "homeserver", "hs.py")
+SCRIBE = os.path.abspath(os.environ.get("SCRIBE_BIN", os.path.join(ROOT, "build", "scribe")))
+PY = "/usr/bin/python3"
+
+_results = {"passed": 0, "failed": 0}
+
+
+def check(name, fn):
+    """Run one named check; print its verdict; never raise."""
+    try:
+        fn()
+        print("ok - %s" % name, flush=True)
+        _results["passed"] += 1
+    except Exception as e:  # noqa: BLE001 - a test failure of any kind
+        msg = "%s: %s" % (type(e).__name__, e)
+        print("not ok - %s: %s" % (name, msg.replace("\n", "\n    ")), flush=True)
+        traceback.print_exc(file=sys.stderr)
+        _results["failed"] += 1
+
+
+def finish():
+    sys.exit(1 if _results["failed"] else 0)
+
+
+def wait_for(pred, timeout=15.0, what="condition", interval=0.05):
+    """Poll pred() until it returns something truthy; return it."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = pred()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError("timed out after %.0fs waiting for %s (last: %r)" % (timeout, what, last))
+
+
+def expect(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+class HTTPError(Exception):
+    def __init__(self, status, body):
+        super().__init__("%s %s" % (status, body))
+        self.status = status
+        self.body = body
+
+
+def http(base, method, path, body=None, token=None, timeout=30):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(base + path, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            raw = r.read()
+            return json.loads(raw) if raw else {}
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        try:
+            b = json.loads(raw)
+        except ValueError:
+            b = raw.decode(errors="replace")
+        raise HTTPError(e.code, b) from None
+
+
+def q(s):
+    return urllib.parse.quote(s, safe="")
+
+
+class Homeserver:
+    """The test homeserver as a subprocess on a free loopback port."""
+
+    def __init__(self, users=("alice", "bob", "elon", "scribe"), workdir=None):
+        self.workdir = workdir or tempfile.mkdtemp(prefix="scribe-hs-")
+        self.log = open(os.path.join(self.workdir, "hs.stderr"), "w")
+        spec = ",".join("%s:pw-%s" % (u, u) for u in users)
+        self.proc = subprocess.Popen(
+            [PY, HS, "--port", "0", "--users", spec],
+            stdout=subprocess.PIPE, stderr=self.log, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("LISTENING"):
+            raise RuntimeError("homeserver did not start: %r" % line)
+        self.port = int(line.split()[1])
+        self.base = "http://127.0.0.1:%d" % self.port
+        self.tokens = {}
+
+    def call(self, method, path, body=None, user=None, timeout=30):
+        tok = self.tokens.get(user) if user else None
+        return http(self.base, method, path, body, tok, timeout)
+
+    def login(self, user, device=None):
+        body = {"type": "m.login.password",
+                "identifier": {"type": "m.id.user", "user": user},
+                "password": "pw-" + user}
+        if device:
+            body["device_id"] = device
+        r = http(self.base, "POST", "/_matrix/client/v3/login", body)
+        self.tokens[user] = r["access_token"]
+        return r
+
+    def uid(self, user):
+        return "@%s:localhost" % user
+
+    # --- acting as a user ---
+    def create_room(self, user, invite=(), encrypted=False, name="ops"):
+        body = {"preset": "private_chat", "name": name,
+                "invite": [self.uid(u) for u in invite]}
+        if encrypted:
+            body["initial_state"] = [{"type": "m.room.encryption", "state_key": "",
+                                      "content": {"algorithm": "m.megolm.v1.aes-sha2"}}]
+        return self.call("POST", "/_matrix/client/v3/createRoom", body, user)["room_id"]
+
+    def invite(self, user, room, who):
+        self.call("POST", "/_matrix/client/v3/rooms/%s/invite" % q(room),
+                  {"user_id": self.uid(who)}, user)
+
+    def join(self, user, room):
+        self.call("POST", "/_matrix/client/v3/join/%s" % q(room), {}, user)
+
+    def leave(self, user, room):
+        self.call("POST", "/_matrix/client/v3/rooms/%s/leave" % q(room), {}, user)
+
+    _txn = [0]
+
+    def send(self, user, room, content, etype="m.room.message"):
+        self._txn[0] += 1
+        txn = "t%d-%d" % (os.getpid(), self._txn[0])
+        r = self.call("PUT", "/_matrix/client/v3/rooms/%s/send/%s/%s" % (q(room), etype, txn),
+                      content, user)
+        return r["event_id"]
+
+    def say(self, user, room, text, **extra):
+        content = {"msgtype": "m.text", "body": text}
+        content.update(extra)
+        return self.send(user, room, content)
+
+    def edit(self, user, room, event_id, text):
+        return self.send(user, room, {
+            "msgtype": "m.text", "body": "* " + text,
+            "m.new_content": {"msgtype": "m.text", "body": text},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": event_id}})
+
+    def react(self, user, room, event_id, key):
+        return self.send(user, room, {"m.relates_to": {
+            "rel_type": "m.annotation", "event_id": event_id, "key": key}}, "m.reaction")
+
+    def redact(self, user, room, event_id, reason="oops"):
+        self._txn[0] += 1
+        r = self.call("PUT", "/_matrix/client/v3/rooms/%s/redact/%s/r%d-%d" % (
+            q(room), q(event_id), os.getpid(), self._txn[0]), {"reason": reason}, user)
+        return r["event_id"]
+
+    # --- the control API ---
+    def room_events(self, room):
+        return self.call("GET", "/_test/room/%s/events" % q(room))["events"]
+
+    def requests(self):
+        return self.call("GET", "/_test/requests")["requests"]
+
+    def faults(self, **spec):
+        self.call("POST", "/_test/faults", spec)
+
+    def hold_sync(self, user, hold):
+        self.call("POST", "/_test/hold_sync", {"user": self.uid(user), "hold": hold})
+
+    def inject(self, events):
+        return self.call("POST", "/_test/events", {"events": events})
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+
+
+class Scribe:
+    """The real scribe binary with its own store and config."""
+
+    def __init__(self, hs, workdir, extra_conf=""):
+        self.hs = hs
+        self.dir = workdir
+        self.conf = os.path.join(workdir, "bot.conf")
+        self.proc = None
+        self.stderr_path = os.path.join(workdir, "scribe.stderr")
+        with open(os.path.join(workdir, "password"), "w") as f:
+            f.write("pw-scribe\n")
+        os.chmod(os.path.join(workdir, "password"), 0o600)
+        with open(self.conf, "w") as f:
+            f.write("""[matrix]
+homeserver = %s
+user_id = @scribe:localhost
+password_file = %s/password
+access_token_file = %s/token
+device_name = scribe test
+sync_timeout = 2s
+
+[store]
+path = %s/scribe.db
+
+[bot]
+allowed_inviters = *:localhost
+log_level = info
+
+[crypto]
+pickle_key_file = %s/pickle.key
+%s
+""" % (hs.base, workdir, workdir, workdir, workdir, extra_conf))
+
+    def cli(self, *args, check=True, timeout=60):
+        r = subprocess.run([SCRIBE] + list(args), capture_output=True, text=True,
+                           timeout=timeout)
+        if check and r.returncode != 0:
+            raise AssertionError("scribe %s failed (%d): %s" % (" ".join(args), r.returncode, r.stderr))
+        return r
+
+    def login(self):
+        return self.cli("login", "-c", self.conf)
+
+    def start(self):
+        self.err = open(self.stderr_path, "a")
+        self.proc = subprocess.Popen([SCRIBE, "run", "-c", self.conf],
+                                     stdout=self.err, stderr=self.err)
+
+    def kill(self, sig=signal.SIGKILL):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(30)
+        if self.proc:
+            self.err.close()
+        return self.proc.returncode if self.proc else None
+
+    def stop(self):
+        return self.kill(signal.SIGTERM)
+
+    def records(self):
+        r = self.cli("export", "--format", "json", "-c", self.conf)
+        return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+
+    def stderr(self):
+        with open(self.stderr_path) as f:
+            return f.read()
+
+
+class World:
+    """Homeserver + logged-in users + scribe joined to one room."""
+
+    def __init__(self, users=("alice", "bob", "elon"), encrypted=False, extra_conf="",
+                 start=True):
+        self.tmp = tempfile.mkdtemp(prefix="scribe-proto-")
+        self.hs = Homeserver(users=tuple(users) + ("scribe",), workdir=self.tmp)
+        for u in users:
+            self.hs.login(u)
+        self.scribe = Scribe(self.hs, self.tmp, extra_conf)
+        self.scribe.login()
+        self.room = self.hs.create_room("alice", invite=[u for u in users if u != "alice"],
+                                        encrypted=encrypted)
+        for u in users:
+            if u != "alice":
+                self.hs.join(u, self.room)
+        if start:
+            self.scribe.start()
+            self.hs.invite("alice", self.room, "scribe")
+            wait_for(lambda: self.joined(), what="scribe to join the room")
+
+    def joined(self):
+        for ev in self.hs.room_events(self.room):
+            if (ev["type"] == "m.room.member" and ev.get("state_key") == "@scribe:localhost"
+                    and ev["content"].get("membership") == "join"):
+                return True
+        return False
+
+    def bot_messages(self):
+        return [ev for ev in self.hs.room_events(self.room)
+                if ev["sender"] == "@scribe:localhost" and ev["type"] in
+                ("m.room.message", "m.room.encrypted")]
+
+    def reply_to(self, event_id, timeout=15):
+        """scribe's reply to event_id (waits for it)."""
+        def find():
+            for ev in self.bot_messages():
+                rel = ev["content"].get("m.relates_to", {})
+                if rel.get("m.in_reply_to", {}).get("event_id") == event_id:
+                    return ev
+            return None
+        return wait_for(find, timeout, "scribe's reply to %s" % event_id)
+
+    def replies_to(self, event_id):
+        return [ev for ev in self.bot_messages()
+                if ev["content"].get("m.relates_to", {}).get("m.in_reply_to", {})
+                .get("event_id") == event_id]
+
+    def close(self):
+        try:
+            self.scribe.kill(signal.SIGTERM)
+        finally:
+            self.hs.stop()
+            if os.environ.get("SCRIBE_KEEP_TMP") is None:
+                shutil.rmtree(self.tmp, ignore_errors=True)

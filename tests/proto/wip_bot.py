@@ -1,0 +1,164 @@
+# SPDX-License-Identifier: MIT
+"""The real scribe binary in a room of the test homeserver: commands,
+replies, threads, edits, redactions, votes, history before the join,
+receipts, invites and a clean stop."""
+import signal
+
+from harness import World, check, expect, finish, wait_for
+
+w = World()
+hs, room = w.hs, w.room
+
+
+def record(short_id):
+    for r in w.scribe.records():
+        if r["id"] == short_id:
+            return r
+    return None
+
+
+def t_todo_reply():
+    ev = hs.say("alice", room, "!todo @elon pick tracker")
+    rep = w.reply_to(ev)
+    c = rep["content"]
+    expect(c["body"] == "Recorded T1 pick tracker — @elon:localhost", c["body"])
+    expect(c["msgtype"] == "m.text", "a new assignee is pinged with m.text: %r" % c["msgtype"])
+    expect(c["m.mentions"] == {"user_ids": ["@elon:localhost"]}, c["m.mentions"])
+    expect(c["format"] == "org.matrix.custom.html", c)
+    expect("<b>T1</b>" in c["formatted_body"], c["formatted_body"])
+    r = record("T1")
+    expect(r and r["text"] == "pick tracker" and r["assignees"] == ["@elon:localhost"], r)
+    expect(r["event_id"] == ev and r["room"] == room, r)
+
+
+def t_notice_and_html_escape():
+    ev = hs.say("alice", room, "!decide use <b>Linear</b> because it is fast")
+    c = w.reply_to(ev)["content"]
+    expect(c["msgtype"] == "m.notice", c)
+    expect(c["m.mentions"] == {}, "a notice pings nobody: %r" % c["m.mentions"])
+    expect("&lt;b&gt;Linear&lt;/b&gt;" in c["formatted_body"], c["formatted_body"])
+    expect(c["body"] == "Recorded decision D1: use <b>Linear</b> (because it is fast)", c["body"])
+
+
+def t_thread():
+    root = hs.say("alice", room, "deploy thread")
+    ev = hs.say("alice", room, "!log deployed api v2 #api",
+                **{"m.relates_to": {"rel_type": "m.thread", "event_id": root,
+                                    "is_falling_back": True,
+                                    "m.in_reply_to": {"event_id": root}}})
+    rel = w.reply_to(ev)["content"]["m.relates_to"]
+    expect(rel.get("rel_type") == "m.thread" and rel.get("event_id") == root, rel)
+    expect(rel.get("is_falling_back") is True, rel)
+
+
+def t_edit_updates_record():
+    ev = hs.say("alice", room, "!todo @bob renew certs")
+    w.reply_to(ev)
+    rid = [r for r in w.scribe.records() if r.get("event_id") == ev][0]["id"]
+    edit = hs.edit("alice", room, ev, "!todo @bob renew TLS certs due:2026-12-24")
+    rep = w.reply_to(edit)
+    expect(rep["content"]["body"] == "Updated %s: renew TLS certs" % rid, rep["content"]["body"])
+    r = record(rid)
+    expect(r["text"] == "renew TLS certs", r)
+    expect(r["due"] is not None and r["due"].startswith("2026-12-24"), r)
+    fields = [h["field"] for h in r["history"]]
+    expect("text" in fields and "due" in fields, fields)
+
+
+def t_redaction_withdraws():
+    ev = hs.say("alice", room, "!log wrong host #web9")
+    w.reply_to(ev)
+    rid = [r for r in w.scribe.records() if r.get("event_id") == ev][0]["id"]
+    hs.redact("alice", room, ev)
+    wait_for(lambda: record(rid)["withdrawn"], what="the record to be withdrawn")
+    expect(any("withdrawn" in m["content"].get("body", "") for m in w.bot_messages()),
+           "a notice says it was withdrawn")
+
+
+def t_votes():
+    ev = hs.say("bob", room, "!propose shortlinks in git because gdocs are not versioned")
+    rep = w.reply_to(ev)
+    did = [r for r in w.scribe.records() if r.get("event_id") == ev][0]["id"]
+    hs.react("alice", room, rep["event_id"], "👍")
+    hs.react("elon", room, rep["event_id"], "👍️")   # with the variation selector
+    meh = hs.react("bob", room, rep["event_id"], "🤷")
+    wait_for(lambda: record(did)["votes"] == {"up": 2, "down": 0, "meh": 1},
+             what="votes 2/0/1")
+    hs.redact("bob", room, meh)
+    wait_for(lambda: record(did)["votes"] == {"up": 2, "down": 0, "meh": 0},
+             what="the redacted vote to be uncounted")
+    acc = hs.say("alice", room, "!accept %s" % did)
+    body = w.reply_to(acc)["content"]["body"]
+    expect("check-in: 2 👍, 0 👎, 0 🤷" in body, body)
+
+
+def t_ignores_notices_and_itself():
+    before = len(w.bot_messages())
+    hs.send("alice", room, {"msgtype": "m.notice", "body": "!todo @elon loop"})
+    ev = hs.say("alice", room, "!todos mine")
+    w.reply_to(ev)
+    expect(len(w.bot_messages()) == before + 1, "only the !todos got a reply")
+    expect(not any(r["text"] == "loop" for r in w.scribe.records()), "notice not recorded")
+
+
+def t_receipt():
+    ev = hs.say("alice", room, "!help todo")
+    w.reply_to(ev)
+    def receipt_sent():
+        return [r for r in hs.requests() if "/receipt/m.read/" in r["path"]]
+    expect(wait_for(receipt_sent, what="a read receipt"), "receipt")
+
+
+def t_unknown_command_and_bad_input():
+    ev = hs.say("alice", room, "!todo @nobody fix")
+    expect(w.reply_to(ev)["content"]["body"] == "nobody called '@nobody' in this room", "reply")
+
+
+def t_history_before_join_ignored():
+    # a second room where commands were typed before scribe joined
+    r2 = hs.create_room("alice", name="old")
+    old = hs.say("alice", r2, "!todo @alice from before the bot")
+    hs.invite("alice", r2, "scribe")
+    wait_for(lambda: any(ev["type"] == "m.room.member" and ev.get("state_key") == "@scribe:localhost"
+                         and ev["content"].get("membership") == "join" for ev in hs.room_events(r2)),
+             what="join of the second room")
+    new = hs.say("alice", r2, "!todo @alice after the bot")
+    w_reply = wait_for(lambda: [e for e in hs.room_events(r2) if e["sender"] == "@scribe:localhost"
+                                and e["type"] == "m.room.message"], what="reply in room 2")
+    expect(len(w_reply) == 1, "one reply only: %r" % [e["content"]["body"] for e in w_reply])
+    texts = [r["text"] for r in w.scribe.records()]
+    expect("after the bot" in texts and "from before the bot" not in texts, texts)
+    expect(old != new, "")
+
+
+def t_uninvited_declined():
+    hs.login("bob")
+    r3 = hs.create_room("bob", name="bob's")
+    # bob is allowed (*:localhost); use a config-independent check instead:
+    hs.invite("bob", r3, "scribe")
+    wait_for(lambda: any(ev["type"] == "m.room.member" and ev.get("state_key") == "@scribe:localhost"
+                         and ev["content"].get("membership") == "join" for ev in hs.room_events(r3)),
+             what="join of an allowed inviter's room")
+
+
+def t_sigterm_clean():
+    rc = w.scribe.kill(signal.SIGTERM)
+    expect(rc == 0, "exit status %r after SIGTERM" % rc)
+    expect("stopping" in w.scribe.stderr(), "logs that it stops")
+
+
+for name, fn in [("todo becomes a record and a pinging reply", t_todo_reply),
+                 ("notice reply with escaped html", t_notice_and_html_escape),
+                 ("a command in a thread is answered in the thread", t_thread),
+                 ("an edit updates the record", t_edit_updates_record),
+                 ("a redaction withdraws the record", t_redaction_withdraws),
+                 ("reactions on a proposal are votes; a redacted vote is uncounted", t_votes),
+                 ("notices are never commands", t_ignores_notices_and_itself),
+                 ("read receipts are sent", t_receipt),
+                 ("bad input gets a clear reply", t_unknown_command_and_bad_input),
+                 ("history from before the join is ignored", t_history_before_join_ignored),
+                 ("an allowed inviter's room is joined", t_uninvited_declined),
+                 ("SIGTERM finishes and exits 0", t_sigterm_clean)]:
+    check(name, fn)
+w.close()
+finish()
