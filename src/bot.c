@@ -425,7 +425,16 @@ static sc_err on_joined_room(struct bot *b, const char *room, json_t *jr,
 	if (err == SC_OK) {
 		rb.joined_at = r.joined_at * 1000;
 		room_clear(&r);
-	} else if (err != SC_ENOTFOUND) {
+	} else if (err == SC_ENOTFOUND) {
+		/* Known from now on, but not joined until our join event:
+		 * members and power levels need the room row first. */
+		memset(&r, 0, sizeof(r));
+		r.room_id = (char *)room;
+		r.digest_minute = -1;
+		err = store_room_put(b->st, &r);
+		if (err)
+			return err;
+	} else {
 		return err;
 	}
 	json_array_foreach(state, i, ev) {
@@ -928,9 +937,9 @@ int run_main(int argc, char **argv)
 			"run 'scribe login' again\n", b.mx->errcode);
 		rc = 5;
 	} else if (err) {
+		const char *why = store_errmsg(b.st);
 		fprintf(stderr, "scribe: error: %s%s%s\n", sc_strerror(err),
-			err == SC_ESTORE || err == SC_EBUSY ? ": " : "",
-			err == SC_ESTORE || err == SC_EBUSY ? store_errmsg(b.st) : "");
+			why && *why ? ": " : "", why && *why ? why : "");
 		rc = err == SC_ESTORE || err == SC_EBUSY ? 3 : 1;
 	}
 out:
