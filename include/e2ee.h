@@ -34,7 +34,8 @@ struct e2ee;
  * pickle key file (creating it with 32 random bytes and mode 0600 when
  * missing), upload device keys, one-time keys, a fallback key and the
  * self cross-signing keys as needed. A pickle that does not open with
- * the key is SC_ECRYPTO: never a silently new identity.
+ * the key is SC_EAUTH (as crypto.h reports it): never a silently new
+ * identity.
  */
 sc_err e2ee_open(struct store *st, struct matrix *mx, const struct config *cfg,
 		 struct e2ee **out);

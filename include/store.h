@@ -215,7 +215,7 @@ sc_err store_record_for_event(struct store *st, const char *event_id,
 struct room {
 	char *room_id;
 	char *tz;              /* NULL = the config's default */
-	int digest_minute;     /* -1 = config default */
+	int digest_minute;     /* -1 = config default, -2 = digest off */
 	unsigned digest_days;  /* 0 = config default */
 	int64_t last_digest;   /* end of the last digested window, 0 = never */
 	int64_t joined_at;     /* unix seconds; 0 = not joined */
