@@ -3,7 +3,7 @@
 """A small in-memory Matrix homeserver for scribe's tests.
 
 It speaks the client-server API the way Synapse 1.67 does (the fixtures in
-/work/shared/fixtures/synapse are the reference): the same response shapes,
+tests/data/synapse, recorded from Synapse, are the reference): the same response shapes,
 status codes and error bodies, the same sync semantics (limited timelines,
 newly-joined rooms, to-device delivery and deletion, device-list tracking,
 one-time-key counts) and the E2EE key endpoints, well enough for two real
