@@ -336,7 +336,7 @@ sc_err store_outbox_done(struct store *st, int64_t seq, const char *event_id);
 sc_err store_event_seen(struct store *st, const char *event_id, int64_t ts);
 sc_err store_events_prune(struct store *st, int64_t before);
 
-/* Counts for `scribe stats`: cb gets (room_id, kind, count) rows. */
+/* Counts for `scribe stats`: one (room_id, kind, count) row per call of cb. */
 typedef int (*stat_cb)(const char *room_id, enum rec_kind kind, int64_t n,
 		       void *ctx);
 sc_err store_stats(struct store *st, stat_cb cb, void *ctx);
