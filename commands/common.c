@@ -308,20 +308,28 @@ sc_err add_record(struct cmd_ctx *c, struct record *r)
 	return err;
 }
 
+sc_err reply_when(struct cmd_ctx *c, struct reply *r, int64_t t)
+{
+	struct sbuf sb;
+	sc_err err;
+
+	sbuf_init(&sb, 128);
+	err = when_format_short(t, c->now, c->tz, &sb);
+	if (!err)
+		err = reply_text(r, sb.buf);
+	sbuf_release(&sb);
+	return err;
+}
+
 sc_err render_due(struct cmd_ctx *c, const struct record *r)
 {
-	struct sbuf d;
 	sc_err err;
 
 	if (!r->due || r->kind != REC_TODO)
 		return SC_OK;
-	sbuf_init(&d, 128);
-	err = when_format_short(r->due, c->now, c->tz, &d);
+	err = reply_text(c->out, " (due ");
 	if (!err)
-		err = reply_text(c->out, " (due ");
-	if (!err)
-		err = reply_text(c->out, d.buf);
-	sbuf_release(&d);
+		err = reply_when(c, c->out, r->due);
 	if (!err && !strcmp(r->status, "open") && r->due < c->now)
 		err = reply_bold(c->out, ", overdue");
 	if (!err)

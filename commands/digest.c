@@ -22,34 +22,13 @@
 /* Most items !catchup lists. */
 #define CATCHUP_MAX 15
 
-/* The dispatcher's rule for privileged commands. */
-static int privileged(const struct cmd_ctx *c)
-{
-	return config_is_admin(c->cfg, c->sender) ||
-	       c->power >= c->cfg->privileged_power;
-}
-
 static sc_err need_power(struct cmd_ctx *c, const char *what)
 {
-	if (privileged(c))
+	if (cmd_privileged(c))
 		return SC_OK;
 	return cmd_fail(c, SC_EPERM,
 			"%sdigest %s needs power level %d in this room (you have %d)",
 			c->cfg->prefix, what, c->cfg->privileged_power, c->power);
-}
-
-/* Append when_format_short(t). */
-static sc_err reply_when(struct cmd_ctx *c, int64_t t)
-{
-	struct sbuf sb;
-	sc_err err;
-
-	sbuf_init(&sb, 128);
-	err = when_format_short(t, c->now, c->tz, &sb);
-	if (!err)
-		err = reply_text(c->out, sb.buf);
-	sbuf_release(&sb);
-	return err;
 }
 
 /* !digest: the digest since the last scheduled one (or a day). */
@@ -78,7 +57,7 @@ static sc_err digest_now(struct cmd_ctx *c, const struct room *room)
 		sbuf_setlen(&c->out->html, 0);
 		err = reply_text(c->out, "Nothing new here since ");
 		if (!err)
-			err = reply_when(c, from);
+			err = reply_when(c, c->out, from);
 		if (!err)
 			err = reply_text(c->out, ", and nothing is open.");
 	}
@@ -186,7 +165,7 @@ static sc_err digest_at(struct cmd_ctx *c, const struct args *a, struct room *ro
 		 * digest: the next run posts one covering that time. */
 		err = reply_text(c->out, ". The next one goes out now (since ");
 		if (!err)
-			err = reply_when(c, start);
+			err = reply_when(c, c->out, start);
 		if (!err)
 			err = digest_next(c->cfg, room, c->now, &next);
 		if (!err)
@@ -195,7 +174,7 @@ static sc_err digest_at(struct cmd_ctx *c, const struct args *a, struct room *ro
 		err = reply_text(c->out, ". Next: ");
 	}
 	if (!err)
-		err = reply_when(c, next);
+		err = reply_when(c, c->out, next);
 	if (!err)
 		err = reply_text(c->out, ".");
 	if (!err && tz_changed)
@@ -313,7 +292,7 @@ sc_err cmd_catchup(struct cmd_ctx *c, const struct args *a)
 	if (!err && what)
 		err = reply_textf(c->out, "%s (", what);
 	if (!err)
-		err = reply_when(c, s.since);
+		err = reply_when(c, c->out, s.since);
 	if (!err && what)
 		err = reply_text(c->out, ")");
 	if (!err && total)

@@ -37,20 +37,6 @@ static sc_err reply_duration(struct reply *r, int64_t secs)
 	return err;
 }
 
-/* Append when_format_short(t). */
-static sc_err reply_when(struct cmd_ctx *c, struct reply *r, int64_t t)
-{
-	struct sbuf sb;
-	sc_err err;
-
-	sbuf_init(&sb, 128);
-	err = when_format_short(t, c->now, c->tz, &sb);
-	if (!err)
-		err = reply_text(r, sb.buf);
-	sbuf_release(&sb);
-	return err;
-}
-
 sc_err cmd_incident(struct cmd_ctx *c, const struct args *a)
 {
 	struct item it;

@@ -226,20 +226,6 @@ sc_err reply_short_user(struct reply *r, const char *user_id)
 	return err;
 }
 
-/* Append when_format_short(t). */
-static sc_err reply_when(struct cmd_ctx *c, int64_t t)
-{
-	struct sbuf sb;
-	sc_err err;
-
-	sbuf_init(&sb, 128);
-	err = when_format_short(t, c->now, c->tz, &sb);
-	if (!err)
-		err = reply_text(c->out, sb.buf);
-	sbuf_release(&sb);
-	return err;
-}
-
 /* Append a duration ("2h 5m"). */
 static sc_err reply_duration(struct cmd_ctx *c, int64_t secs)
 {
@@ -262,7 +248,7 @@ static sc_err reply_span(struct cmd_ctx *c, int64_t from, int64_t to)
 
 	sbuf_init(&d1, 64);
 	sbuf_init(&d2, 64);
-	err = reply_when(c, from);
+	err = reply_when(c, c->out, from);
 	if (!err)
 		err = reply_text(c->out, "–");
 	if (!err)
@@ -275,7 +261,7 @@ static sc_err reply_span(struct cmd_ctx *c, int64_t from, int64_t to)
 		if (!err)
 			err = reply_text(c->out, d1.buf);
 	} else if (!err) {
-		err = reply_when(c, to);
+		err = reply_when(c, c->out, to);
 	}
 	sbuf_release(&d1);
 	sbuf_release(&d2);
@@ -296,7 +282,7 @@ sc_err render_brief(struct cmd_ctx *c, const struct record *r)
 	if (!err && r->kind == REC_CHANGE) {
 		err = reply_text(c->out, " ");
 		if (!err)
-			err = reply_when(c, r->created);
+			err = reply_when(c, c->out, r->created);
 		if (!err)
 			err = reply_text(c->out, " ");
 		if (!err)
@@ -330,7 +316,7 @@ sc_err render_brief(struct cmd_ctx *c, const struct record *r)
 		} else {
 			err = reply_text(c->out, " (open since ");
 			if (!err)
-				err = reply_when(c, r->created);
+				err = reply_when(c, c->out, r->created);
 			if (!err && r->due && r->due < c->now)
 				err = reply_bold(c->out, ", overdue");
 		}
@@ -347,7 +333,7 @@ sc_err render_brief(struct cmd_ctx *c, const struct record *r)
 		} else {
 			err = reply_text(c->out, " (running since ");
 			if (!err)
-				err = reply_when(c, r->created);
+				err = reply_when(c, c->out, r->created);
 		}
 		if (!err)
 			err = reply_text(c->out, ")");
@@ -381,7 +367,7 @@ sc_err render_action_item(struct cmd_ctx *c, const struct record *r)
 	if (!err && r->due) {
 		err = reply_text(c->out, ", due ");
 		if (!err)
-			err = reply_when(c, r->due);
+			err = reply_when(c, c->out, r->due);
 		if (!err && !strcmp(r->status, "open") && r->due < c->now)
 			err = reply_bold(c->out, ", overdue");
 	}
@@ -686,7 +672,7 @@ static sc_err meeting_status(struct cmd_ctx *c)
 	if (!err)
 		err = reply_textf(c->out, " %s is running since ", m.text);
 	if (!err)
-		err = reply_when(c, m.created);
+		err = reply_when(c, c->out, m.created);
 	if (!err)
 		err = reply_textf(c->out, " (%lld item%s recorded); %smeeting end for the minutes.",
 				  (long long)n, n == 1 ? "" : "s", c->cfg->prefix);

@@ -255,14 +255,10 @@ sc_err cmd_due(struct cmd_ctx *c, const struct args *a)
 	err = reply_id(c->out, &r);
 	if (!err)
 		err = reply_text(c->out, due ? " is due" : " has no due date now");
-	if (!err && due) {
-		struct sbuf d;
-		sbuf_init(&d, 128);
-		err = when_format_short(due, c->now, c->tz, &d);
-		if (!err)
-			err = reply_textf(c->out, " %s", d.buf);
-		sbuf_release(&d);
-	}
+	if (!err && due)
+		err = reply_text(c->out, " ");
+	if (!err && due)
+		err = reply_when(c, c->out, due);
 	if (!err)
 		err = reply_textf(c->out, ": %s", r.text);
 out:

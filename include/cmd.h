@@ -124,6 +124,10 @@ const struct command *cmd_lookup(const char *name);
 /* Write a failure reply (plain and escaped HTML) and return err. */
 sc_err cmd_fail(struct cmd_ctx *c, sc_err err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* 1 if the sender is an admin or has the privileged power level here
+ * (the dispatcher's rule for CMD_PRIVILEGED; handlers with a privileged
+ * sub-form use it too). */
+int cmd_privileged(const struct cmd_ctx *c);
 /* Write "usage: !<usage>" for cmd and return SC_EINVAL. */
 sc_err cmd_usage(struct cmd_ctx *c, const struct command *cmd);
 

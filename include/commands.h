@@ -93,6 +93,8 @@ sc_err add_record(struct cmd_ctx *c, struct record *r);
 
 /* Append one line describing r (id, text, people, due, tags, status). */
 sc_err render_record(struct cmd_ctx *c, const struct record *r);
+/* Append t in the room's zone, relative to now ("today 14:05"). */
+sc_err reply_when(struct cmd_ctx *c, struct reply *r, int64_t t);
 /* Append " (due Fri 27 Nov, overdue)" or nothing. */
 sc_err render_due(struct cmd_ctx *c, const struct record *r);
 /* Append a list of records of q, grouped by assignee for todos, with a

@@ -239,8 +239,7 @@ sc_err cmd_usage(struct cmd_ctx *c, const struct command *cmd)
 	return cmd_fail(c, SC_EINVAL, "usage: %s%s", c->cfg->prefix, cmd->usage);
 }
 
-/* 1 if the sender may run privileged commands in this room. */
-static int cmd_privileged(const struct cmd_ctx *c)
+int cmd_privileged(const struct cmd_ctx *c)
 {
 	return config_is_admin(c->cfg, c->sender) ||
 	       c->power >= c->cfg->privileged_power;
