@@ -2,7 +2,7 @@
 /*
  * matrix.h - the Matrix client-server API (v3) over libcurl.
  *
- * Only src/matrix.c includes <curl/curl.h>. One easy handle is reused
+ * Only src/matrix.c includes the curl header. One easy handle is reused
  * for every request, so the connection to the homeserver stays open;
  * curl_global_init runs once per process (mx_global_init from main).
  *

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* error.c - names for the sc_err values (see error.h). */
 #include "error.h"
+#include "banned.h"
 
 const char *sc_strerror(sc_err err)
 {

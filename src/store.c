@@ -22,6 +22,7 @@
 #include "log.h"
 #include "sbuf.h"
 #include "store.h"
+#include "store_int.h"
 #include "utf8.h"
 #include "banned.h"
 
@@ -726,18 +727,7 @@ void member_clear(struct member *m)
 
 /* ---- errors ---- */
 
-static sc_err set_err(struct store *st, sc_err err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static sc_err set_err(struct store *st, sc_err err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(st->errmsg, sizeof(st->errmsg), fmt, ap);
-	va_end(ap);
-	return err;
-}
+#define set_err store_fail
 
 /* The sc_err for an SQLite (extended) result code. */
 static sc_err rc_to_err(int rc)
@@ -775,6 +765,28 @@ static sc_err db_err(struct store *st, int rc, const char *what)
 const char *store_errmsg(const struct store *st)
 {
 	return st->errmsg;
+}
+
+/* ---- store_int.h: for the store's other source files ---- */
+
+sqlite3 *store_sqlite(struct store *st)
+{
+	return st->db;
+}
+
+sc_err store_fail(struct store *st, sc_err err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(st->errmsg, sizeof(st->errmsg), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+sc_err store_dberr(struct store *st, int rc, const char *what)
+{
+	return db_err(st, rc, what);
 }
 
 /* ---- statements ---- */
@@ -3180,4 +3192,14 @@ sc_err store_stats(struct store *st, stat_cb cb, void *ctx)
 out:
 	stmt_put(st, S_STATS, s);
 	return err;
+}
+
+sc_err store_exec(struct store *st, const char *sql)
+{
+	return exec_plain(st, sql);
+}
+
+sc_err store_record_check(struct store *st, const struct record *r)
+{
+	return check_record(st, r);
 }

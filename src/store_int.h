@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_int.h - what the store's other source files (store_crypto.c,
+ * store_admin.c) share with store.c. Private to src/store*: it includes
+ * <sqlite3.h>, which nothing outside the store may see (make lint).
+ */
+#ifndef SCRIBE_STORE_INT_H
+#define SCRIBE_STORE_INT_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+/* The connection, for statements of the store's other files. */
+sqlite3 *store_sqlite(struct store *st);
+/* Set the store's message (store_errmsg) and return err. */
+sc_err store_fail(struct store *st, sc_err err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* "what: <sqlite's message>" for rc, mapped to an sc_err (SC_EBUSY,
+ * SC_EEXISTS for a UNIQUE conflict, SC_EINVAL for a CHECK, ...). Call it
+ * right after the failing call. */
+sc_err store_dberr(struct store *st, int rc, const char *what);
+/* Run SQL without parameters. */
+sc_err store_exec(struct store *st, const char *sql);
+/* The validation store_record_add applies (UTF-8, kind, status, ...). */
+sc_err store_record_check(struct store *st, const struct record *r);
+
+#endif
