@@ -36,6 +36,7 @@ struct config {
 	char *device_name;       /* initial_device_display_name */
 	int sync_timeout_ms;     /* long-poll timeout, default 30000 */
 	int timeline_limit;      /* sync filter timeline limit, default 50 */
+	int retry_min_ms;        /* first back-off after a failure, default 250 */
 	/* [store] */
 	char *store_path;        /* default "scribe.db" */
 	/* [bot] */

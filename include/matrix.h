@@ -37,6 +37,8 @@ struct matrix {
 	char error[256];      /* its human text */
 	long status;          /* HTTP status of the last response, 0 = none */
 	int max_attempts;     /* mx_call_retry: 0 = until stopped */
+	long backoff_ms;      /* mx_call_retry: first back-off, doubled per
+	                         failure up to a minute (default 250) */
 	void *curl;           /* the CURL easy handle */
 };
 

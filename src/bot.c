@@ -831,6 +831,7 @@ static int bot_setup(struct bot *b, const char *conf, int need_token)
 	free(owner);
 	if (mx_open(b->cfg.homeserver, &b->mx) != SC_OK)
 		return 1;
+	b->mx->backoff_ms = b->cfg.retry_min_ms;
 	if (!need_token)
 		return 0;
 	if (!b->cfg.access_token_file) {

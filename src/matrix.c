@@ -53,6 +53,7 @@ sc_err mx_open(const char *base_url, struct matrix **out)
 		mx_close(m);
 		return SC_ENOMEM;
 	}
+	m->backoff_ms = 250;
 	n = strlen(m->base);
 	while (n && m->base[n - 1] == '/')
 		m->base[--n] = '\0';
@@ -274,7 +275,7 @@ static long jitter(long n)
 sc_err mx_call_retry(struct matrix *m, const char *method, const char *path,
 		     json_t *body, long timeout_ms, json_t **out)
 {
-	long backoff = 250;
+	long backoff = m->backoff_ms > 0 ? m->backoff_ms : 250;
 	int attempt = 0;
 
 	for (;;) {

@@ -5,8 +5,9 @@ homeserver (tests/homeserver/hs.py) over loopback.
 A test file builds a World (homeserver + users + a room + a running
 scribe), drives the conversation as users would over the client-server
 API, and asserts on what a user sees: scribe's replies in the room, the
-stored records (read with `scribe export --format json`), and the
-requests the homeserver received. Every wait is bounded.
+stored records (read straight from scribe's SQLite file, read-only, so
+a check sees exactly what was committed), and the requests the
+homeserver received. Every wait is bounded.
 
 Each check prints `ok - name` or `not ok - name: why`; tests/run counts
 those lines.
@@ -15,6 +16,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -65,6 +67,48 @@ def wait_for(pred, timeout=15.0, what="condition", interval=0.05):
 def expect(cond, msg):
     if not cond:
         raise AssertionError(msg)
+
+
+PREFIX = {"todo": "T", "decision": "D", "change": "C", "meeting": "M", "incident": "I"}
+
+
+def _iso(ts):
+    return None if ts is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def read_records(path):
+    """The records of the store at path (see Scribe.records)."""
+    if not os.path.exists(path):
+        return []
+    db = sqlite3.connect("file:%s?mode=ro" % urllib.parse.quote(path), uri=True, timeout=10)
+    try:
+        out = []
+        rows = db.execute("SELECT id, kind, num, room_id, author, event_id, text, detail, status,"
+                          " severity, due, withdrawn FROM records ORDER BY id").fetchall()
+        for (rid, kind, num, room, author, event_id, text, detail, status, severity, due,
+             withdrawn) in rows:
+            votes = {"up": 0, "down": 0, "meh": 0}
+            for (key, n) in db.execute("SELECT key, count(*) FROM votes WHERE record = ?"
+                                       " GROUP BY key", (rid,)):
+                votes[key] = n
+            out.append({
+                "id": "%s%d" % (PREFIX[kind], num), "kind": kind, "room": room,
+                "author": author, "event_id": event_id, "text": text, "detail": detail,
+                "status": status, "severity": severity, "due": _iso(due),
+                "withdrawn": bool(withdrawn),
+                "assignees": [u for (u,) in db.execute(
+                    "SELECT user_id FROM assignees WHERE record = ? ORDER BY pos", (rid,))],
+                "tags": [t for (t,) in db.execute(
+                    "SELECT tag FROM tags WHERE record = ? ORDER BY pos", (rid,))],
+                "votes": votes,
+                "history": [{"field": f, "old": o, "new": n, "actor": a, "event_id": e}
+                            for (f, o, n, a, e) in db.execute(
+                                "SELECT field, old, new, actor, event_id FROM history"
+                                " WHERE record = ? ORDER BY id", (rid,))],
+            })
+        return out
+    finally:
+        db.close()
 
 
 class HTTPError(Exception):
@@ -210,7 +254,7 @@ class Homeserver:
 class Scribe:
     """The real scribe binary with its own store and config."""
 
-    def __init__(self, hs, workdir, extra_conf=""):
+    def __init__(self, hs, workdir, extra_conf="", inviters="*:localhost", matrix_conf=""):
         self.hs = hs
         self.dir = workdir
         self.conf = os.path.join(workdir, "bot.conf")
@@ -227,18 +271,19 @@ password_file = %s/password
 access_token_file = %s/token
 device_name = scribe test
 sync_timeout = 2s
+%s
 
 [store]
 path = %s/scribe.db
 
 [bot]
-allowed_inviters = *:localhost
+allowed_inviters = %s
 log_level = info
 
 [crypto]
 pickle_key_file = %s/pickle.key
 %s
-""" % (hs.base, workdir, workdir, workdir, workdir, extra_conf))
+""" % (hs.base, workdir, workdir, matrix_conf, workdir, inviters, workdir, extra_conf))
 
     def cli(self, *args, check=True, timeout=60):
         r = subprocess.run([SCRIBE] + list(args), capture_output=True, text=True,
@@ -267,8 +312,12 @@ pickle_key_file = %s/pickle.key
         return self.kill(signal.SIGTERM)
 
     def records(self):
-        r = self.cli("export", "--format", "json", "-c", self.conf)
-        return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+        """Every record as committed, oldest first: a dict with id "T1",
+        kind, room, author, event_id, text, detail, status, severity,
+        due (ISO date-time UTC or None), withdrawn (bool), assignees,
+        tags, votes {"up","down","meh"} and history [{field, old, new,
+        actor, event_id}]."""
+        return read_records(os.path.join(self.dir, "scribe.db"))
 
     def stderr(self):
         with open(self.stderr_path) as f:
@@ -279,12 +328,12 @@ class World:
     """Homeserver + logged-in users + scribe joined to one room."""
 
     def __init__(self, users=("alice", "bob", "elon"), encrypted=False, extra_conf="",
-                 start=True):
+                 start=True, **scribe_conf):
         self.tmp = tempfile.mkdtemp(prefix="scribe-proto-")
         self.hs = Homeserver(users=tuple(users) + ("scribe",), workdir=self.tmp)
         for u in users:
             self.hs.login(u)
-        self.scribe = Scribe(self.hs, self.tmp, extra_conf)
+        self.scribe = Scribe(self.hs, self.tmp, extra_conf, **scribe_conf)
         self.scribe.login()
         self.room = self.hs.create_room("alice", invite=[u for u in users if u != "alice"],
                                         encrypted=encrypted)
@@ -317,6 +366,28 @@ class World:
                     return ev
             return None
         return wait_for(find, timeout, "scribe's reply to %s" % event_id)
+
+    def inject_commands(self, user, texts, room=None, batch=500):
+        """Post many messages as user at once (the control API), in order;
+        return their event ids."""
+        ids = []
+        for i in range(0, len(texts), batch):
+            evs = [{"room_id": room or self.room, "sender": self.hs.uid(user),
+                    "type": "m.room.message", "content": {"msgtype": "m.text", "body": t}}
+                   for t in texts[i:i + batch]]
+            ids += self.hs.inject(evs)["event_ids"]
+        return ids
+
+    def reply_counts(self, room=None):
+        """{command event id: number of scribe replies to it} in room."""
+        counts = {}
+        for ev in self.hs.room_events(room or self.room):
+            if ev["sender"] != "@scribe:localhost" or ev["type"] != "m.room.message":
+                continue
+            src = ev["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
+            if src:
+                counts[src] = counts.get(src, 0) + 1
+        return counts
 
     def replies_to(self, event_id):
         return [ev for ev in self.bot_messages()

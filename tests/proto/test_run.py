@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: MIT
 """scribe run, the real binary, against the test homeserver: a command
 becomes a pinging reply, replies are deterministic-txn PUTs, the record
-survives a restart, SIGTERM exits 0. (The wider scenarios — edits,
-redactions, votes, gaps, faults, SIGKILL — are in wip_bot.py, which needs
-`scribe export` to read the store.)"""
+survives a restart, SIGTERM exits 0. The wider scenarios are in
+test_bot.py (edits, redactions, votes, threads), test_transport.py (gaps,
+faults, SIGKILL, invites, revoked token), test_digest.py and test_nio.py."""
 import signal
 
 from harness import World, check, expect, finish

@@ -1,0 +1,147 @@
+# SPDX-License-Identifier: MIT
+"""The transport under stress, with the real binary: invites from people
+scribe must not trust, a gap longer than the sync timeline, a homeserver
+that fails (5xx, 429, dropped connections, stalls), SIGKILL in the middle
+of a batch, and a revoked access token. After each, every command is
+recorded once and answered once."""
+import os
+import random
+import signal
+import time
+
+from harness import World, check, expect, finish, wait_for
+
+worlds = []
+
+
+def world(**kw):
+    w = World(**kw)
+    worlds.append(w)
+    return w
+
+
+def all_answered(w, ids, timeout=60):
+    """Wait until every command in ids has a reply; then require exactly
+    one reply and one record per command."""
+    want = set(ids)
+    wait_for(lambda: want <= set(w.reply_counts()), timeout,
+             "replies to all %d commands" % len(ids), interval=0.2)
+    counts = w.reply_counts()
+    twice = [e for e in ids if counts.get(e) != 1]
+    expect(not twice, "%d commands answered more than once, e.g. %s -> %r" % (
+        len(twice), twice[:1], [counts.get(e) for e in twice[:1]]))
+    recs = [r for r in w.scribe.records() if r["event_id"] in want]
+    expect(len(recs) == len(ids), "%d records for %d commands" % (len(recs), len(ids)))
+    expect(len({r["event_id"] for r in recs}) == len(ids), "a command recorded twice")
+
+
+def membership(w, room, user="@scribe:localhost"):
+    last = None
+    for ev in w.hs.room_events(room):
+        if ev["type"] == "m.room.member" and ev.get("state_key") == user:
+            last = ev["content"].get("membership")
+    return last
+
+
+def t_untrusted_invite_declined():
+    w = world(inviters="@alice:localhost")
+    hs = w.hs
+    r2 = hs.create_room("bob", name="bob's side room")
+    hs.invite("bob", r2, "scribe")
+    wait_for(lambda: membership(w, r2) == "leave", what="scribe to decline bob's invite")
+    expect(not any(ev["type"] == "m.room.member" and ev.get("state_key") == "@scribe:localhost"
+                   and ev["content"].get("membership") == "join" for ev in hs.room_events(r2)),
+           "scribe joined a room it was not allowed into")
+    expect("declin" in w.scribe.stderr() or "not allowed" in w.scribe.stderr(),
+           "the log says why: %s" % w.scribe.stderr()[-400:])
+    # alice is trusted: the World's own room was joined and works
+    ev = hs.say("alice", w.room, "!todo @bob still here")
+    expect(w.reply_to(ev)["content"]["body"].startswith("Recorded T1"), "reply in alice's room")
+
+
+def t_gap_backfilled():
+    # timeline_limit 10: a gap of 30 messages arrives as a limited timeline
+    w = world(matrix_conf="timeline_limit = 10")
+    hs = w.hs
+    expect(w.scribe.stop() == 0, "clean stop")
+    ids = [hs.say("alice", w.room, "!todo @bob gap item %d" % i) for i in range(30)]
+    mark = len(hs.requests())
+    w.scribe.start()
+    all_answered(w, ids)
+    reqs = hs.requests()[mark:]
+    limited = [r for r in reqs if r["method"] == "GET" and "/messages" in r["path"]]
+    expect(limited, "scribe back-filled with /messages")
+    texts = [r["text"] for r in w.scribe.records()]
+    expect(texts == ["gap item %d" % i for i in range(30)],
+           "records in the order they were typed: %r" % texts[:5])
+
+
+def t_faults_exactly_once():
+    w = world(matrix_conf="retry_min_ms = 5")
+    hs = w.hs
+    hs.faults(rate=0.3, seed=7, kinds=["500", "502", "429", "reset", "reset_after", "stall"],
+              stall_ms=300, retry_after_ms=20)
+    ids = []
+    for i in range(8):
+        ids += w.inject_commands("alice", ["!todo @bob faulty %d.%d" % (i, j) for j in range(10)])
+        time.sleep(0.3)
+    try:
+        wait_for(lambda: set(ids) <= set(w.reply_counts()), 120, "replies under faults",
+                 interval=0.3)
+    finally:
+        hs.faults()
+    all_answered(w, ids)
+    kinds = {str(r.get("fault")) for r in hs.requests() if r.get("fault")}
+    for k in ("500", "429", "reset", "reset_after"):
+        expect(any(k in f for f in kinds), "fault %s was injected (%r)" % (k, kinds))
+    expect(w.scribe.proc.poll() is None, "scribe still runs")
+
+
+def t_sigkill_mid_batch():
+    w = world()
+    hs = w.hs
+    expect(w.scribe.stop() == 0, "clean stop")
+    ids = w.inject_commands("alice", ["!todo @elon backlog %d" % i for i in range(300)])
+    # 1. killed after the batch committed, while its first reply hangs
+    hs.faults(kinds=["stall"], stall_ms=4000, paths="/send/", count=1)
+    w.scribe.start()
+    wait_for(lambda: w.scribe.records(), what="the batch to commit")
+    w.scribe.kill(signal.SIGKILL)
+    hs.faults()
+    expect(not w.reply_counts(), "no reply had been accepted yet")
+    # 2. killed at random points, committed or not
+    rng = random.Random(3)
+    seen = []
+    for _ in range(6):
+        w.scribe.start()
+        time.sleep(rng.uniform(0.02, 0.4))
+        w.scribe.kill(signal.SIGKILL)
+        seen.append((len(w.scribe.records()), len(w.reply_counts())))
+    w.scribe.start()
+    all_answered(w, ids, timeout=120)
+    print("# records/replies after each kill: %r" % seen)
+
+
+def t_revoked_token_exits_5():
+    w = world()
+    hs = w.hs
+    with open(os.path.join(w.scribe.dir, "token")) as f:
+        token = f.read().strip()
+    hs.tokens["scribe"] = token
+    hs.call("POST", "/_matrix/client/v3/logout", {}, "scribe")
+    wait_for(lambda: w.scribe.proc.poll() is not None, 30, "scribe to stop")
+    expect(w.scribe.proc.returncode == 5, "exit status %r" % w.scribe.proc.returncode)
+    err = w.scribe.stderr()
+    expect("M_UNKNOWN_TOKEN" in err and "scribe login" in err, err[-300:])
+    expect(token not in err, "the token is never logged")
+
+
+for name, fn in [("an invite from someone not allowed is declined", t_untrusted_invite_declined),
+                 ("a 30-message gap with a limited timeline is back-filled", t_gap_backfilled),
+                 ("500/502/429/reset/stall faults: every command once", t_faults_exactly_once),
+                 ("SIGKILL mid-batch and restart: no loss, no duplicate", t_sigkill_mid_batch),
+                 ("a revoked access token stops scribe with exit 5", t_revoked_token_exits_5)]:
+    check(name, fn)
+for w in worlds:
+    w.close()
+finish()
