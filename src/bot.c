@@ -22,7 +22,7 @@
 #include "log.h"
 #include "banned.h"
 
-#define BACKFILL_PAGES 20   /* at most 20 x 100 events back per gap */
+#define BACKFILL_PAGES 100000 /* x 100 events: a guard, not a limit */
 #define OUTBOX_BATCH 64
 
 static int64_t wall_clock(void)
@@ -337,88 +337,89 @@ static sc_err on_event(struct bot *b, struct room_batch *rb, json_t *ev,
 }
 
 /*
- * A limited timeline: fetch what the sync left out, newest first, until
- * an event we already processed, our join, or the page limit. Returns a
- * new array of the missing events in chronological order.
+ * A limited timeline: the sync left out the events between our previous
+ * sync token (since) and the timeline's prev_batch. Page forward through
+ * them with /messages, oldest first, handling each page like a timeline
+ * and committing after it, so a gap of any length is processed in flat
+ * memory and a crash keeps the pages already done (their events are
+ * marked seen, so the replay after a restart skips them). The page
+ * count is bounded only as a guard against a server that never ends.
  */
-static sc_err backfill(struct bot *b, const char *room, const char *from,
-		       int64_t joined_at, json_t **out)
+static sc_err backfill(struct bot *b, struct room_batch *rb, const char *since,
+		       const char *to, int64_t now, json_t *receipts)
 {
-	json_t *missing = json_array();
-	char *token = strdup(from);
+	char *token = strdup(since);
+	size_t total = 0;
 	sc_err err = SC_OK;
-	int done = 0;
+	int done = 0, page;
 
-	if (!missing || !token) {
-		json_decref(missing);
-		free(token);
+	if (!token)
 		return SC_ENOMEM;
-	}
-	for (int page = 0; page < BACKFILL_PAGES && !done && !err; page++) {
+	for (page = 0; page < BACKFILL_PAGES && !done && !err; page++) {
 		struct sbuf path;
 		json_t *resp = NULL, *chunk, *ev;
+		const char *end;
 		size_t i;
 
 		sbuf_init(&path, 0);
-		err = mx_path(&path, "/rooms/%s/messages", room);
+		err = mx_path(&path, "/rooms/%s/messages", rb->room);
 		if (!err)
-			err = sbuf_puts(&path, "?dir=b&limit=100&from=");
+			err = sbuf_puts(&path, "?dir=f&limit=100&from=");
 		if (!err)
 			err = sbuf_urlenc(&path, token);
+		if (!err)
+			err = sbuf_puts(&path, "&to=");
+		if (!err)
+			err = sbuf_urlenc(&path, to);
 		if (!err)
 			err = mx_call_retry(b->mx, "GET", path.buf, NULL, 60000, &resp);
 		sbuf_release(&path);
 		if (err)
 			break;
 		chunk = json_object_get(resp, "chunk");
-		if (!json_array_size(chunk))
-			done = 1;
 		json_array_foreach(chunk, i, ev) {
-			const char *id = jstr(ev, "event_id");
-			int64_t ts = json_integer_value(json_object_get(ev, "origin_server_ts"));
-			if (!id || store_event_seen(b->st, id, 0) == SC_EEXISTS ||
-			    (joined_at && ts < joined_at)) {
-				done = 1;
+			err = on_event(b, rb, ev, now);
+			if (err)
 				break;
-			}
-			/* store_event_seen just marked it; on_event must see
-			 * it fresh, so remember it and undo the mark below */
-			if (json_array_insert(missing, 0, ev)) {
-				err = SC_ENOMEM;
-				break;
-			}
 		}
-		if (!done && !err) {
-			const char *end = jstr(resp, "end");
-			if (!end) {
-				done = 1;
-			} else {
-				free(token);
-				token = strdup(end);
-				if (!token)
-					err = SC_ENOMEM;
-			}
+		total += json_array_size(chunk);
+		if (!err && rb->last_event &&
+		    json_object_set_new(receipts, rb->room, json_string(rb->last_event)))
+			err = SC_ENOMEM;
+		rb->last_event = NULL; /* it lived in this page */
+		if (!err) /* keep this page even if the next one crashes */
+			err = store_tx_commit(b->st);
+		if (!err)
+			err = store_tx_begin(b->st);
+		end = jstr(resp, "end");
+		if (!err && (!json_array_size(chunk) || !end || !strcmp(end, token)))
+			done = 1;
+		if (!err && !done) {
+			free(token);
+			token = strdup(end);
+			if (!token)
+				err = SC_ENOMEM;
 		}
 		json_decref(resp);
 	}
 	free(token);
-	if (err) {
-		json_decref(missing);
-		return err;
-	}
-	*out = missing;
-	return SC_OK;
+	if (!err && !done)
+		log_warn("gap in %s longer than %d pages; older events skipped",
+			 rb->room, BACKFILL_PAGES);
+	if (!err && total)
+		log_info("back-filled %zu events in %s", total, rb->room);
+	return err;
 }
 
 static sc_err on_joined_room(struct bot *b, const char *room, json_t *jr,
-			     int64_t now, json_t *receipts)
+			     const char *since, int64_t now, json_t *receipts)
 {
 	json_t *tl = json_object_get(jr, "timeline");
 	json_t *events = json_object_get(tl, "events");
 	json_t *state = json_object_get(json_object_get(jr, "state"), "events");
 	struct room_batch rb = { room, 0, NULL };
 	struct room r;
-	json_t *ev, *gap = NULL;
+	json_t *ev;
 	size_t i;
 	sc_err err = store_room_get(b->st, room, &r);
 
@@ -442,34 +443,12 @@ static sc_err on_joined_room(struct bot *b, const char *room, json_t *jr,
 		if (err)
 			return err;
 	}
-	if (rb.joined_at && json_is_true(json_object_get(tl, "limited")) &&
+	if (rb.joined_at && since && json_is_true(json_object_get(tl, "limited")) &&
 	    jstr(tl, "prev_batch")) {
-		err = backfill(b, room, jstr(tl, "prev_batch"), rb.joined_at, &gap);
+		err = backfill(b, &rb, since, jstr(tl, "prev_batch"), now, receipts);
 		if (err)
 			return err;
-		log_info("back-filled %zu events in %s", json_array_size(gap), room);
 	}
-	/* backfill marked the gap's events seen; process them by hand */
-	json_array_foreach(gap, i, ev) {
-		const char *type = jstr(ev, "type");
-		if (json_object_get(ev, "state_key")) {
-			err = on_state(b, room, ev);
-		} else if (type && strcmp(jstr(ev, "sender") ? jstr(ev, "sender") : "",
-					  b->mx->user_id)) {
-			if (!strcmp(type, "m.room.message"))
-				err = on_message(b, &rb, ev, now);
-			else if (!strcmp(type, "m.room.redaction"))
-				err = on_redaction(b, &rb, ev, now);
-			else if (!strcmp(type, "m.reaction"))
-				err = on_reaction(b, ev);
-		}
-		rb.last_event = jstr(ev, "event_id");
-		if (err)
-			break;
-	}
-	json_decref(gap);
-	if (err)
-		return err;
 	json_array_foreach(events, i, ev) {
 		err = on_event(b, &rb, ev, now);
 		if (err)
@@ -564,6 +543,7 @@ sc_err bot_handle_sync(struct bot *b, json_t *sync)
 	const char *room;
 	json_t *v;
 	int64_t now = b->clock();
+	char *since = NULL; /* the token this batch was asked with */
 	sc_err err;
 
 	if (!receipts)
@@ -573,7 +553,13 @@ sc_err bot_handle_sync(struct bot *b, json_t *sync)
 		return SC_ESERVER;
 	}
 	err = store_tx_begin(b->st);
+	if (!err) {
+		err = store_kv_get(b->st, "sync.since", &since);
+		if (err == SC_ENOTFOUND)
+			err = SC_OK; /* the first sync: no gap to fill */
+	}
 	if (err) {
+		store_tx_rollback(b->st);
 		json_decref(receipts);
 		return err;
 	}
@@ -583,7 +569,7 @@ sc_err bot_handle_sync(struct bot *b, json_t *sync)
 			goto fail;
 	}
 	json_object_foreach(json_object_get(rooms, "join"), room, v) {
-		err = on_joined_room(b, room, v, now, receipts);
+		err = on_joined_room(b, room, v, since, now, receipts);
 		if (err)
 			goto fail;
 	}
@@ -598,11 +584,13 @@ sc_err bot_handle_sync(struct bot *b, json_t *sync)
 	err = store_tx_commit(b->st);
 	if (err)
 		goto fail;
+	free(since);
 	send_receipts(b, receipts);
 	json_decref(receipts);
 	return SC_OK;
 fail:
 	store_tx_rollback(b->st);
+	free(since);
 	json_decref(receipts);
 	return err;
 }

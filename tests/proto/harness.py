@@ -319,6 +319,23 @@ pickle_key_file = %s/pickle.key
         actor, event_id}]."""
         return read_records(os.path.join(self.dir, "scribe.db"))
 
+    def _count(self, table):
+        path = os.path.join(self.dir, "scribe.db")
+        if not os.path.exists(path):
+            return 0
+        db = sqlite3.connect("file:%s?mode=ro" % urllib.parse.quote(path), uri=True, timeout=10)
+        try:
+            return db.execute("SELECT count(*) FROM %s" % table).fetchone()[0]
+        finally:
+            db.close()
+
+    def record_count(self):
+        return self._count("records")
+
+    def outbox_count(self):
+        """Messages decided but not yet accepted by the homeserver."""
+        return self._count("outbox")
+
     def stderr(self):
         with open(self.stderr_path) as f:
             return f.read()
@@ -366,6 +383,9 @@ class World:
                     return ev
             return None
         return wait_for(find, timeout, "scribe's reply to %s" % event_id)
+
+    def record_count(self):
+        return self.scribe.record_count()
 
     def inject_commands(self, user, texts, room=None, batch=500):
         """Post many messages as user at once (the control API), in order;
