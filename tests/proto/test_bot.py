@@ -131,14 +131,34 @@ def t_history_before_join_ignored():
     expect(old != new, "")
 
 
-def t_uninvited_declined():
+def t_invited_joined():
     hs.login("bob")
     r3 = hs.create_room("bob", name="bob's")
-    # bob is allowed (*:localhost); use a config-independent check instead:
+    # bob is allowed (*:localhost); declining is in test_transport.py
     hs.invite("bob", r3, "scribe")
     wait_for(lambda: any(ev["type"] == "m.room.member" and ev.get("state_key") == "@scribe:localhost"
                          and ev["content"].get("membership") == "join" for ev in hs.room_events(r3)),
              what="join of an allowed inviter's room")
+
+
+def t_meeting_minutes():
+    start = hs.say("alice", room, "!meeting start Weekly ops")
+    expect(w.reply_to(start)["content"]["body"].startswith("Meeting M1 started: Weekly ops"), "start")
+    hs.say("alice", room, "!topic backups")
+    hs.say("bob", room, "#todo elon: restore the backups")
+    hs.say("elon", room, "#info the inventory sheet is current")
+    hs.say("bob", room, "#decision backups run nightly because disks are cheap")
+    end = hs.say("alice", room, "!meeting end")
+    body = w.reply_to(end)["content"]["body"]
+    for want in ["Minutes of M1: Weekly ops", "Attendees: alice, bob, elon", "Topics:\n- backups",
+                 "- the inventory sheet is current (elon)",
+                 "backups run nightly (because disks are cheap)",
+                 "Action items:\n- [ ] elon: restore the backups (T"]:
+        expect(want in body, "minutes lack %r:\n%s" % (want, body))
+    m = record("M1")
+    expect(m["status"] == "ended", m)
+    made = [r for r in w.scribe.records() if r["text"] == "restore the backups"]
+    expect(made and made[0]["assignees"] == ["@elon:localhost"], made)
 
 
 def t_sigterm_clean():
@@ -157,7 +177,8 @@ for name, fn in [("todo becomes a record and a pinging reply", t_todo_reply),
                  ("read receipts are sent", t_receipt),
                  ("bad input gets a clear reply", t_unknown_command_and_bad_input),
                  ("history from before the join is ignored", t_history_before_join_ignored),
-                 ("an allowed inviter's room is joined", t_uninvited_declined),
+                 ("an allowed inviter's room is joined", t_invited_joined),
+                 ("a meeting records its items and posts minutes", t_meeting_minutes),
                  ("SIGTERM finishes and exits 0", t_sigterm_clean)]:
     check(name, fn)
 w.close()
