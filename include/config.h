@@ -37,6 +37,7 @@ struct config {
 	int sync_timeout_ms;     /* long-poll timeout, default 30000 */
 	int timeline_limit;      /* sync filter timeline limit, default 50 */
 	int retry_min_ms;        /* first back-off after a failure, default 250 */
+	int64_t request_timeout; /* seconds a request may take beyond a long-poll, default 30 */
 	/* [store] */
 	char *store_path;        /* default "scribe.db" */
 	/* [bot] */

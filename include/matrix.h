@@ -37,6 +37,7 @@ struct matrix {
 	char error[256];      /* its human text */
 	long status;          /* HTTP status of the last response, 0 = none */
 	int max_attempts;     /* mx_call_retry: 0 = until stopped */
+	long request_timeout_ms; /* for calls given timeout 0 (default 30 s) */
 	long backoff_ms;      /* mx_call_retry: first back-off, doubled per
 	                         failure up to a minute (default 250) */
 	void *curl;           /* the CURL easy handle */
@@ -60,7 +61,8 @@ int mx_stopping(void);
  * One request. path is below the base URL, already percent-encoded
  * (build it with mx_path). body is sent as JSON when not NULL (borrowed).
  * On success *out (if out is not NULL) is the parsed response object (a
- * new reference). timeout_ms bounds the whole request.
+ * new reference). timeout_ms bounds the whole request; 0 means the
+ * handle's request_timeout_ms.
  */
 sc_err mx_call(struct matrix *m, const char *method, const char *path,
 	       json_t *body, long timeout_ms, json_t **out);

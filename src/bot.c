@@ -372,7 +372,7 @@ static sc_err backfill(struct bot *b, struct room_batch *rb, const char *since,
 		if (!err)
 			err = sbuf_urlenc(&path, to);
 		if (!err)
-			err = mx_call_retry(b->mx, "GET", path.buf, NULL, 60000, &resp);
+			err = mx_call_retry(b->mx, "GET", path.buf, NULL, 0, &resp);
 		sbuf_release(&path);
 		if (err)
 			break;
@@ -491,7 +491,7 @@ static sc_err on_invite(struct bot *b, const char *room, json_t *inv)
 	if (!err && !body)
 		err = SC_ENOMEM;
 	if (!err)
-		err = mx_call_retry(b->mx, "POST", path.buf, body, 30000, NULL);
+		err = mx_call_retry(b->mx, "POST", path.buf, body, 0, NULL);
 	json_decref(body);
 	sbuf_release(&path);
 	if (err == SC_EMATRIX) {
@@ -652,7 +652,7 @@ static sc_err send_pending(struct bot *b, struct pending *p)
 	sbuf_init(&path, 0);
 	err = mx_path(&path, "/rooms/%s/send/%s/%s", p->room, p->type, p->txn);
 	if (!err)
-		err = mx_call_retry(b->mx, "PUT", path.buf, content, 30000, &resp);
+		err = mx_call_retry(b->mx, "PUT", path.buf, content, 0, &resp);
 	if (!err) {
 		err = store_outbox_done(b->st, p->seq, jstr(resp, "event_id"));
 	} else if (err == SC_EMATRIX) {
@@ -722,7 +722,7 @@ static sc_err ensure_filter(struct bot *b, int force)
 	sbuf_init(&path, 0);
 	err = mx_path(&path, "/user/%s/filter", b->mx->user_id);
 	if (!err)
-		err = mx_call_retry(b->mx, "POST", path.buf, filter, 30000, &resp);
+		err = mx_call_retry(b->mx, "POST", path.buf, filter, 0, &resp);
 	if (!err && !jstr(resp, "filter_id"))
 		err = SC_ESERVER;
 	if (!err)
@@ -757,7 +757,8 @@ static sc_err sync_once(struct bot *b, long timeout_ms, json_t **out)
 			err = sbuf_urlenc(&path, since);
 	}
 	if (!err)
-		err = mx_call_retry(b->mx, "GET", path.buf, NULL, timeout_ms + 30000, out);
+		err = mx_call_retry(b->mx, "GET", path.buf, NULL,
+				    timeout_ms + b->mx->request_timeout_ms, out);
 	free(since);
 	sbuf_release(&path);
 	return err;
@@ -820,6 +821,7 @@ static int bot_setup(struct bot *b, const char *conf, int need_token)
 	if (mx_open(b->cfg.homeserver, &b->mx) != SC_OK)
 		return 1;
 	b->mx->backoff_ms = b->cfg.retry_min_ms;
+	b->mx->request_timeout_ms = (long)b->cfg.request_timeout * 1000;
 	if (!need_token)
 		return 0;
 	if (!b->cfg.access_token_file) {

@@ -72,6 +72,7 @@ static const struct key_def keys[] = {
 	{ "matrix", "sync_timeout", K_SYNC_TIMEOUT, F(sync_timeout_ms), 0, 0 },
 	{ "matrix", "timeline_limit", K_INT, F(timeline_limit), 1, 1000 },
 	{ "matrix", "retry_min_ms", K_INT, F(retry_min_ms), 1, 60000 },
+	{ "matrix", "request_timeout", K_DURATION, F(request_timeout), 0, 0 },
 	{ "store", "path", K_PATH, F(store_path), 0, 0 },
 	{ "bot", "prefix", K_PREFIX, F(prefix), 0, 0 },
 	{ "bot", "allowed_inviters", K_INVITERS, F(allowed_inviters), 0, 0 },
@@ -789,6 +790,7 @@ sc_err config_defaults(struct config *cfg)
 	c.sync_timeout_ms = 30000;
 	c.timeline_limit = 50;
 	c.retry_min_ms = 250;
+	c.request_timeout = 30;
 	c.store_path = strdup("scribe.db");
 	c.prefix = strdup("!");
 	c.privileged_power = 50;

@@ -54,6 +54,7 @@ sc_err mx_open(const char *base_url, struct matrix **out)
 		return SC_ENOMEM;
 	}
 	m->backoff_ms = 250;
+	m->request_timeout_ms = 30000;
 	n = strlen(m->base);
 	while (n && m->base[n - 1] == '/')
 		m->base[--n] = '\0';
@@ -174,6 +175,8 @@ sc_err mx_call(struct matrix *m, const char *method, const char *path,
 	m->status = 0;
 	if (stop_flag)
 		return SC_EINTR;
+	if (timeout_ms <= 0)
+		timeout_ms = m->request_timeout_ms;
 	if (sbuf_puts(&url, m->base) || sbuf_puts(&url, path))
 		goto out;
 	if (m->token) {

@@ -97,6 +97,26 @@ def t_faults_exactly_once():
     expect(w.scribe.proc.poll() is None, "scribe still runs")
 
 
+def t_timeout_retried_once():
+    w = world(matrix_conf="request_timeout = 1s\nretry_min_ms = 5")
+    hs = w.hs
+    # the first two sends of the reply hang past scribe's 1 s timeout
+    hs.faults(kinds=["stall"], stall_ms=2500, paths="/send/m.room.message/scribe[.]", count=2)
+    ev = hs.say("alice", w.room, "!todo @bob answer despite timeouts")
+    try:
+        rep = w.reply_to(ev, timeout=30)
+    finally:
+        hs.faults()
+    expect(rep["content"]["body"].startswith("Recorded T1 answer despite timeouts"), rep)
+    time.sleep(3)  # the stalled requests finish on the server and are logged
+    puts = [r for r in hs.requests() if r["method"] == "PUT" and ev[1:] in r["path"]]
+    expect(len(puts) >= 3, "the reply was sent %d times, expected retries" % len(puts))
+    expect(len({r["path"] for r in puts}) == 1, "every retry reuses the txn id")
+    expect(w.reply_counts().get(ev) == 1, "one reply, not %r" % w.reply_counts().get(ev))
+    expect("timed out" in w.scribe.stderr().lower() or "timeout" in w.scribe.stderr().lower(),
+           "the log names the timeout: %s" % w.scribe.stderr()[-300:])
+
+
 def t_sigkill_mid_batch():
     w = world()
     hs = w.hs
@@ -105,7 +125,7 @@ def t_sigkill_mid_batch():
     # 1. killed after the batch committed, while its first reply hangs
     hs.faults(kinds=["stall"], stall_ms=4000, paths="/send/", count=1)
     w.scribe.start()
-    wait_for(lambda: w.scribe.records(), what="the batch to commit")
+    wait_for(lambda: w.scribe.records(), 60, "the batch to commit")
     w.scribe.kill(signal.SIGKILL)
     hs.faults()
     expect(not w.reply_counts(), "no reply had been accepted yet")
@@ -139,6 +159,7 @@ def t_revoked_token_exits_5():
 for name, fn in [("an invite from someone not allowed is declined", t_untrusted_invite_declined),
                  ("a 30-message gap with a limited timeline is back-filled", t_gap_backfilled),
                  ("500/502/429/reset/stall faults: every command once", t_faults_exactly_once),
+                 ("a reply that times out is retried with the same txn id", t_timeout_retried_once),
                  ("SIGKILL mid-batch and restart: no loss, no duplicate", t_sigkill_mid_batch),
                  ("a revoked access token stops scribe with exit 5", t_revoked_token_exits_5)]:
     check(name, fn)
