@@ -76,6 +76,8 @@ static void test_defaults(void)
 	CHECK_STR(c.device_name, "scribe");
 	CHECK_INT(c.sync_timeout_ms, 30000);
 	CHECK_INT(c.timeline_limit, 50);
+	CHECK_INT(c.retry_min_ms, 250);
+	CHECK_INT(c.request_timeout, 30);
 	CHECK_STR(c.store_path, "scribe.db");
 	CHECK_STR(c.prefix, "!");
 	CHECK(c.allowed_inviters == NULL);
@@ -121,6 +123,8 @@ static void test_every_key(void)
 		"device_name = \"  scribe (ops) \\\"prod\\\" \\\\ \"\n"
 		"sync_timeout = 1m\n"
 		"timeline_limit = 200\n"
+		"retry_min_ms = 5\n"
+		"request_timeout = 2m\n"
 		"\t[store]\n"
 		"\tpath = /var/lib/scribe/scribe.db\n"
 		"[bot]\n"
@@ -162,6 +166,8 @@ static void test_every_key(void)
 	CHECK_STR(c.device_name, "  scribe (ops) \"prod\" \\ ");
 	CHECK_INT(c.sync_timeout_ms, 60000);
 	CHECK_INT(c.timeline_limit, 200);
+	CHECK_INT(c.retry_min_ms, 5);
+	CHECK_INT(c.request_timeout, 120);
 	CHECK_STR(c.store_path, "/var/lib/scribe/scribe.db");
 	CHECK_STR(c.prefix, "?!");
 	CHECK_INT(list_len(c.allowed_inviters), 2);
@@ -364,6 +370,10 @@ static void test_errors(void)
 		  "invalid number" },
 		{ "[matrix]\ntimeline_limit = -5\n", 2, "invalid number '-5'" },
 		{ "[matrix]\ntimeline_limit = 5x\n", 2, "invalid number '5x'" },
+		{ "[matrix]\nretry_min_ms = 0\n", 2,
+		  "invalid number '0' for 'retry_min_ms' (expected 1..60000)" },
+		{ "[matrix]\nrequest_timeout = 0s\n", 2,
+		  "invalid duration '0s' for 'request_timeout'" },
 		{ "[matrix]\npassword_file =\n", 2, "missing value for 'password_file'" },
 		{ "[store]\npath = \"\"\n", 2, "missing value for 'path'" },
 		{ "[bot]\nprefix =\n", 2, "missing value for 'prefix'" },
@@ -624,7 +634,8 @@ static void test_example_documents_every_key(void)
 {
 	static const char *const keys[] = {
 		"homeserver", "user_id", "password_file", "access_token_file",
-		"device_name", "sync_timeout", "timeline_limit", "path",
+		"device_name", "sync_timeout", "timeline_limit",
+		"retry_min_ms", "request_timeout", "path",
 		"prefix", "allowed_inviters", "allowed_rooms", "admins",
 		"privileged_power", "timezone", "log_level", "time", "days",
 		"post_empty", "critical", "major", "minor", "window",
@@ -716,7 +727,7 @@ static void test_example_states_defaults(void)
 		}
 	}
 	fclose(f);
-	CHECK_INT(n, 28);
+	CHECK_INT(n, 30);
 	if (missing)
 		th_fail(__FILE__, __LINE__, "%d keys without a default, e.g. '%s'",
 			missing, last_missing);
