@@ -671,6 +671,7 @@ sc_err bot_flush_outbox(struct bot *b)
 {
 	struct pending_list pl;
 	sc_err err = SC_OK;
+	int n;
 
 	do {
 		memset(&pl, 0, sizeof(pl));
@@ -679,8 +680,9 @@ sc_err bot_flush_outbox(struct bot *b)
 			err = pl.err;
 		for (int i = 0; i < pl.n && !err; i++)
 			err = send_pending(b, &pl.items[i]);
+		n = pl.n; /* pending_clear zeroes it: a full batch means more */
 		pending_clear(&pl);
-	} while (!err && pl.n == OUTBOX_BATCH);
+	} while (!err && n == OUTBOX_BATCH);
 	return err;
 }
 
