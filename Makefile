@@ -40,8 +40,9 @@ LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(O)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(O)/fuzz/%)
 
-.PHONY: all test check lint install clean fuzz bench tests-build scribe
+.PHONY: all test check lint install clean fuzz fuzz-build bench tests-build scribe
 all: scribe
 
 $(O)/scribe: $(O)/src/main.o $(O)/libscribe.a
@@ -77,6 +78,28 @@ check:
 	$(MAKE) O=build-asan SANITIZE=address,undefined WERROR=1 tests-build
 	O=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c, clang) in build-fuzz, the
+# library instrumented for coverage under ASan and UBSan. Run one with
+# tests/fuzz/run-<target>.sh or build-fuzz/fuzz/fuzz_<target> DIR.
+fuzz:
+	$(MAKE) O=build-fuzz CC=clang SANITIZE=fuzzer-no-link,address,undefined fuzz-build
+
+fuzz-build: $(FUZZ_BIN)
+
+$(O)/fuzz/%: tests/fuzz/%.c $(O)/libscribe.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(O)/libscribe.a $(LIBS)
+
+# Benchmarks (bench/): an optimised build without sanitizers in
+# build-bench, then bench/run prints one summary line per benchmark.
+bench:
+	$(MAKE) O=build-bench OPT_CFLAGS=-O2 build-bench/scribe build-bench/bench/queries
+	bench/run
+
+$(O)/bench/%: bench/%.c $(O)/libscribe.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(O)/libscribe.a $(LIBS)
 
 # Layering (STYLE.md): only the Matrix layer includes curl, only the store
 # sqlite, only the crypto module olm; every .c includes banned.h.

@@ -11,8 +11,10 @@ set -eu
 pkgs="build-essential pkg-config libcurl4-openssl-dev libjansson-dev libolm-dev
 libsqlite3-dev tzdata ca-certificates"
 if [ "${1:-}" = "--test" ]; then
-	# the test homeserver and the real Matrix client used for interop
-	pkgs="$pkgs python3 python3-matrix-nio python3-olm clang valgrind"
+	# the test homeserver and the real Matrix client used for interop;
+	# clang's libFuzzer runtime (only recommended by clang, so named here)
+	# and llvm-symbolizer for the fuzz targets' ASan/UBSan reports
+	pkgs="$pkgs python3 python3-matrix-nio python3-olm clang libclang-rt-14-dev llvm-14 valgrind"
 fi
 
 missing=""

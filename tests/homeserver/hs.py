@@ -2420,6 +2420,8 @@ class Server(ThreadingHTTPServer):
             if path == "/_test/requests/clear" and req.method == "POST":
                 self.log.clear()
                 return 200, {"next": self.log.next_index}
+            if path.startswith("/_test/bench/"):
+                return self.bench_control(req, body)
             with hs.cond:
                 if path == "/_test/event" and req.method == "POST":
                     return 200, {"event_id": hs.inject(body)}
@@ -2462,6 +2464,58 @@ class Server(ThreadingHTTPServer):
         except Exception as e:  # noqa: BLE001
             traceback.print_exc()
             return 500, {"errcode": "M_UNKNOWN", "error": repr(e)}
+
+
+    # -- the benchmark API (bench/) ------------------------------------------------
+    def bench_control(self, req, body):
+        """/_test/bench/*: cheap counters and server-side timing for bench/.
+
+        POST /_test/bench/count {"sender", "since_pos"}: how many
+          m.room.message (or m.room.encrypted) events sender sent after
+          stream position since_pos and the server time (ms) of the last
+          one; {"count","last_ts","pos"}.
+        POST /_test/bench/ping {"room_id", "sender", "body", "reply_from",
+          "timeout_ms"}: inject an m.text as sender, wait until reply_from
+          sends a message replying to it (m.in_reply_to) and return the time
+          between the two as the server saw it: {"event_id", "latency_us"}.
+        """
+        hs = self.hs
+        path = req.raw_path
+        if path == "/_test/bench/count" and req.method == "POST":
+            sender, since = body.get("sender"), int(body.get("since_pos", 0))
+            count, last = 0, 0
+            with hs.cond:
+                for room in hs.rooms.values():
+                    for ev in room.events[bisect.bisect_right(room.positions, since):]:
+                        if ev.sender == sender and ev.type in ("m.room.message", "m.room.encrypted"):
+                            count += 1
+                            last = max(last, ev.ts)
+                return 200, {"count": count, "last_ts": last, "pos": hs.pos}
+        if path == "/_test/bench/ping" and req.method == "POST":
+            deadline = time.monotonic() + body.get("timeout_ms", 10000) / 1000.0
+            reply_from = body.get("reply_from")
+            with hs.cond:
+                room = hs.rooms.get(body.get("room_id"))
+                if room is None:
+                    return 404, {"errcode": "M_NOT_FOUND", "error": "Unknown room"}
+                ev = hs.add_event(room, body.get("sender"), "m.room.message",
+                                  {"msgtype": "m.text", "body": body.get("body", "")})
+                t0 = time.perf_counter()
+                seen = len(room.events)
+                while True:
+                    for later in room.events[seen:]:
+                        rel = later.content.get("m.relates_to")
+                        if (later.sender == reply_from and isinstance(rel, dict) and
+                                isinstance(rel.get("m.in_reply_to"), dict) and
+                                rel["m.in_reply_to"].get("event_id") == ev.event_id):
+                            return 200, {"event_id": ev.event_id, "latency_us":
+                                         int((time.perf_counter() - t0) * 1e6)}
+                    seen = len(room.events)
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return 504, {"errcode": "M_UNKNOWN", "error": "no reply in time"}
+                    hs.cond.wait(left)
+        return 404, {"errcode": "M_UNRECOGNIZED", "error": "Unknown bench endpoint"}
 
 
 def main(argv=None):

@@ -1,0 +1,4 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Fuzz the when target briefly (see fuzz.sh).
+exec sh "$(dirname "$0")/fuzz.sh" when "$@"
