@@ -418,14 +418,14 @@ struct who {
 	sc_err err;
 };
 
-static int who_add(const struct record *r, void *ctx)
+static int who_add(const char *user, void *ctx)
 {
 	struct who *w = ctx;
 
-	if (!r->nassignees)
+	if (!user)
 		w->unassigned = 1;
-	for (size_t i = 0; i < r->nassignees && !w->err; i++)
-		w->err = strv_add(&w->users, &w->n, r->assignees[i]);
+	else
+		w->err = strv_add(&w->users, &w->n, user);
 	return w->err != SC_OK;
 }
 
@@ -453,7 +453,7 @@ sc_err render_query(struct cmd_ctx *c, const struct rec_query *q,
 			err = st.err;
 		goto tail;
 	}
-	err = store_query(c->st, q, who_add, &w);
+	err = store_query_assignees(c->st, q, who_add, &w);
 	if (!err)
 		err = w.err;
 	if (err)

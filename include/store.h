@@ -294,6 +294,16 @@ typedef int (*str_cb)(const char *s, void *ctx);
 sc_err store_attendees(struct store *st, int64_t meeting, str_cb cb,
 		       void *ctx);
 
+/*
+ * The distinct assignees of q's matches, each once, in the order q would
+ * list the records (the person with the first record first); the records
+ * without any assignee give one NULL in their place. A grouped listing
+ * (!todos, the digest) gets its groups from this without loading every
+ * record. q->limit limits the people.
+ */
+sc_err store_query_assignees(struct store *st, const struct rec_query *q,
+			     str_cb cb, void *ctx);
+
 /* Small persistent values (sync token, filter id, device id, ...).
  * store_kv_get: *out is a new string; SC_ENOTFOUND when unset. */
 sc_err store_kv_get(struct store *st, const char *key, char **out);

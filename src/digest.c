@@ -39,23 +39,17 @@ static int in_window(const struct record *r, void *arg)
 	       (r->closed && r->closed >= w->from && r->closed < w->to);
 }
 
-/* Incidents of the digest: touched in the window, or still open. */
-static int incident_shown(const struct record *r, void *arg)
+static int before_window(const struct record *r, void *arg)
 {
-	return in_window(r, arg) || !strcmp(r->status, "open");
+	return !in_window(r, arg);
 }
 
-static int incident_count(const struct record *r, void *ctx)
+static int resolved_count(const struct record *r, void *ctx)
 {
 	struct window *w = ctx;
 
-	if (r->created >= w->from && r->created < w->to)
-		w->opened++;
-	if (!strcmp(r->status, "resolved") && r->closed >= w->from &&
-	    r->closed < w->to)
+	if (r->closed >= w->from && r->closed < w->to)
 		w->resolved++;
-	if (!strcmp(r->status, "open"))
-		w->open_incidents++;
 	return 0;
 }
 
@@ -82,11 +76,22 @@ static sc_err count_window(struct cmd_ctx *c, struct window *w)
 	q.kinds = REC_BIT(REC_CHANGE);
 	if (!err)
 		err = store_count(c->st, &q, &w->changes);
+	/* incidents: each count from an index, never a walk over every
+	 * incident the room ever had */
+	q.kinds = REC_BIT(REC_INCIDENT);
+	if (!err)
+		err = store_count(c->st, &q, &w->opened);
 	memset(&q, 0, sizeof(q));
 	q.room_id = c->room_id;
 	q.kinds = REC_BIT(REC_INCIDENT);
+	q.status = "open";
 	if (!err)
-		err = store_query(c->st, &q, incident_count, w);
+		err = store_count(c->st, &q, &w->open_incidents);
+	q.status = "resolved";
+	q.changed_since = w->from;
+	if (!err)
+		err = store_query(c->st, &q, resolved_count, w);
+	q.status = NULL;
 	q.kinds = REC_BIT(REC_MEETING);
 	q.changed_since = w->from;
 	if (!err)
@@ -193,14 +198,11 @@ static sc_err people_put(struct people *p, const char *user)
 	return SC_OK;
 }
 
-static int people_add(const struct record *r, void *ctx)
+static int people_add(const char *user, void *ctx)
 {
 	struct people *p = ctx;
 
-	if (!r->nassignees)
-		p->err = people_put(p, NULL);
-	for (size_t i = 0; i < r->nassignees && !p->err; i++)
-		p->err = people_put(p, r->assignees[i]);
+	p->err = people_put(p, user);
 	return p->err != SC_OK;
 }
 
@@ -260,7 +262,7 @@ static sc_err open_items(struct cmd_ctx *c, struct report *rp, const struct wind
 	q.kinds = REC_BIT(REC_TODO);
 	q.open_only = 1;
 	q.order = ORDER_DUE;
-	err = store_query(c->st, &q, people_add, &p);
+	err = store_query_assignees(c->st, &q, people_add, &p);
 	if (!err)
 		err = p.err;
 	if (!err && w->open_todos)
@@ -296,6 +298,7 @@ static sc_err open_items(struct cmd_ctx *c, struct report *rp, const struct wind
 static sc_err body(struct cmd_ctx *c, struct report *rp, struct window *w)
 {
 	struct rec_query q;
+	int64_t shown = 0;
 	sc_err err;
 
 	memset(&q, 0, sizeof(q));
@@ -310,12 +313,26 @@ static sc_err body(struct cmd_ctx *c, struct report *rp, struct window *w)
 	if (!err)
 		err = report_records(rp, c, "Changes", &q, NULL, NULL, NULL,
 				     DIGEST_SECTION_MAX, NULL);
+	/* incidents opened or resolved in the window, then the older ones
+	 * still open, most urgent first */
 	q.since = 0;
 	q.until = 0;
 	q.kinds = REC_BIT(REC_INCIDENT);
+	q.changed_since = w->from;
 	if (!err)
-		err = report_records(rp, c, "Incidents", &q, incident_shown, w,
-				     NULL, DIGEST_SECTION_MAX, NULL);
+		err = report_records(rp, c, "Incidents", &q, in_window, w,
+				     NULL, DIGEST_SECTION_MAX, &shown);
+	q.changed_since = 0;
+	q.status = "open";
+	q.order = ORDER_DUE;
+	if (shown > DIGEST_SECTION_MAX)
+		shown = DIGEST_SECTION_MAX;
+	if (!err)
+		err = report_records(rp, c, shown ? NULL : "Incidents", &q,
+				     before_window, w, NULL,
+				     DIGEST_SECTION_MAX - (int)shown, NULL);
+	q.status = NULL;
+	q.order = ORDER_OLDEST;
 	q.kinds = REC_BIT(REC_MEETING);
 	q.changed_since = w->from;
 	if (!err)
@@ -327,14 +344,11 @@ static sc_err body(struct cmd_ctx *c, struct report *rp, struct window *w)
 }
 
 /* The owners of overdue items are the digest's only mentions. */
-static int mention_overdue(const struct record *r, void *ctx)
+static int mention_overdue(const char *user, void *ctx)
 {
 	struct cmd_ctx *c = ctx;
-	sc_err err = SC_OK;
 
-	for (size_t i = 0; i < r->nassignees && !err; i++)
-		err = reply_mention(c->out, r->assignees[i]);
-	return err != SC_OK;
+	return user && reply_mention(c->out, user) != SC_OK;
 }
 
 sc_err digest_build(struct store *st, const struct config *cfg,
@@ -381,7 +395,7 @@ sc_err digest_build(struct store *st, const struct config *cfg,
 	q.overdue_at = now;
 	q.order = ORDER_DUE;
 	if (!err)
-		err = store_query(st, &q, mention_overdue, &c);
+		err = store_query_assignees(st, &q, mention_overdue, &c);
 	if (!err)
 		*empty = !(w.decisions || w.changes || w.meetings || w.opened ||
 			   w.resolved || w.open_incidents || w.open_todos);

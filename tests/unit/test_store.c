@@ -865,6 +865,55 @@ static void test_query_each_field(void)
 	store_close(st);
 }
 
+/* store_query_assignees: "carol - bob" ("-" for the unassigned). */
+static int people_cb(const char *user, void *ctx)
+{
+	struct idlist *l = ctx;
+	size_t n = strlen(l->buf);
+
+	snprintf(l->buf + n, sizeof(l->buf) - n, "%s%s", n ? " " : "",
+		 user ? user : "-");
+	return 0;
+}
+
+static const char *people(struct store *st, const struct rec_query *q)
+{
+	static struct idlist l;
+
+	memset(&l, 0, sizeof(l));
+	CHECK_OK(store_query_assignees(st, q, people_cb, &l));
+	return l.buf;
+}
+
+static void test_query_assignees(void)
+{
+	struct fixture f;
+	struct rec_query q;
+
+	fixture(&f);
+	/* open todos in ORDER_DUE are T3 (carol) T5 (-) T1 (bob) T6 (-)
+	 * T4 (-): each person once, where their first item is */
+	memset(&q, 0, sizeof(q));
+	q.room_id = ROOM_A;
+	q.kinds = REC_BIT(REC_TODO);
+	q.open_only = 1;
+	q.order = ORDER_DUE;
+	CHECK_STR(people(f.st, &q), "@carol:x - @bob:x");
+	q.overdue_at = 2000;
+	CHECK_STR(people(f.st, &q), "- @bob:x");
+	q.overdue_at = 0;
+	q.limit = 1;
+	CHECK_STR(people(f.st, &q), "@carol:x");
+	q.limit = 0;
+	/* every todo, oldest first: T6 (-) T1 (bob) T2 (alice, bob) ... */
+	q.open_only = 0;
+	q.order = ORDER_OLDEST;
+	CHECK_STR(people(f.st, &q), "- @bob:x @alice:x @carol:x");
+	q.room_id = "!nowhere:x";
+	CHECK_STR(people(f.st, &q), "");
+	store_close(f.st);
+}
+
 static void test_query_combined_order_limit(void)
 {
 	struct fixture f;
@@ -1822,7 +1871,8 @@ TESTS(TEST(test_kind_and_id_helpers), TEST(test_add_get_round_trip),
       TEST(test_bad_records_rejected), TEST(test_update_writes_history),
       TEST(test_superseded_history), TEST(test_history_is_append_only),
       TEST(test_nested_transactions), TEST(test_query_each_field),
-      TEST(test_query_combined_order_limit), TEST(test_query_terms),
+      TEST(test_query_combined_order_limit), TEST(test_query_assignees),
+      TEST(test_query_terms),
       TEST(test_search_follows_updates), TEST(test_query_reentrant),
       TEST(test_query_plans_use_indexes), TEST(test_scale_20000),
       TEST(test_member_resolve), TEST(test_members), TEST(test_votes),
