@@ -35,6 +35,14 @@
 sc_err canonjson_encode(json_t *v, struct sbuf *out);
 
 /*
+ * Append s (len bytes; NUL bytes allowed) as a JSON string in the
+ * canonical form: the mandatory escapes only, everything else raw UTF-8.
+ * `scribe export` writes its JSON lines with it too. SC_EINVAL when s
+ * is not valid UTF-8.
+ */
+sc_err canonjson_string(const char *s, size_t len, struct sbuf *out);
+
+/*
  * Append the canonical JSON of obj without its top-level `signatures`
  * and `unsigned` members: the bytes a Matrix signature of obj covers
  * (nested members with those names are kept, as the spec says).

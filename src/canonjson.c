@@ -38,7 +38,7 @@ static int valid_utf8_with_nul(const char *s, size_t len)
 	return utf8_valid(s, len);
 }
 
-static sc_err encode_string(const char *s, size_t len, struct sbuf *sb)
+sc_err canonjson_string(const char *s, size_t len, struct sbuf *sb)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t run = 0;
@@ -135,7 +135,7 @@ static sc_err encode_object(json_t *obj, struct sbuf *sb, int depth,
 		if (i)
 			err = sbuf_putc(sb, ',');
 		if (!err)
-			err = encode_string(m[i].key, m[i].len, sb);
+			err = canonjson_string(m[i].key, m[i].len, sb);
 		if (!err)
 			err = sbuf_putc(sb, ':');
 		if (!err)
@@ -169,8 +169,8 @@ static sc_err encode_value(json_t *v, struct sbuf *sb, int depth)
 			err = sbuf_putc(sb, ']');
 		return err;
 	case JSON_STRING:
-		return encode_string(json_string_value(v),
-				     json_string_length(v), sb);
+		return canonjson_string(json_string_value(v),
+					json_string_length(v), sb);
 	case JSON_INTEGER: {
 		json_int_t n = json_integer_value(v);
 

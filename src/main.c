@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admin.h"
 #include "bot.h"
 #include "console.h"
 #include "matrix.h"
@@ -29,9 +30,14 @@ static int help_main(int argc, char **argv);
 
 static const struct subcommand subcommands[] = {
 	{ "console", console_main, "try the commands on stdin/stdout, no homeserver needed" },
+	{ "db", db_main, "check the store's integrity or back it up while the bot runs" },
+	{ "export", export_main, "export records as JSON lines, CSV, Markdown, ADRs or minutes" },
 	{ "help", help_main, "show this list" },
+	{ "import", import_main, "read a JSON lines export back into a store" },
+	{ "log", log_main, "record a change from a script; the bot announces it" },
 	{ "login", login_main, "log in with a password and store the access token" },
 	{ "run", run_main, "run the Matrix bot" },
+	{ "stats", stats_main, "records per room and kind, store size" },
 	{ "version", version_main, "print the version" },
 };
 

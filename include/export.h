@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * export.h - `scribe export` and `scribe import`: the record leaves the
+ * store as JSON lines (full fidelity, read back by import), CSV (RFC
+ * 4180, one file per kind), a Markdown handbook page per room, one ADR
+ * per decision (Nygard layout, adr-tools numbering) and meeting minutes
+ * (the layout of the co-op minutes in shared/seeds/000).
+ *
+ * Every format is a pure function of the records selected: no "now"
+ * appears in the output, dates are rendered in the zone given (default
+ * the config's), so re-running an export into the same folder gives the
+ * same bytes and the folder can be committed to git. Records stream from
+ * the store one at a time (store_export), so memory stays flat.
+ *
+ * The JSON field reference is in the README ("JSON lines") and in
+ * scribe(1); field names are stable: new fields may be added, none is
+ * renamed or removed.
+ */
+#ifndef SCRIBE_EXPORT_H
+#define SCRIBE_EXPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "sbuf.h"
+#include "store.h"
+#include "store_admin.h"
+
+enum export_format { FMT_JSON = 0, FMT_CSV, FMT_MD, FMT_ADR, FMT_MINUTES };
+
+/* "json", "csv", "md" (or "markdown"), "adr", "minutes". */
+sc_err export_format_parse(const char *s, enum export_format *out);
+
+struct export_opts {
+	enum export_format format;
+	unsigned kinds;       /* REC_BIT mask, 0 = all */
+	const char *room_id;  /* NULL = every room */
+	int64_t since, until; /* created in [since, until); 0 = unbounded */
+	const char *out;      /* file (json) or directory; NULL = stdout */
+	const char *tz;       /* zone of the dates in md, adr, minutes */
+	int progress;         /* draw a progress bar on stderr */
+};
+
+/*
+ * Run the export o describes. Files in a directory are written whole to
+ * a temporary name and renamed into place, so a reader never sees half a
+ * file. On failure *why (a new string, caller frees) says what failed,
+ * e.g. "cannot write 'out/T.csv': No space left on device"; the error is
+ * SC_EINVAL for options that do not fit the format (usage), SC_EIO for a
+ * file, and the store's error otherwise.
+ */
+sc_err export_run(struct store *st, const struct export_opts *o, char **why);
+
+/*
+ * Import JSON lines from in (named name in messages) into st in one
+ * transaction: all or nothing. *count gets the number of records. On
+ * failure *why (new string) names the line: "records.jsonl:12: 'id'
+ * T3 does not match kind decision".
+ */
+sc_err import_run(struct store *st, FILE *in, const char *name,
+		  int64_t *count, char **why);
+
+/* ---- the pieces, for the tests ---- */
+
+/* Append the JSON line (with '\n') of f. */
+sc_err export_json_line(const struct rec_full *f, struct sbuf *out);
+
+/* A record parsed back from a JSON line. f's strings are owned by
+ * f.r (record fields) or by root (everything else). */
+struct rec_parsed {
+	struct rec_full f;
+	json_t *root;
+};
+/* Parse one JSON line; on SC_EINVAL *why (static or in err) says why. */
+sc_err import_json_line(const char *line, struct rec_parsed *out,
+			struct sbuf *why);
+void rec_parsed_clear(struct rec_parsed *p);
+
+/* Append s as one RFC 4180 field: quoted (with "" for ") when it holds
+ * a comma, quote, CR or LF, or starts/ends with a space; NULL is empty. */
+sc_err csv_field(struct sbuf *out, const char *s);
+
+/* Append a file-name slug of s: lowercase ASCII letters and digits, runs
+ * of anything else as one '-', no leading/trailing '-', cut at a word
+ * boundary to at most max bytes; "untitled" when nothing is left. */
+sc_err export_slug(struct sbuf *out, const char *s, size_t max);
+
+/* Append t as "2026-11-23T10:30:00Z"; parse it back (strict). */
+sc_err iso_utc(struct sbuf *out, int64_t t);
+sc_err iso_utc_parse(const char *s, int64_t *out);
+
+#endif
