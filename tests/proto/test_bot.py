@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: MIT
 """The real scribe binary in a room of the test homeserver: commands,
 replies, threads, edits, redactions, votes, history before the join,
-receipts, invites and a clean stop."""
+receipts, invites, meetings, `scribe log` from a script and a clean
+stop."""
+import os
 import signal
+import subprocess
 
-from harness import World, check, expect, finish, wait_for
+from harness import SCRIBE, World, check, expect, finish, wait_for
 
 w = World()
 hs, room = w.hs, w.room
@@ -71,8 +74,9 @@ def t_redaction_withdraws():
     rid = [r for r in w.scribe.records() if r.get("event_id") == ev][0]["id"]
     hs.redact("alice", room, ev)
     wait_for(lambda: record(rid)["withdrawn"], what="the record to be withdrawn")
-    expect(any("withdrawn" in m["content"].get("body", "") for m in w.bot_messages()),
-           "a notice says it was withdrawn")
+    # the notice is sent after the batch commits: wait for it too
+    wait_for(lambda: any("withdrawn" in m["content"].get("body", "") for m in w.bot_messages()),
+             what="a notice that says it was withdrawn")
 
 
 def t_votes():
@@ -161,6 +165,28 @@ def t_meeting_minutes():
     expect(made and made[0]["assignees"] == ["@elon:localhost"], made)
 
 
+def t_scribe_log_announced():
+    # a deploy script, while the bot runs
+    script = os.path.join(w.scribe.dir, "deploy.sh")
+    with open(script, "w") as f:
+        f.write('#!/bin/sh\nexec "$SCRIBE" log -c "$CONF" --room ops --tag web1 --deploy '
+                'rolled out nginx 1.25\n')
+    r = subprocess.run(["sh", script], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, SCRIBE=SCRIBE, CONF=w.scribe.conf))
+    expect(r.returncode == 0, "scribe log failed (%d): %s" % (r.returncode, r.stderr))
+    ann = wait_for(lambda: [m for m in w.bot_messages()
+                            if "rolled out nginx 1.25" in m["content"].get("body", "")],
+                   30, "the announcement in the room")
+    expect(len(ann) == 1, "announced once: %r" % [m["content"]["body"] for m in ann])
+    body = ann[0]["content"]["body"]
+    expect(body.startswith("Logged C") and "#web1" in body and "#deploy" in body, body)
+    rec = [x for x in w.scribe.records() if x["text"] == "rolled out nginx 1.25"]
+    expect(rec and rec[0]["kind"] == "change" and rec[0]["tags"] == ["web1", "deploy"], rec)
+    r = subprocess.run([SCRIBE, "log", "-c", w.scribe.conf, "--room", "!nowhere:localhost",
+                        "nothing"], capture_output=True, text=True, timeout=60)
+    expect(r.returncode == 4 and "unknown room" in r.stderr, (r.returncode, r.stderr))
+
+
 def t_sigterm_clean():
     rc = w.scribe.kill(signal.SIGTERM)
     expect(rc == 0, "exit status %r after SIGTERM" % rc)
@@ -179,6 +205,7 @@ for name, fn in [("todo becomes a record and a pinging reply", t_todo_reply),
                  ("history from before the join is ignored", t_history_before_join_ignored),
                  ("an allowed inviter's room is joined", t_invited_joined),
                  ("a meeting records its items and posts minutes", t_meeting_minutes),
+                 ("scribe log from a script is announced in the room", t_scribe_log_announced),
                  ("SIGTERM finishes and exits 0", t_sigterm_clean)]:
     check(name, fn)
 w.close()
