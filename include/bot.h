@@ -22,11 +22,14 @@
 #include "matrix.h"
 #include "store.h"
 
+struct e2ee;
+
 struct bot {
 	struct config cfg;
 	struct store *st;
 	struct matrix *mx;
 	char *filter_id;
+	struct e2ee *e2ee;       /* NULL when encryption is off */
 	int64_t (*clock)(void); /* seconds; injectable for tests */
 };
 

@@ -33,24 +33,35 @@ struct e2ee;
  * Load the account (or create, persist and upload a new one), read the
  * pickle key file (creating it with 32 random bytes and mode 0600 when
  * missing), upload device keys, one-time keys, a fallback key and the
- * self cross-signing keys as needed. A pickle that does not open with
- * the key is SC_EAUTH (as crypto.h reports it): never a silently new
- * identity.
+ * self cross-signing keys as needed. SC_ECONFIG, logged with what to do:
+ * a pickle that does not open with the key (crypto.h's SC_EAUTH; never
+ * a silently new identity), a key file missing while the store holds
+ * keys (never a new key), a key shorter than 32 bytes, or keys of
+ * another device id than mx's. SC_EAUTH is the homeserver refusing the
+ * access token, as everywhere. mx->user_id and mx->device_id must be
+ * set (mx_whoami) and outlive e; so must st and cfg. A server that wants
+ * interactive auth for the cross-signing upload gets a warning, not a
+ * failure.
  */
 sc_err e2ee_open(struct store *st, struct matrix *mx, const struct config *cfg,
 		 struct e2ee **out);
 void e2ee_close(struct e2ee *e);
 
 /* Inside the batch transaction: to-device events (olm decrypt, room
- * keys), device_lists changed/left, one-time key counts. */
+ * keys), device_lists changed/left, one-time key counts. Bad to-device
+ * messages are logged and skipped; only store (and memory) errors are
+ * returned. */
 sc_err e2ee_sync_begin(struct e2ee *e, json_t *sync);
 
 /*
  * Decrypt a room event. On SC_OK *plain is a new event object like ev but
  * with the decrypted type and content (sender, event_id, origin_server_ts
  * copied). SC_ENOTFOUND: no key yet, the event was queued and will come
- * back through the `retry` callback of e2ee_after_batch. Other errors:
- * refused (forged, replayed, garbage) with a log line; nothing to do.
+ * back through the `retry` callback of e2ee_after_batch. SC_EINVAL
+ * (malformed, unknown algorithm) and SC_ECRYPTO (forged sender, replay,
+ * bad MAC): refused with a log line, nothing to do. Anything else is a
+ * store error. Call inside a transaction: the replay log and the queue
+ * are written.
  */
 sc_err e2ee_decrypt(struct e2ee *e, const char *room_id, json_t *ev,
 		    json_t **plain);
@@ -60,17 +71,24 @@ sc_err e2ee_decrypt(struct e2ee *e, const char *room_id, json_t *ev,
 typedef sc_err (*e2ee_retry_fn)(const char *room_id, json_t *plain, void *ctx);
 
 /* After the batch committed: upload keys if the server runs low, query
- * outdated device lists, retry queued events (calling retry). */
+ * outdated device lists, unwedge broken olm sessions, retry queued events
+ * (calling retry). Network failures are logged and tried again after
+ * the next batch; only errors that must stop the bot are returned. */
 sc_err e2ee_after_batch(struct e2ee *e, e2ee_retry_fn retry, void *ctx);
 
 /* Encrypt every queued message of an encrypted room: share the room's
  * outbound session with each device that lacks it, encrypt, and store
  * the ciphertext and advanced session in one transaction before any
- * send (a crash resends the same ciphertext, never re-encrypts). */
+ * send (a crash resends the same ciphertext, never re-encrypts). A
+ * message that cannot be encrypted now stays queued as plaintext, which
+ * bot_flush_outbox never sends to an encrypted room. Only errors that
+ * must stop the bot are returned. */
 sc_err e2ee_prepare_outbox(struct e2ee *e);
 
-/* Membership changed in an encrypted room (leave/kick/ban rotates the
- * outbound session; joins mark the user's devices for sharing). */
+/* Membership changed (inside the batch transaction; rooms not marked
+ * encrypted are ignored): leave/kick/ban rotates the room's outbound
+ * session; join/invite starts tracking the user's devices, which get
+ * the current session with the next message. */
 sc_err e2ee_on_member(struct e2ee *e, const char *room_id, const char *user_id,
 		      const char *membership);
 

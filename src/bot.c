@@ -18,6 +18,7 @@
 
 #include "bot.h"
 #include "digest.h"
+#include "e2ee.h"
 #include "engine.h"
 #include "log.h"
 #include "banned.h"
@@ -136,7 +137,10 @@ static sc_err on_member(struct bot *b, const char *room, json_t *ev)
 	} else if (err != SC_ENOTFOUND) {
 		return err;
 	}
-	return store_member_put(b->st, room, who, jstr(c, "displayname"), ms, power);
+	err = store_member_put(b->st, room, who, jstr(c, "displayname"), ms, power);
+	if (!err && b->e2ee)
+		err = e2ee_on_member(b->e2ee, room, who, ms);
+	return err;
 }
 
 static sc_err on_power_levels(struct bot *b, const char *room, json_t *ev)
@@ -292,6 +296,52 @@ static sc_err on_reaction(struct bot *b, json_t *ev)
 			       jstr(ev, "sender"), jstr(ev, "event_id"));
 }
 
+/* A decrypted event, as if it had arrived in the clear. Redactions are
+ * never encrypted. */
+static sc_err on_decrypted(struct bot *b, struct room_batch *rb, json_t *plain,
+			   int64_t now)
+{
+	const char *type = jstr(plain, "type");
+
+	if (type && !strcmp(type, "m.room.message"))
+		return on_message(b, rb, plain, now);
+	if (type && !strcmp(type, "m.reaction"))
+		return on_reaction(b, plain);
+	return SC_OK;
+}
+
+/* An m.room.encrypted room event: decrypted and handled, queued until
+ * its key arrives (then e2ee_after_batch brings it back), or refused. */
+static sc_err on_encrypted(struct bot *b, struct room_batch *rb, json_t *ev,
+			   int64_t now)
+{
+	json_t *plain = NULL;
+	sc_err err;
+
+	if (!b->e2ee) {
+		log_warn("cannot read encrypted event %s: encryption is off",
+			 jstr(ev, "event_id"));
+		return SC_OK;
+	}
+	err = e2ee_decrypt(b->e2ee, rb->room, ev, &plain);
+	if (err == SC_OK)
+		err = on_decrypted(b, rb, plain, now);
+	json_decref(plain);
+	if (err == SC_ENOTFOUND || err == SC_EINVAL || err == SC_ECRYPTO)
+		return SC_OK; /* queued or refused (logged) */
+	return err;
+}
+
+/* e2ee_retry_fn: a queued event whose key arrived. It was from after
+ * our join when it was queued. */
+static sc_err on_late_decrypted(const char *room, json_t *plain, void *ctx)
+{
+	struct bot *b = ctx;
+	struct room_batch rb = { room, 1, NULL };
+
+	return on_decrypted(b, &rb, plain, b->clock());
+}
+
 static sc_err on_event(struct bot *b, struct room_batch *rb, json_t *ev,
 		       int64_t now)
 {
@@ -329,6 +379,8 @@ static sc_err on_event(struct bot *b, struct room_batch *rb, json_t *ev,
 		return SC_OK; /* from before we joined */
 	if (!strcmp(type, "m.room.message"))
 		return on_message(b, rb, ev, now);
+	if (!strcmp(type, "m.room.encrypted"))
+		return on_encrypted(b, rb, ev, now);
 	if (!strcmp(type, "m.room.redaction"))
 		return on_redaction(b, rb, ev, now);
 	if (!strcmp(type, "m.reaction"))
@@ -563,6 +615,12 @@ sc_err bot_handle_sync(struct bot *b, json_t *sync)
 		json_decref(receipts);
 		return err;
 	}
+	/* to-device first: room keys usually come with their messages */
+	if (b->e2ee) {
+		err = e2ee_sync_begin(b->e2ee, sync);
+		if (err)
+			goto fail;
+	}
 	json_object_foreach(json_object_get(rooms, "invite"), room, v) {
 		err = on_invite(b, room, v);
 		if (err)
@@ -587,6 +645,8 @@ sc_err bot_handle_sync(struct bot *b, json_t *sync)
 	free(since);
 	send_receipts(b, receipts);
 	json_decref(receipts);
+	if (b->e2ee)
+		return e2ee_after_batch(b->e2ee, on_late_decrypted, b);
 	return SC_OK;
 fail:
 	store_tx_rollback(b->st);
@@ -667,22 +727,56 @@ static sc_err send_pending(struct bot *b, struct pending *p)
 	return err;
 }
 
+/* Whether p is plaintext for an encrypted room (it must wait for
+ * e2ee_prepare_outbox; an encrypted room never gets plaintext). */
+static int must_encrypt(struct bot *b, const struct pending *p)
+{
+	struct room r;
+	int enc;
+
+	if (!strcmp(p->type, "m.room.encrypted") ||
+	    store_room_get(b->st, p->room, &r) != SC_OK)
+		return 0;
+	enc = r.encrypted;
+	room_clear(&r);
+	return enc;
+}
+
 sc_err bot_flush_outbox(struct bot *b)
 {
 	struct pending_list pl;
 	sc_err err = SC_OK;
-	int n;
+	int sent, n;
 
+	if (b->e2ee) {
+		err = e2ee_prepare_outbox(b->e2ee);
+		if (err)
+			return err;
+	}
 	do {
 		memset(&pl, 0, sizeof(pl));
+		sent = 0;
 		err = store_outbox_pending(b->st, OUTBOX_BATCH, collect_pending, &pl);
 		if (!err)
 			err = pl.err;
-		for (int i = 0; i < pl.n && !err; i++)
-			err = send_pending(b, &pl.items[i]);
+		for (int i = 0; i < pl.n && !err; i++) {
+			struct pending *p = &pl.items[i];
+			int enc = must_encrypt(b, p);
+
+			if (enc && b->e2ee)
+				continue; /* not encrypted yet: it waits */
+			if (enc) {
+				log_error("encryption is off: cannot send to encrypted "
+					  "room %s; message dropped", p->room);
+				err = store_outbox_done(b->st, p->seq, NULL);
+			} else {
+				err = send_pending(b, p);
+			}
+			sent++;
+		}
 		n = pl.n; /* pending_clear zeroes it: a full batch means more */
 		pending_clear(&pl);
-	} while (!err && n == OUTBOX_BATCH);
+	} while (!err && n == OUTBOX_BATCH && sent);
 	return err;
 }
 
@@ -843,6 +937,7 @@ static int bot_setup(struct bot *b, const char *conf, int need_token)
 
 static void bot_teardown(struct bot *b)
 {
+	e2ee_close(b->e2ee);
 	mx_close(b->mx);
 	store_close(b->st);
 	config_free(&b->cfg);
@@ -894,6 +989,20 @@ int run_main(int argc, char **argv)
 		err = store_kv_put(b.st, "account.user_id", b.mx->user_id);
 	if (!err)
 		err = ensure_filter(&b, 0);
+	if (!err && b.cfg.crypto_enabled && !b.mx->device_id)
+		log_warn("the homeserver did not say which device the token is "
+			 "for; encryption is off");
+	else if (!err && b.cfg.crypto_enabled) {
+		err = e2ee_open(b.st, b.mx, &b.cfg, &b.e2ee);
+		if (err && err != SC_EINTR && err != SC_EAUTH) {
+			/* the reason was logged; SC_EAUTH (token) is below */
+			fprintf(stderr, "scribe: error: cannot set up encryption: %s\n",
+				sc_strerror(err));
+			rc = err == SC_ECONFIG ? 2 :
+			     err == SC_ESTORE || err == SC_EBUSY ? 3 : 1;
+			goto out;
+		}
+	}
 	log_info("running as %s (device %s) on %s", b.cfg.user_id,
 		 b.mx->device_id ? b.mx->device_id : "?", b.cfg.homeserver);
 	while (!err && !mx_stopping()) {

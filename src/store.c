@@ -240,6 +240,7 @@ static const char schema_v1[] =
  * ever append; a released script is never edited. */
 static const char *const migrations[] = {
 	schema_v1,
+	store_schema_v2,
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

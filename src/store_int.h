@@ -11,6 +11,9 @@
 
 #include "store.h"
 
+/* Migration 2: the end-to-end encryption tables (store_crypto.c). */
+extern const char store_schema_v2[];
+
 /* The connection, for statements of the store's other files. */
 sqlite3 *store_sqlite(struct store *st);
 /* Set the store's message (store_errmsg) and return err. */
