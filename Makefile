@@ -73,8 +73,9 @@ tests-build: $(O)/scribe $(TEST_BIN)
 test: tests-build
 	O=$(O) tests/run
 
-# What CI runs: the whole suite built with -Werror under ASan and UBSan.
-check:
+# What CI runs: the layering check, then the whole suite built with
+# -Werror under ASan and UBSan.
+check: lint
 	$(MAKE) O=build-asan SANITIZE=address,undefined WERROR=1 tests-build
 	O=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run
