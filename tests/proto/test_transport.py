@@ -97,6 +97,26 @@ def t_faults_exactly_once():
     expect(w.scribe.proc.poll() is None, "scribe still runs")
 
 
+def t_killed_between_join_and_its_event():
+    # scribe accepts the invite, then dies before any sync shows it its
+    # own join; meanwhile more messages than a timeline holds arrive
+    w = world(start=False)
+    hs = w.hs
+    w.scribe.start()
+    time.sleep(0.5)
+    hs.faults(kinds=["stall"], stall_ms=8000, paths="/sync", count=3)
+    mark = len(hs.requests())
+    hs.invite("alice", w.room, "scribe")
+    wait_for(lambda: any(r["method"] == "POST" and "/join/" in r["path"]
+                         for r in hs.requests()[mark:]), 30, "scribe's join")
+    w.scribe.kill(signal.SIGKILL)
+    hs.faults()
+    expect(w.joined(), "scribe joined the room")
+    ids = w.inject_commands("alice", ["!todo @bob after join %d" % i for i in range(100)])
+    w.scribe.start()
+    all_answered(w, ids)
+
+
 def t_timeout_retried_once():
     w = world(matrix_conf="request_timeout = 1s\nretry_min_ms = 5")
     hs = w.hs
@@ -159,6 +179,8 @@ def t_revoked_token_exits_5():
 for name, fn in [("an invite from someone not allowed is declined", t_untrusted_invite_declined),
                  ("a 30-message gap with a limited timeline is back-filled", t_gap_backfilled),
                  ("500/502/429/reset/stall faults: every command once", t_faults_exactly_once),
+                 ("killed between joining and seeing the join: nothing lost",
+                  t_killed_between_join_and_its_event),
                  ("a reply that times out is retried with the same txn id", t_timeout_retried_once),
                  ("SIGKILL mid-batch and restart: no loss, no duplicate", t_sigkill_mid_batch),
                  ("a revoked access token stops scribe with exit 5", t_revoked_token_exits_5)]:
