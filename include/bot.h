@@ -31,6 +31,7 @@ struct bot {
 	char *filter_id;
 	struct e2ee *e2ee;       /* NULL when encryption is off */
 	int64_t (*clock)(void); /* seconds; injectable for tests */
+	int64_t data_version;    /* the store's, when the last sync began */
 };
 
 /* Handle one /sync response (a borrowed object) in one transaction.

@@ -30,6 +30,7 @@ typedef enum sc_err {
 	SC_EEXISTS,       /* already exists (duplicate event, key, id) */
 	SC_ESTATE,        /* the record is not in a state that allows this */
 	SC_EINTR,         /* interrupted by a signal; finish and exit */
+	SC_EAGAIN,        /* a long-poll ended early on purpose; ask again */
 } sc_err;
 
 /* Short lowercase name of err for messages; never NULL, static storage. */

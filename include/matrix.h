@@ -40,6 +40,15 @@ struct matrix {
 	long request_timeout_ms; /* for calls given timeout 0 (default 30 s) */
 	long backoff_ms;      /* mx_call_retry: first back-off, doubled per
 	                         failure up to a minute (default 250) */
+	/* While wake_armed, wake(wake_ctx) is asked about twice a second
+	 * during the request; non-zero ends it early and mx_call returns
+	 * SC_EAGAIN (the bot arms it around /sync to notice work queued by
+	 * another process, e.g. `scribe log`). */
+	int (*wake)(void *ctx);
+	void *wake_ctx;
+	int wake_armed;
+	int woken;            /* set when wake ended the last call */
+	int64_t wake_checked; /* monotonic ms of the last wake() call */
 	void *curl;           /* the CURL easy handle */
 };
 

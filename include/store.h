@@ -310,6 +310,11 @@ sc_err store_kv_get(struct store *st, const char *key, char **out);
 sc_err store_kv_put(struct store *st, const char *key, const char *value);
 sc_err store_kv_del(struct store *st, const char *key);
 
+/* A number that changes whenever another connection (the admin CLI:
+ * `scribe log`, `scribe import`) commits to the store; never for this
+ * connection's own commits (PRAGMA data_version). */
+sc_err store_data_version(struct store *st, int64_t *out);
+
 /*
  * The outbox: messages decided inside a transaction and sent after it
  * commits. txn_id is derived from the source event, so a resend after a

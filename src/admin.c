@@ -6,8 +6,8 @@
  * the SQLite side in store_admin.c. `scribe log` runs the real !log
  * handler, so a change logged from a script is recorded and worded
  * exactly as one typed in chat, and queues the room's announcement in
- * the store's outbox in the same transaction: the running bot sends it
- * at its next loop.
+ * the store's outbox in the same transaction: the running bot notices
+ * the commit (store_data_version, even during a long-poll) and sends it.
  */
 #include <getopt.h>
 #include <stdio.h>

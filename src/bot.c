@@ -915,6 +915,18 @@ static sc_err ensure_filter(struct bot *b, int force)
 	return err;
 }
 
+/* mx wake callback during /sync: another process (scribe log, scribe
+ * import) committed to the store, so there may be messages to send now
+ * rather than when the long-poll ends. */
+static int store_changed(void *ctx)
+{
+	struct bot *b = ctx;
+	int64_t v;
+
+	return store_data_version(b->st, &v) == SC_OK && v != b->data_version;
+}
+
+/* One /sync; SC_EAGAIN when it ended early because the store changed. */
 static sc_err sync_once(struct bot *b, long timeout_ms, json_t **out)
 {
 	struct sbuf path;
@@ -933,8 +945,15 @@ static sc_err sync_once(struct bot *b, long timeout_ms, json_t **out)
 			err = sbuf_urlenc(&path, since);
 	}
 	if (!err)
+		err = store_data_version(b->st, &b->data_version);
+	if (!err) {
+		b->mx->wake = store_changed;
+		b->mx->wake_ctx = b;
+		b->mx->wake_armed = 1;
 		err = mx_call_retry(b->mx, "GET", path.buf, NULL,
 				    timeout_ms + b->mx->request_timeout_ms, out);
+		b->mx->wake_armed = 0;
+	}
 	free(since);
 	sbuf_release(&path);
 	return err;
@@ -1093,6 +1112,11 @@ int run_main(int argc, char **argv)
 		if (err)
 			break;
 		err = sync_once(&b, once ? 0 : b.cfg.sync_timeout_ms, &sync);
+		if (err == SC_EAGAIN) {
+			/* scribe log (or import) queued something: send it */
+			err = SC_OK;
+			continue;
+		}
 		if (err == SC_EMATRIX && !strcmp(b.mx->errcode, "M_INVALID_PARAM")) {
 			/* the server forgot our filter (reset or new server) */
 			log_warn("sync filter rejected; uploading it again");

@@ -26,6 +26,7 @@ const char *sc_strerror(sc_err err)
 	case SC_EEXISTS: return "already exists";
 	case SC_ESTATE: return "not allowed in this state";
 	case SC_EINTR: return "interrupted";
+	case SC_EAGAIN: return "woken up";
 	}
 	return "unknown error";
 }

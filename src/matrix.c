@@ -101,11 +101,35 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
 	return sbuf_add(sb, data, n) == SC_OK ? n : 0;
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* libcurl calls this often while a request runs (at least once a
+ * second when idle): stop on a signal, end early when woken. */
 static int on_progress(void *ctx, curl_off_t a, curl_off_t b, curl_off_t c,
 		       curl_off_t d)
 {
-	(void)ctx; (void)a; (void)b; (void)c; (void)d;
-	return stop_flag ? 1 : 0;
+	struct matrix *m = ctx;
+	int64_t now;
+
+	(void)a; (void)b; (void)c; (void)d;
+	if (stop_flag)
+		return 1;
+	if (!m->wake || !m->wake_armed)
+		return 0;
+	now = mono_ms();
+	if (now - m->wake_checked < 500)
+		return 0;
+	m->wake_checked = now;
+	if (!m->wake(m->wake_ctx))
+		return 0;
+	m->woken = 1;
+	return 1;
 }
 
 sc_err mx_path(struct sbuf *sb, const char *fmt, ...)
@@ -202,6 +226,7 @@ sc_err mx_call(struct matrix *m, const char *method, const char *path,
 	curl_easy_setopt(m->curl, CURLOPT_WRITEDATA, &resp);
 	curl_easy_setopt(m->curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(m->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(m->curl, CURLOPT_XFERINFODATA, m);
 	curl_easy_setopt(m->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(m->curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	curl_easy_setopt(m->curl, CURLOPT_NOSIGNAL, 1L);
@@ -213,9 +238,11 @@ sc_err mx_call(struct matrix *m, const char *method, const char *path,
 	} else if (!strcmp(method, "POST") || !strcmp(method, "PUT")) {
 		curl_easy_setopt(m->curl, CURLOPT_POSTFIELDS, "{}");
 	}
+	m->woken = 0;
+	m->wake_checked = mono_ms();
 	rc = curl_easy_perform(m->curl);
 	if (rc == CURLE_ABORTED_BY_CALLBACK) {
-		err = SC_EINTR;
+		err = m->woken ? SC_EAGAIN : SC_EINTR;
 		goto out;
 	}
 	if (rc != CURLE_OK) {

@@ -2990,6 +2990,19 @@ out:
 
 /* ---- kv ---- */
 
+sc_err store_data_version(struct store *st, int64_t *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(st->db, "PRAGMA data_version", -1, &s, NULL);
+
+	if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*out = sqlite3_column_int64(s, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_OK ? SC_OK : db_err(st, rc, "cannot read data_version");
+}
+
 sc_err store_kv_get(struct store *st, const char *key, char **out)
 {
 	sqlite3_stmt *s = NULL;

@@ -254,7 +254,8 @@ class Homeserver:
 class Scribe:
     """The real scribe binary with its own store and config."""
 
-    def __init__(self, hs, workdir, extra_conf="", inviters="*:localhost", matrix_conf=""):
+    def __init__(self, hs, workdir, extra_conf="", inviters="*:localhost", matrix_conf="",
+                 sync_timeout="2s"):
         self.hs = hs
         self.dir = workdir
         self.conf = os.path.join(workdir, "bot.conf")
@@ -270,7 +271,7 @@ user_id = @scribe:localhost
 password_file = %s/password
 access_token_file = %s/token
 device_name = scribe test
-sync_timeout = 2s
+sync_timeout = %s
 %s
 
 [store]
@@ -283,7 +284,8 @@ log_level = info
 [crypto]
 pickle_key_file = %s/pickle.key
 %s
-""" % (hs.base, workdir, workdir, matrix_conf, workdir, inviters, workdir, extra_conf))
+""" % (hs.base, workdir, workdir, sync_timeout, matrix_conf, workdir, inviters, workdir,
+       extra_conf))
 
     def cli(self, *args, check=True, timeout=60):
         r = subprocess.run([SCRIBE] + list(args), capture_output=True, text=True,

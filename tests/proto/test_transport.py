@@ -117,6 +117,20 @@ def t_killed_between_join_and_its_event():
     all_answered(w, ids)
 
 
+def t_scribe_log_wakes_the_bot():
+    # a 60 s long-poll: the announcement must not wait for it to end
+    w = world(sync_timeout="60s")
+    time.sleep(1.5)  # scribe is now waiting in /sync
+    start = time.monotonic()
+    r = w.scribe.cli("log", "-c", w.scribe.conf, "--room", w.room, "restarted haproxy")
+    expect(r.returncode == 0, r.stderr)
+    ann = wait_for(lambda: [m for m in w.bot_messages()
+                            if "restarted haproxy" in m["content"].get("body", "")],
+                   20, "the announcement while scribe long-polls")
+    expect(len(ann) == 1, "announced once")
+    print("# announced %.1fs after scribe log" % (time.monotonic() - start))
+
+
 def t_timeout_retried_once():
     w = world(matrix_conf="request_timeout = 1s\nretry_min_ms = 5")
     hs = w.hs
@@ -181,6 +195,8 @@ for name, fn in [("an invite from someone not allowed is declined", t_untrusted_
                  ("500/502/429/reset/stall faults: every command once", t_faults_exactly_once),
                  ("killed between joining and seeing the join: nothing lost",
                   t_killed_between_join_and_its_event),
+                 ("scribe log is announced without waiting for the long-poll",
+                  t_scribe_log_wakes_the_bot),
                  ("a reply that times out is retried with the same txn id", t_timeout_retried_once),
                  ("SIGKILL mid-batch and restart: no loss, no duplicate", t_sigkill_mid_batch),
                  ("a revoked access token stops scribe with exit 5", t_revoked_token_exits_5)]:
