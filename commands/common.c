@@ -453,7 +453,7 @@ sc_err render_query(struct cmd_ctx *c, const struct rec_query *q,
 			err = st.err;
 		goto tail;
 	}
-	err = store_query_assignees(c->st, q, who_add, &w);
+	err = store_query_assignee_names(c->st, q, who_add, &w);
 	if (!err)
 		err = w.err;
 	if (err)

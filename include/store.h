@@ -303,6 +303,10 @@ sc_err store_attendees(struct store *st, int64_t meeting, str_cb cb,
  */
 sc_err store_query_assignees(struct store *st, const struct rec_query *q,
 			     str_cb cb, void *ctx);
+/* The same people ordered by user id (the NULL first), without ranking
+ * the records: for when the order of the records does not matter. */
+sc_err store_query_assignee_names(struct store *st, const struct rec_query *q,
+				  str_cb cb, void *ctx);
 
 /* Small persistent values (sync token, filter id, device id, ...).
  * store_kv_get: *out is a new string; SC_ENOTFOUND when unset. */

@@ -395,7 +395,7 @@ sc_err digest_build(struct store *st, const struct config *cfg,
 	q.overdue_at = now;
 	q.order = ORDER_DUE;
 	if (!err)
-		err = store_query_assignees(st, &q, mention_overdue, &c);
+		err = store_query_assignee_names(st, &q, mention_overdue, &c);
 	if (!err)
 		*empty = !(w.decisions || w.changes || w.meetings || w.opened ||
 			   w.resolved || w.open_incidents || w.open_todos);

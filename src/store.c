@@ -546,7 +546,7 @@ static const char *const qfrag_sql[QF_N] = {
 
 /* What a record query returns (the `count` argument of the query_*
  * functions): the records, their number, or their distinct assignees. */
-enum { Q_RECORDS = 0, Q_COUNT = 1, Q_ASSIGNEES = 2 };
+enum { Q_RECORDS = 0, Q_COUNT = 1, Q_ASSIGNEES = 2, Q_NAMES = 3 };
 
 static const char *const order_sql[] = {
 	[ORDER_NEWEST] = " ORDER BY r.created DESC, r.id DESC",
@@ -1970,8 +1970,8 @@ static sc_err query_shape(struct store *st, const struct rec_query *q,
 	m |= (unsigned)(q->include_withdrawn == 0) << QF_LIVE;
 	*mask = m;
 	/* the order bits: 0..2 records in that order, 3 a count, 4..6 the
-	 * assignees of records in order 0..2 */
-	*key = m | (count == Q_COUNT ? 3u :
+	 * assignees of records in order 0..2, 7 the assignees by name */
+	*key = m | (count == Q_COUNT ? 3u : count == Q_NAMES ? 7u :
 		    (unsigned)q->order + (count == Q_ASSIGNEES ? 4u : 0u)) << QF_N;
 	return SC_OK;
 }
@@ -2035,6 +2035,9 @@ static sc_err query_stmt(struct store *st, unsigned mask, unsigned key,
 		err = sbuf_printf(&sql, "SELECT a.user_id FROM (SELECT r.id AS id, "
 				  "row_number() OVER (%s) AS rn FROM records r WHERE 1",
 				  order_sql[(key >> QF_N) - 4] + 1);
+	else if (count == Q_NAMES)
+		err = sbuf_puts(&sql, "SELECT DISTINCT a.user_id FROM records r "
+				"LEFT JOIN assignees a ON a.record = r.id WHERE 1");
 	else
 		err = sbuf_puts(&sql, count ? "SELECT count(*) FROM records r WHERE 1"
 					    : "SELECT " RECORD_COLS
@@ -2047,6 +2050,8 @@ static sc_err query_stmt(struct store *st, unsigned mask, unsigned key,
 	if (!err && count == Q_ASSIGNEES)
 		err = sbuf_puts(&sql, ") o LEFT JOIN assignees a ON a.record = o.id "
 				"GROUP BY a.user_id ORDER BY min(o.rn)");
+	if (!err && count == Q_NAMES)
+		err = sbuf_puts(&sql, " ORDER BY a.user_id");
 	if (!err && count != Q_COUNT)
 		err = sbuf_puts(&sql, " LIMIT :limit");
 	if (err) {
@@ -2246,8 +2251,8 @@ out:
 	return err;
 }
 
-sc_err store_query_assignees(struct store *st, const struct rec_query *q,
-			     str_cb cb, void *ctx)
+static sc_err query_people(struct store *st, const struct rec_query *q,
+			   int mode, str_cb cb, void *ctx)
 {
 	sqlite3_stmt *s = NULL;
 	struct sbuf match;
@@ -2255,7 +2260,7 @@ sc_err store_query_assignees(struct store *st, const struct rec_query *q,
 	sc_err err;
 
 	sbuf_init(&match, MATCH_MAX);
-	err = query_start(st, q, Q_ASSIGNEES, &match, &s, &none);
+	err = query_start(st, q, mode, &match, &s, &none);
 	if (err || none)
 		goto out;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
@@ -2267,6 +2272,18 @@ out:
 	query_put(st, s);
 	sbuf_release(&match);
 	return err;
+}
+
+sc_err store_query_assignees(struct store *st, const struct rec_query *q,
+			     str_cb cb, void *ctx)
+{
+	return query_people(st, q, Q_ASSIGNEES, cb, ctx);
+}
+
+sc_err store_query_assignee_names(struct store *st, const struct rec_query *q,
+				  str_cb cb, void *ctx)
+{
+	return query_people(st, q, Q_NAMES, cb, ctx);
 }
 
 sc_err store_history(struct store *st, int64_t record, hist_cb cb, void *ctx)

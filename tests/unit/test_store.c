@@ -889,6 +889,7 @@ static void test_query_assignees(void)
 {
 	struct fixture f;
 	struct rec_query q;
+	struct idlist l_names;
 
 	fixture(&f);
 	/* open todos in ORDER_DUE are T3 (carol) T5 (-) T1 (bob) T6 (-)
@@ -911,6 +912,12 @@ static void test_query_assignees(void)
 	CHECK_STR(people(f.st, &q), "- @bob:x @alice:x @carol:x");
 	q.room_id = "!nowhere:x";
 	CHECK_STR(people(f.st, &q), "");
+	/* by name: the same people, sorted, the unassigned first */
+	q.room_id = ROOM_A;
+	q.open_only = 1;
+	memset(&l_names, 0, sizeof(l_names));
+	CHECK_OK(store_query_assignee_names(f.st, &q, people_cb, &l_names));
+	CHECK_STR(l_names.buf, "- @bob:x @carol:x");
 	store_close(f.st);
 }
 
