@@ -522,6 +522,23 @@ static sc_err backfill(struct bot *b, struct room_batch *rb, const char *since,
 	return err;
 }
 
+/* Whether events holds our own join. */
+static int own_join_in(struct bot *b, json_t *events)
+{
+	json_t *ev;
+	size_t i;
+
+	json_array_foreach(events, i, ev) {
+		const char *type = jstr(ev, "type"), *key = jstr(ev, "state_key");
+		const char *ms = jstr(json_object_get(ev, "content"), "membership");
+
+		if (type && key && ms && !strcmp(type, "m.room.member") &&
+		    !strcmp(key, b->mx->user_id) && !strcmp(ms, "join"))
+			return 1;
+	}
+	return 0;
+}
+
 static sc_err on_joined_room(struct bot *b, const char *room, json_t *jr,
 			     const char *since, int64_t now, json_t *receipts)
 {
@@ -560,6 +577,10 @@ static sc_err on_joined_room(struct bot *b, const char *room, json_t *jr,
 		if (err)
 			return err;
 	}
+	/* a pending join whose event is in this timeline has no gap worth
+	 * filling: whatever came before it is history */
+	if (pending && own_join_in(b, events))
+		pending = 0;
 	if ((rb.joined_at || pending) && since &&
 	    json_is_true(json_object_get(tl, "limited")) &&
 	    jstr(tl, "prev_batch")) {
