@@ -102,7 +102,7 @@ $(O)/bench/%: bench/%.c $(O)/libscribe.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(O)/libscribe.a $(LIBS)
 
-# Layering (STYLE.md): only the Matrix layer includes curl, only the store
+# Layering (the house style): only the Matrix layer includes curl, only the store
 # sqlite, only the crypto module olm; every .c includes banned.h.
 lint:
 	@bad=$$(grep -l '<curl/curl.h>' src/*.c commands/*.c include/*.h | grep -v -e src/matrix.c); \

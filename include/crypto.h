@@ -7,7 +7,8 @@
  * one-time and fallback keys, olm and megolm event payloads, cross-signing
  * bodies. It knows nothing of HTTP, sqlite or sync order: persistence is
  * the caller's, through the pickle strings produced and consumed here, and
- * ../shared/E2EE.md section 5 says when each must be written.
+ * src/e2ee.c writes each when the protocol needs it (README, "What
+ * persists, and when").
  *
  * Conventions, for every function below:
  *   - Results leave through out-parameters, written only on SC_OK.
@@ -209,7 +210,7 @@ sc_err crypto_account_fallback_keys(struct crypto_account *acc,
 				    const char *user_id, const char *device_id,
 				    json_t **out);
 
-/* Drop the previous fallback key (E2EE.md: an hour after replacing it). */
+/* Drop the previous fallback key (an hour after replacing it, so late pre-key messages still open). */
 void crypto_account_forget_old_fallback(struct crypto_account *acc);
 
 /*

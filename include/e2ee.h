@@ -7,8 +7,8 @@
  * and encrypts every message queued for an encrypted room.
  *
  * State lives in the store (through store_crypto_*), so it commits with
- * the sync batch that changed it; see ../shared/E2EE.md section 5 for
- * the persistence rules followed here. The pickle key is read from a
+ * the sync batch that changed it; the README's "What persists, and
+ * when" states the persistence rules followed here. The pickle key is read from a
  * 0600 file outside the database.
  *
  * Order per sync (bot.c): e2ee_sync_begin (to-device events, device

@@ -4,7 +4,8 @@
  * store as JSON lines (full fidelity, read back by import), CSV (RFC
  * 4180, one file per kind), a Markdown handbook page per room, one ADR
  * per decision (Nygard layout, adr-tools numbering) and meeting minutes
- * (the layout of the co-op minutes in shared/seeds/000).
+ * (the layout of the team's own meeting minutes: attendees, notes,
+ * decisions, follow-up action items per person).
  *
  * Every format is a pure function of the records selected: no "now"
  * appears in the output, dates are rendered in the zone given (default

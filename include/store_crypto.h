@@ -10,7 +10,7 @@
  * Pickles are stored as given: they are already encrypted with the
  * pickle key (which never enters the database). Every write joins the
  * transaction that is open (store_tx_begin), so a sync batch's crypto
- * changes commit with its sync token (../shared/E2EE.md section 5).
+ * changes commit with its sync token.
  *
  * Strings passed in are borrowed for the call. Strings handed to a
  * callback are borrowed for the duration of the callback. Errors as in

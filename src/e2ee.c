@@ -4,7 +4,7 @@
  * one-time keys on the server, cross-signing, device lists, olm to-device
  * traffic, megolm decryption with replay checks and a queue for events
  * whose key has not arrived, and encryption of the outbox. e2ee.h is the
- * contract, ../shared/E2EE.md the protocol and persistence rules.
+ * contract; the README's "Encrypted rooms" states the rules for users.
  *
  * Only the account lives in memory; every session is loaded from the
  * store when needed and written back, pickled, in the transaction that
@@ -80,7 +80,8 @@ static int fatal(sc_err err)
 /*
  * Test hook: die by SIGKILL here when the environment variable
  * SCRIBE_TEST_CRASH names this point. tests/e2ee kills scribe at each
- * awkward moment of ../shared/E2EE.md section 6 (4) this way; unset,
+ * awkward moment (after making or uploading one-time keys, after
+ * decrypting, after encrypting a room key or a reply) this way; unset,
  * it costs a getenv.
  */
 static void crash_point(const char *name)

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """E2EE interop: the real `scribe` binary against the test homeserver with
 real matrix-nio clients as the other members of an encrypted room
-(../shared/E2EE.md section 6). One conversation, checked step by step:
+(the nine interop scenarios of scribe's E2EE design). One conversation, checked step by step:
 each check prints `ok - name` or `not ok - name: why`.
 """
 import base64

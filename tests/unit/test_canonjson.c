@@ -6,7 +6,7 @@
  * "reject-" has no .out.json and must be refused with SC_EINVAL. The
  * spec-* pairs are the examples of the Matrix spec appendix on canonical
  * JSON; its last example ({"a": -0, "b": 1e10}) is split in two because
- * scribe refuses reals such as 1e10 outright (E2EE.md: reject floats).
+ * scribe refuses reals such as 1e10 outright (Matrix canonical JSON has no floats).
  * A real matrix-nio device_keys object (fixtures/synapse/43, bob's
  * device) checks that signatures made elsewhere verify over our bytes.
  */

@@ -6,7 +6,7 @@
  * the failure paths a peer or a broken store can cause (wrong pickle key,
  * wrong session, garbage, truncated or tampered ciphertext, forged
  * plaintext) and a few real matrix-nio objects from
- * ../shared/fixtures/synapse (40-48), inlined so the test stands alone.
+ * tests/data/synapse (40-48), inlined so the test stands alone.
  */
 #include <stdlib.h>
 #include <string.h>
