@@ -549,7 +549,7 @@ static sc_err on_joined_room(struct bot *b, const char *room, json_t *jr,
 	struct room r;
 	json_t *ev;
 	size_t i;
-	int pending = 0;
+	int pending = 0, find_join;
 	sc_err err = store_room_get(b->st, room, &r);
 
 	if (err == SC_OK) {
@@ -577,11 +577,13 @@ static sc_err on_joined_room(struct bot *b, const char *room, json_t *jr,
 		if (err)
 			return err;
 	}
-	/* a pending join whose event is in this timeline has no gap worth
-	 * filling: whatever came before it is history */
-	if (pending && own_join_in(b, events))
-		pending = 0;
-	if ((rb.joined_at || pending) && since &&
+	/* Not joined as far as the store knows (a new room, or a join still
+	 * pending because scribe died right after joining): unless our join
+	 * is in this timeline, it is in the gap, with the commands after
+	 * it. When it is in the timeline there is nothing worth filling
+	 * (whatever came before it is history). */
+	find_join = (pending || !rb.joined_at) && !own_join_in(b, events);
+	if ((rb.joined_at || find_join) && since &&
 	    json_is_true(json_object_get(tl, "limited")) &&
 	    jstr(tl, "prev_batch")) {
 		err = backfill(b, &rb, since, jstr(tl, "prev_batch"), now, receipts);

@@ -97,18 +97,25 @@ def t_faults_exactly_once():
     expect(w.scribe.proc.poll() is None, "scribe still runs")
 
 
-def t_killed_between_join_and_its_event():
-    # scribe accepts the invite, then dies before any sync shows it its
-    # own join; meanwhile more messages than a timeline holds arrive
+def killed_after_join(before_commit):
+    """scribe accepts an invite and dies before any sync shows it its own
+    join — after committing the invite's batch, or (before_commit) while
+    the join's answer is still arriving; meanwhile more messages than a
+    timeline holds arrive. Every one of them must still be answered."""
     w = world(start=False)
     hs = w.hs
     w.scribe.start()
     time.sleep(0.5)
-    hs.faults(kinds=["stall"], stall_ms=8000, paths="/sync", count=3)
-    mark = len(hs.requests())
-    hs.invite("alice", w.room, "scribe")
-    wait_for(lambda: any(r["method"] == "POST" and "/join/" in r["path"]
-                         for r in hs.requests()[mark:]), 30, "scribe's join")
+    if before_commit:  # the join is done, its answer dribbles in for 8 s
+        hs.faults(kinds=["slow"], slow_ms=8000, paths="/join/", count=1)
+        hs.invite("alice", w.room, "scribe")
+        wait_for(w.joined, 30, "scribe's join")
+    else:  # no sync gets through after the invite's
+        hs.faults(kinds=["stall"], stall_ms=8000, paths="/sync", count=3)
+        mark = len(hs.requests())
+        hs.invite("alice", w.room, "scribe")
+        wait_for(lambda: any(r["method"] == "POST" and "/join/" in r["path"]
+                             for r in hs.requests()[mark:]), 30, "scribe's join")
     w.scribe.kill(signal.SIGKILL)
     hs.faults()
     expect(w.joined(), "scribe joined the room")
@@ -193,8 +200,10 @@ def t_revoked_token_exits_5():
 for name, fn in [("an invite from someone not allowed is declined", t_untrusted_invite_declined),
                  ("a 30-message gap with a limited timeline is back-filled", t_gap_backfilled),
                  ("500/502/429/reset/stall faults: every command once", t_faults_exactly_once),
-                 ("killed between joining and seeing the join: nothing lost",
-                  t_killed_between_join_and_its_event),
+                 ("killed after joining, before seeing the join: nothing lost",
+                  lambda: killed_after_join(False)),
+                 ("killed while the join is answered: nothing lost",
+                  lambda: killed_after_join(True)),
                  ("scribe log is announced without waiting for the long-poll",
                   t_scribe_log_wakes_the_bot),
                  ("a reply that times out is retried with the same txn id", t_timeout_retried_once),
