@@ -88,8 +88,7 @@ int64_t severity_due(const struct cmd_ctx *c, const char *sev)
 	return c->now + c->cfg->sla_minor;
 }
 
-/* A #tag word: '#' then letters, digits, '.', '_', '-', '/' ; 1..64. */
-static int is_tag(const char *w)
+int is_tag(const char *w)
 {
 	size_t n = strlen(w);
 

@@ -915,19 +915,6 @@ static sc_err group_names(const char *group, struct mline *into)
 	return err;
 }
 
-/* A #label word: '#' then letters, digits, '.', '_', '-', '/'. */
-static int label_word(const char *w)
-{
-	size_t n = strlen(w);
-
-	if (w[0] != '#' || n < 2 || n > 65)
-		return 0;
-	for (const char *p = w + 1; *p; p++)
-		if (!isalnum((unsigned char)*p) && !strchr("._-/", *p))
-			return 0;
-	return 1;
-}
-
 /* 1 if name is exactly one member here (nothing is reported). */
 static int is_member(struct cmd_ctx *c, const char *name)
 {
@@ -986,7 +973,7 @@ static sc_err find_names(struct cmd_ctx *c, struct mline *ml)
 	 * severity or #labels that end the line */
 	e = ml->n - 1;
 	while (e > 0 && (!strncasecmp(ml->w[e], "due:", 4) || is_severity(ml->w[e]) ||
-			 label_word(ml->w[e])))
+			 is_tag(ml->w[e])))
 		e--;
 	if (err || e < 1 || (ml->f[e] & W_NAME))
 		goto out;
@@ -1108,7 +1095,7 @@ static sc_err line_todo(struct cmd_ctx *c, struct mline *ml)
 	for (int i = 0; i < ml->n && !err; i++) {
 		char *tag;
 
-		if ((ml->f[i] & (W_NAME | W_OPT)) || !label_word(ml->w[i]))
+		if ((ml->f[i] & (W_NAME | W_OPT)) || !is_tag(ml->w[i]))
 			continue;
 		tag = strdup(ml->w[i] + 1);
 		if (!tag) {
@@ -1123,7 +1110,7 @@ static sc_err line_todo(struct cmd_ctx *c, struct mline *ml)
 	for (int i = ml->n - 1; i >= 0 && !err; i--) {
 		if (ml->f[i] & (W_NAME | W_OPT))
 			continue;
-		if (!label_word(ml->w[i]))
+		if (!is_tag(ml->w[i]))
 			break;
 		ml->f[i] |= W_OPT;
 	}

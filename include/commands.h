@@ -80,6 +80,9 @@ sc_err resolve_user(struct cmd_ctx *c, const char *name, char **out);
 char *args_join(const struct args *a, int from, int to);
 /* 1 if s is "critical", "major" or "minor" (any case). */
 int is_severity(const char *s);
+/* Whether w is a #label: '#' then 1..64 letters, digits, '.', '_', '-'
+ * or '/'. */
+int is_tag(const char *w);
 /* Due date for severity from the SLAs, counted from now. */
 int64_t severity_due(const struct cmd_ctx *c, const char *severity);
 
