@@ -342,65 +342,6 @@ static sc_err on_late_decrypted(const char *room, json_t *plain, void *ctx)
 	return on_decrypted(b, &rb, plain, b->clock());
 }
 
-/*
- * "join.pending.<room>" (kv): scribe joined the room (on_invite) but has
- * not seen its join event yet, so the room's joined_at is only the time
- * of the invite's batch, to the second. Until the event comes (in the
- * timeline or a back-filled gap) nothing counts as a command; then its
- * exact time divides history from commands.
- */
-static sc_err pending_key(struct sbuf *key, const char *room)
-{
-	sbuf_init(key, 0);
-	return sbuf_printf(key, "join.pending.%s", room);
-}
-
-static sc_err join_pending(struct bot *b, const char *room, int *pending)
-{
-	struct sbuf key;
-	char *v = NULL;
-	sc_err err = pending_key(&key, room);
-
-	if (!err)
-		err = store_kv_get(b->st, key.buf, &v);
-	*pending = err == SC_OK;
-	free(v);
-	sbuf_release(&key);
-	return err == SC_ENOTFOUND ? SC_OK : err;
-}
-
-static sc_err join_pending_set(struct bot *b, const char *room, int on)
-{
-	struct sbuf key;
-	sc_err err = pending_key(&key, room);
-
-	if (!err)
-		err = on ? store_kv_put(b->st, key.buf, "1") :
-			   store_kv_del(b->st, key.buf);
-	sbuf_release(&key);
-	return err == SC_ENOTFOUND ? SC_OK : err;
-}
-
-/* Our join event at ts (ms): the room is joined from exactly then. */
-static sc_err join_seen(struct bot *b, const char *room, int64_t ts)
-{
-	struct room r;
-	int pending;
-	sc_err err = join_pending(b, room, &pending);
-
-	if (err || !pending)
-		return err ? err : engine_room_ensure(b->st, room, ts / 1000);
-	err = store_room_get(b->st, room, &r);
-	if (err)
-		return err;
-	r.joined_at = ts / 1000;
-	err = store_room_put(b->st, &r);
-	room_clear(&r);
-	if (!err)
-		err = join_pending_set(b, room, 0);
-	return err;
-}
-
 static sc_err on_event(struct bot *b, struct room_batch *rb, json_t *ev,
 		       int64_t now)
 {
@@ -428,7 +369,7 @@ static sc_err on_event(struct bot *b, struct room_batch *rb, json_t *ev,
 			    jstr(json_object_get(ev, "content"), "membership") : "", "join") &&
 		    !rb->joined_at) {
 			rb->joined_at = ts;
-			err = join_seen(b, rb->room, ts);
+			err = engine_room_ensure(b->st, rb->room, ts / 1000);
 		}
 		return err;
 	}
@@ -549,17 +490,12 @@ static sc_err on_joined_room(struct bot *b, const char *room, json_t *jr,
 	struct room r;
 	json_t *ev;
 	size_t i;
-	int pending = 0, find_join;
+	int find_join;
 	sc_err err = store_room_get(b->st, room, &r);
 
 	if (err == SC_OK) {
 		rb.joined_at = r.joined_at * 1000;
 		room_clear(&r);
-		err = join_pending(b, room, &pending);
-		if (err)
-			return err;
-		if (pending)
-			rb.joined_at = 0; /* until our join event says when */
 	} else if (err == SC_ENOTFOUND) {
 		/* Known from now on, but not joined until our join event:
 		 * members and power levels need the room row first. */
@@ -577,12 +513,13 @@ static sc_err on_joined_room(struct bot *b, const char *room, json_t *jr,
 		if (err)
 			return err;
 	}
-	/* Not joined as far as the store knows (a new room, or a join still
-	 * pending because scribe died right after joining): unless our join
-	 * is in this timeline, it is in the gap, with the commands after
-	 * it. When it is in the timeline there is nothing worth filling
-	 * (whatever came before it is history). */
-	find_join = (pending || !rb.joined_at) && !own_join_in(b, events);
+	/* Not joined as far as the store knows (a new room, or scribe died
+	 * between joining and the batch that showed it the join): unless
+	 * our join is in this timeline, it is in the gap, with the commands
+	 * after it, and back-filling finds it. When it is in the timeline
+	 * there is nothing worth filling: whatever came before is history
+	 * (and a homeserver may have prepended old events, Synapse #9768). */
+	find_join = !rb.joined_at && !own_join_in(b, events);
 	if ((rb.joined_at || find_join) && since &&
 	    json_is_true(json_object_get(tl, "limited")) &&
 	    jstr(tl, "prev_batch")) {
@@ -599,8 +536,6 @@ static sc_err on_joined_room(struct bot *b, const char *room, json_t *jr,
 	 * older than the timeline): commands count from now on. */
 	if (!rb.joined_at) {
 		err = engine_room_ensure(b->st, room, now);
-		if (!err && pending) /* never saw it: the invite's time stands */
-			err = join_pending_set(b, room, 0);
 		if (err)
 			return err;
 	}
@@ -609,16 +544,9 @@ static sc_err on_joined_room(struct bot *b, const char *room, json_t *jr,
 	return SC_OK;
 }
 
-/*
- * An invite: join when the inviter or the room is allowed, else decline.
- * A joined room is stored as joined from now on (the batch's time, taken
- * before the join) in the invite's own batch: should scribe stop before
- * it sees its join event, and more than a timeline's worth of messages
- * arrive meanwhile, the next start back-fills them as commands instead
- * of taking them for history from before the join.
- */
-static sc_err on_invite(struct bot *b, const char *room, json_t *inv,
-			int64_t now)
+/* An invite: join when the inviter or the room is allowed, else decline.
+ * The room counts as joined from our join event on (on_joined_room). */
+static sc_err on_invite(struct bot *b, const char *room, json_t *inv)
 {
 	json_t *events = json_object_get(json_object_get(inv, "invite_state"), "events");
 	const char *inviter = NULL;
@@ -653,10 +581,6 @@ static sc_err on_invite(struct bot *b, const char *room, json_t *inv,
 	if (!err)
 		log_info("%s invite to %s from %s", allowed ? "accepted" : "declined",
 			 room, inviter ? inviter : "(unknown)");
-	if (!err && allowed)
-		err = engine_room_ensure(b->st, room, now);
-	if (!err && allowed)
-		err = join_pending_set(b, room, 1);
 	return err;
 }
 
@@ -725,7 +649,7 @@ sc_err bot_handle_sync(struct bot *b, json_t *sync)
 			goto fail;
 	}
 	json_object_foreach(json_object_get(rooms, "invite"), room, v) {
-		err = on_invite(b, room, v, now);
+		err = on_invite(b, room, v);
 		if (err)
 			goto fail;
 	}
