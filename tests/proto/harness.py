@@ -334,6 +334,17 @@ pickle_key_file = %s/pickle.key
     def record_count(self):
         return self._count("records")
 
+    def recorded_event_ids(self):
+        """The source event ids of every committed record."""
+        path = os.path.join(self.dir, "scribe.db")
+        if not os.path.exists(path):
+            return set()
+        db = sqlite3.connect("file:%s?mode=ro" % urllib.parse.quote(path), uri=True, timeout=10)
+        try:
+            return {e for (e,) in db.execute("SELECT event_id FROM records")}
+        finally:
+            db.close()
+
     def outbox_count(self):
         """Messages decided but not yet accepted by the homeserver."""
         return self._count("outbox")
@@ -410,6 +421,29 @@ class World:
             if src:
                 counts[src] = counts.get(src, 0) + 1
         return counts
+
+    def expect_exactly_once(self, ids, timeout=60, texts=None):
+        """Wait until every command in ids is recorded and every reply
+        sent, then require exactly one reply and one record per command
+        (and, with texts {event id: text}, the texts typed)."""
+        want = set(ids)
+        # poll scribe's side first: cheap even when the room holds
+        # thousands of events
+        wait_for(lambda: want <= self.scribe.recorded_event_ids() and
+                 not self.scribe.outbox_count(), timeout,
+                 "%d records and an empty outbox" % len(ids), interval=0.2)
+        wait_for(lambda: want <= set(self.reply_counts()), 30,
+                 "replies to all %d commands" % len(ids), interval=0.2)
+        counts = self.reply_counts()
+        twice = [e for e in ids if counts.get(e) != 1]
+        expect(not twice, "%d commands answered more than once, e.g. %s -> %r" % (
+            len(twice), twice[:1], [counts.get(e) for e in twice[:1]]))
+        recs = [r for r in self.scribe.records() if r["event_id"] in want]
+        expect(len(recs) == len(ids), "%d records for %d commands" % (len(recs), len(ids)))
+        expect(len({r["event_id"] for r in recs}) == len(ids), "a command was recorded twice")
+        if texts is not None:
+            expect(sorted(r["text"] for r in recs) == sorted(texts[e] for e in ids),
+                   "records match what was typed")
 
     def replies_to(self, event_id):
         return [ev for ev in self.bot_messages()

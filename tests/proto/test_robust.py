@@ -14,28 +14,11 @@ import random
 import signal
 import time
 
-from harness import World, check, expect, finish, wait_for
+from harness import World, check, expect, finish
 
 COMMANDS = int(os.environ.get("SCRIBE_ROBUST_COMMANDS", "10000"))
 KILLS = int(os.environ.get("SCRIBE_ROBUST_KILLS", "100"))
 worlds = []
-
-
-def exactly_once(w, ids, timeout):
-    want = set(ids)
-    # cheap polling on scribe's side (the room grows to 20,000 events)
-    wait_for(lambda: w.record_count() >= len(ids) and not w.scribe.outbox_count(), timeout,
-             "%d records and an empty outbox" % len(ids), interval=0.5)
-    wait_for(lambda: want <= set(w.reply_counts()), 30,
-             "replies to all %d commands" % len(ids), interval=0.5)
-    counts = w.reply_counts()
-    twice = [e for e in ids if counts.get(e) != 1]
-    expect(not twice, "%d commands answered more than once" % len(twice))
-    recs = [r for r in w.scribe.records() if r["event_id"] in want]
-    expect(len(recs) == len(ids), "%d records for %d commands" % (len(recs), len(ids)))
-    expect(len({r["event_id"] for r in recs}) == len(ids), "a command was recorded twice")
-    expect(sorted(r["text"] for r in recs) == sorted(
-        w.texts[e] for e in ids), "records match what was typed")
 
 
 def commands(w, prefix, n, batch=250, pause=0.0):
@@ -59,7 +42,7 @@ def t_faults_20_percent():
     start = time.monotonic()
     try:
         ids = commands(w, "fault", COMMANDS, pause=0.05)
-        exactly_once(w, ids, timeout=900)
+        w.expect_exactly_once(ids, timeout=900, texts=w.texts)
     finally:
         hs.faults()
     mine = hs.requests()[mark:]
@@ -87,7 +70,7 @@ def t_kill_loop():
         partial += w.record_count() < len(ids)
     w.texts = texts
     w.scribe.start()
-    exactly_once(w, ids, timeout=300)
+    w.expect_exactly_once(ids, timeout=300, texts=w.texts)
     expect(partial >= KILLS // 4, "only %d of %d kills landed while work was left" % (
         partial, KILLS))
     print("# %d kills (%d with work left), %d commands, %.1fs" % (

@@ -20,21 +20,6 @@ def world(**kw):
     return w
 
 
-def all_answered(w, ids, timeout=60):
-    """Wait until every command in ids has a reply; then require exactly
-    one reply and one record per command."""
-    want = set(ids)
-    wait_for(lambda: want <= set(w.reply_counts()), timeout,
-             "replies to all %d commands" % len(ids), interval=0.2)
-    counts = w.reply_counts()
-    twice = [e for e in ids if counts.get(e) != 1]
-    expect(not twice, "%d commands answered more than once, e.g. %s -> %r" % (
-        len(twice), twice[:1], [counts.get(e) for e in twice[:1]]))
-    recs = [r for r in w.scribe.records() if r["event_id"] in want]
-    expect(len(recs) == len(ids), "%d records for %d commands" % (len(recs), len(ids)))
-    expect(len({r["event_id"] for r in recs}) == len(ids), "a command recorded twice")
-
-
 def membership(w, room, user="@scribe:localhost"):
     last = None
     for ev in w.hs.room_events(room):
@@ -67,7 +52,7 @@ def t_gap_backfilled():
     ids = [hs.say("alice", w.room, "!todo @bob gap item %d" % i) for i in range(30)]
     mark = len(hs.requests())
     w.scribe.start()
-    all_answered(w, ids)
+    w.expect_exactly_once(ids)
     reqs = hs.requests()[mark:]
     limited = [r for r in reqs if r["method"] == "GET" and "/messages" in r["path"]]
     expect(limited, "scribe back-filled with /messages")
@@ -90,7 +75,7 @@ def t_faults_exactly_once():
                  interval=0.3)
     finally:
         hs.faults()
-    all_answered(w, ids)
+    w.expect_exactly_once(ids)
     kinds = {str(r.get("fault")) for r in hs.requests() if r.get("fault")}
     for k in ("500", "429", "reset", "reset_after"):
         expect(any(k in f for f in kinds), "fault %s was injected (%r)" % (k, kinds))
@@ -121,7 +106,7 @@ def killed_after_join(before_commit):
     expect(w.joined(), "scribe joined the room")
     ids = w.inject_commands("alice", ["!todo @bob after join %d" % i for i in range(100)])
     w.scribe.start()
-    all_answered(w, ids)
+    w.expect_exactly_once(ids)
 
 
 def t_scribe_log_wakes_the_bot():
@@ -179,7 +164,7 @@ def t_sigkill_mid_batch():
         w.scribe.kill(signal.SIGKILL)
         seen.append((len(w.scribe.records()), len(w.reply_counts())))
     w.scribe.start()
-    all_answered(w, ids, timeout=120)
+    w.expect_exactly_once(ids, timeout=120)
     print("# records/replies after each kill: %r" % seen)
 
 
