@@ -333,6 +333,7 @@ struct outbox_msg {
 	const char *type;     /* event type, e.g. "m.room.message" */
 	const char *content;  /* JSON text */
 	int64_t record;
+	int encrypted;        /* its room is encrypted (m.room.encryption) */
 };
 sc_err store_outbox_add(struct store *st, const char *txn_id,
 			const char *room_id, const char *type,

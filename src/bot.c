@@ -687,6 +687,7 @@ fail:
 struct pending {
 	int64_t seq;
 	char *txn, *room, *type, *content;
+	int must_encrypt; /* plaintext for an encrypted room: never sent */
 };
 
 struct pending_list {
@@ -705,6 +706,7 @@ static int collect_pending(const struct outbox_msg *m, void *ctx)
 	p->room = strdup(m->room_id);
 	p->type = strdup(m->type);
 	p->content = strdup(m->content);
+	p->must_encrypt = m->encrypted && strcmp(m->type, "m.room.encrypted");
 	pl->n++;
 	if (!p->txn || !p->room || !p->type || !p->content) {
 		pl->err = SC_ENOMEM;
@@ -754,21 +756,6 @@ static sc_err send_pending(struct bot *b, struct pending *p)
 	return err;
 }
 
-/* Whether p is plaintext for an encrypted room (it must wait for
- * e2ee_prepare_outbox; an encrypted room never gets plaintext). */
-static int must_encrypt(struct bot *b, const struct pending *p)
-{
-	struct room r;
-	int enc;
-
-	if (!strcmp(p->type, "m.room.encrypted") ||
-	    store_room_get(b->st, p->room, &r) != SC_OK)
-		return 0;
-	enc = r.encrypted;
-	room_clear(&r);
-	return enc;
-}
-
 sc_err bot_flush_outbox(struct bot *b)
 {
 	struct pending_list pl;
@@ -788,7 +775,7 @@ sc_err bot_flush_outbox(struct bot *b)
 			err = pl.err;
 		for (int i = 0; i < pl.n && !err; i++) {
 			struct pending *p = &pl.items[i];
-			int enc = must_encrypt(b, p);
+			int enc = p->must_encrypt; /* waits for e2ee_prepare_outbox */
 
 			if (enc && b->e2ee)
 				continue; /* not encrypted yet: it waits */

@@ -467,8 +467,10 @@ static const char *const stmt_sql[S_COUNT] = {
 			 "ON CONFLICT (txn_id) DO NOTHING",
 	[S_OUTBOX_REPLACE] = "UPDATE outbox SET type = ?2, content = ?3 "
 			     "WHERE seq = ?1",
-	[S_OUTBOX_PENDING] = "SELECT seq, txn_id, room_id, type, content, "
-			     "record FROM outbox ORDER BY seq LIMIT ?1",
+	[S_OUTBOX_PENDING] = "SELECT o.seq, o.txn_id, o.room_id, o.type, "
+			     "o.content, o.record, coalesce(r.encrypted, 0) "
+			     "FROM outbox o LEFT JOIN rooms r "
+			     "ON r.room_id = o.room_id ORDER BY o.seq LIMIT ?1",
 	[S_OUTBOX_GET] = "SELECT record FROM outbox WHERE seq = ?1",
 	[S_OUTBOX_DEL] = "DELETE FROM outbox WHERE seq = ?1",
 	[S_EVENT_SEEN] = "INSERT INTO seen_events (event_id, ts) "
@@ -3171,6 +3173,7 @@ sc_err store_outbox_pending(struct store *st, int limit, outbox_cb cb,
 		m.type = col_str(s, 3);
 		m.content = col_str(s, 4);
 		m.record = sqlite3_column_int64(s, 5);
+		m.encrypted = sqlite3_column_int(s, 6);
 		if (cb(&m, ctx)) {
 			rc = SQLITE_DONE;
 			break;

@@ -652,7 +652,8 @@ static int outbox_row(sqlite3_stmt *s, void *ctx)
 			       col(s, 2),
 			       col(s, 3),
 			       col(s, 4),
-			       sqlite3_column_int64(s, 5)};
+			       sqlite3_column_int64(s, 5),
+			       1 /* the query's rooms are all encrypted */};
 
 	return o->cb(&m, o->ctx);
 }

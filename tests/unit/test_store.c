@@ -1461,6 +1461,37 @@ static int outbox_collect(const struct outbox_msg *m, void *ctx)
 	return 0;
 }
 
+/* store_outbox_pending says which messages go to an encrypted room. */
+static int outbox_flags(const struct outbox_msg *m, void *ctx)
+{
+	struct olist *l = ctx;
+
+	l->len += (size_t)snprintf(l->buf + l->len, sizeof(l->buf) - l->len,
+				   "%s%s=%d", l->len ? " " : "", m->txn_id,
+				   m->encrypted);
+	return 0;
+}
+
+static void test_outbox_encrypted_room(void)
+{
+	struct store *st = open_mem();
+	struct room r;
+	struct olist l;
+
+	memset(&r, 0, sizeof(r));
+	r.room_id = (char *)ROOM_B;
+	r.digest_minute = -1;
+	r.joined_at = 1;
+	r.encrypted = 1;
+	CHECK_OK(store_room_put(st, &r));
+	CHECK_OK(store_outbox_add(st, "plain", ROOM_A, MSG, "{}", 0));
+	CHECK_OK(store_outbox_add(st, "secret", ROOM_B, MSG, "{}", 0));
+	memset(&l, 0, sizeof(l));
+	CHECK_OK(store_outbox_pending(st, 0, outbox_flags, &l));
+	CHECK_STR(l.buf, "plain=0 secret=1");
+	store_close(st);
+}
+
 static void test_outbox(void)
 {
 	struct store *st = open_mem();
@@ -1883,7 +1914,7 @@ TESTS(TEST(test_kind_and_id_helpers), TEST(test_add_get_round_trip),
       TEST(test_search_follows_updates), TEST(test_query_reentrant),
       TEST(test_query_plans_use_indexes), TEST(test_scale_20000),
       TEST(test_member_resolve), TEST(test_members), TEST(test_votes),
-      TEST(test_reply_links), TEST(test_outbox), TEST(test_events_seen),
+      TEST(test_reply_links), TEST(test_outbox), TEST(test_outbox_encrypted_room), TEST(test_events_seen),
       TEST(test_rooms), TEST(test_notes_and_attendees), TEST(test_kv),
       TEST(test_stats), TEST(test_reopen_keeps_everything),
       TEST(test_newer_schema_refused), TEST(test_open_errors),
