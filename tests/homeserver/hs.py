@@ -428,6 +428,9 @@ class Homeserver:
         self.txns = {}              # (user, device, request path) -> response body
         self.holds = {}             # user -> (pos, td_pos) while its syncs are held
         self.uia_sessions = set()
+        # sender -> ([stream positions], [server ts]) of its messages, for
+        # /_test/bench/count without scanning every room
+        self.sent_messages = collections.defaultdict(lambda: ([], []))
 
     # -- positions and notification ----------------------------------------
     def _next_pos(self):
@@ -566,6 +569,10 @@ class Homeserver:
         room.positions.append(pos)
         room.last_pos = pos
         self.events[ev.event_id] = ev
+        if etype in ("m.room.message", "m.room.encrypted") and state_key is None:
+            sent = self.sent_messages[sender]
+            sent[0].append(pos)
+            sent[1].append(ev.ts)
         self.cond.notify_all()
         return ev
 
@@ -2224,10 +2231,60 @@ class ResetConnection(Exception):
     """Drop the connection without answering."""
 
 
+class Headers(dict):
+    """Request headers by lower-cased name (the last of repeated ones):
+    what the handlers ask of them, without the email parser that
+    BaseHTTPRequestHandler uses (the most expensive part of a request)."""
+
+    def get(self, name, default=None):
+        return dict.get(self, name.lower(), default)
+
+    def __getitem__(self, name):
+        return dict.get(self, name.lower())
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "Synapse/1.67.0"
     sys_version = ""
+
+    def parse_request(self):
+        """The request line and headers of one HTTP/1.x request; sets what
+        BaseHTTPRequestHandler.parse_request sets. False after answering
+        an error."""
+        self.command = None
+        self.request_version = "HTTP/0.9"
+        self.close_connection = True
+        line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        self.requestline = line
+        words = line.split()
+        if len(words) != 3 or words[2] not in ("HTTP/1.0", "HTTP/1.1"):
+            self.send_error(400, "Bad request syntax (%r)" % line)
+            return False
+        self.command, self.path, self.request_version = words
+        headers = Headers()
+        for _ in range(100):
+            raw = self.rfile.readline(65537)
+            if len(raw) > 65536:
+                self.send_error(431, "Line too long")
+                return False
+            if raw in (b"\r\n", b"\n", b""):
+                break
+            name, sep, value = str(raw, "iso-8859-1").partition(":")
+            if not sep:
+                self.send_error(400, "Bad header line")
+                return False
+            headers[name.strip().lower()] = value.strip()
+        else:
+            self.send_error(431, "Too many headers")
+            return False
+        self.headers = headers
+        conn = headers.get("Connection", "").lower()
+        self.close_connection = conn == "close" or (
+            self.request_version == "HTTP/1.0" and conn != "keep-alive")
+        if headers.get("Expect", "").lower() == "100-continue":
+            return self.handle_expect_100()
+        return True
 
     def setup(self):
         super().setup()
@@ -2483,14 +2540,11 @@ class Server(ThreadingHTTPServer):
         path = req.raw_path
         if path == "/_test/bench/count" and req.method == "POST":
             sender, since = body.get("sender"), int(body.get("since_pos", 0))
-            count, last = 0, 0
             with hs.cond:
-                for room in hs.rooms.values():
-                    for ev in room.events[bisect.bisect_right(room.positions, since):]:
-                        if ev.sender == sender and ev.type in ("m.room.message", "m.room.encrypted"):
-                            count += 1
-                            last = max(last, ev.ts)
-                return 200, {"count": count, "last_ts": last, "pos": hs.pos}
+                positions, stamps = hs.sent_messages.get(sender, ([], []))
+                first = bisect.bisect_right(positions, since)
+                last = max(stamps[first:], default=0)
+                return 200, {"count": len(positions) - first, "last_ts": last, "pos": hs.pos}
         if path == "/_test/bench/ping" and req.method == "POST":
             deadline = time.monotonic() + body.get("timeout_ms", 10000) / 1000.0
             reply_from = body.get("reply_from")
