@@ -38,6 +38,7 @@ struct config {
 	int timeline_limit;      /* sync filter timeline limit, default 50 */
 	int retry_min_ms;        /* first back-off after a failure, default 250 */
 	int64_t request_timeout; /* seconds a request may take beyond a long-poll, default 30 */
+	int parallel_sends;      /* messages in flight at once (one per room), default 8 */
 	/* [store] */
 	char *store_path;        /* default "scribe.db" */
 	/* [bot] */

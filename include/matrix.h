@@ -3,7 +3,9 @@
  * matrix.h - the Matrix client-server API (v3) over libcurl.
  *
  * Only src/matrix.c includes the curl header. One easy handle is reused
- * for every request, so the connection to the homeserver stays open;
+ * for every single request, so the connection to the homeserver stays
+ * open; mx_call_many runs a batch of requests over up to
+ * MX_PARALLEL_MAX more kept-alive connections (one curl multi handle).
  * curl_global_init runs once per process (mx_global_init from main).
  *
  * HTTP status and Matrix errcode are mapped to sc_err in exactly one
@@ -26,6 +28,8 @@
 
 #include "cmd.h"
 #include "error.h"
+
+#define MX_PARALLEL_MAX 16 /* requests in flight in mx_call_many */
 
 struct matrix {
 	char *base;           /* homeserver base URL, no trailing slash */
@@ -50,6 +54,8 @@ struct matrix {
 	int woken;            /* set when wake ended the last call */
 	int64_t wake_checked; /* monotonic ms of the last wake() call */
 	void *curl;           /* the CURL easy handle */
+	void *multi;          /* CURLM of mx_call_many, made on first use */
+	void *pool[MX_PARALLEL_MAX]; /* its easy handles */
 };
 
 /* Once per process, before any other call. */
@@ -78,6 +84,32 @@ sc_err mx_call(struct matrix *m, const char *method, const char *path,
 /* mx_call with retries of transient failures (see above). */
 sc_err mx_call_retry(struct matrix *m, const char *method, const char *path,
 		     json_t *body, long timeout_ms, json_t **out);
+
+/* One request of a batch for mx_call_many. */
+struct mx_req {
+	const char *method; /* NULL: skipped, err left as it is */
+	const char *path;   /* as for mx_call */
+	const char *body;   /* JSON text or NULL; borrowed */
+	const char *key;    /* requests with equal keys run one at a time, in
+	                       the order given (the room: replies stay in order) */
+	sc_err err;         /* SC_OK sent; SC_EMATRIX refused for good (4xx,
+	                       errcode/error say why); SC_EAGAIN not finished */
+	json_t *resp;       /* the response object when err is SC_OK (a new
+	                       reference for the caller to release) */
+	char errcode[64];
+	char error[256];
+};
+
+/*
+ * Run the requests with up to parallel (1..MX_PARALLEL_MAX) of them in
+ * flight at once, each retried like mx_call_retry until it is sent or
+ * refused for good; equal keys keep their order. Returns SC_OK when
+ * every request finished (see each err), or the error that stopped the
+ * batch (SC_EAUTH, SC_EINTR on mx_stop, SC_ENOMEM, or a transient one
+ * after max_attempts): requests still at SC_EAGAIN were not finished
+ * and may or may not have reached the server.
+ */
+sc_err mx_call_many(struct matrix *m, struct mx_req *reqs, int n, int parallel);
 
 /*
  * Build "/_matrix/client/v3" + fmt into sb, where each %s in fmt is

@@ -726,34 +726,72 @@ static void pending_clear(struct pending_list *pl)
 	pl->n = 0;
 }
 
-static sc_err send_pending(struct bot *b, struct pending *p)
+/* Record the outcome of a sent batch in one transaction: each finished
+ * message leaves the outbox (linked to its event when sent). A crash
+ * before the commit sends them again with the same transaction ids,
+ * which the homeserver answers without posting twice. */
+static sc_err mark_sent(struct bot *b, struct pending_list *pl,
+			struct mx_req *reqs)
 {
-	struct sbuf path;
-	json_error_t jerr;
-	json_t *content = json_loads(p->content, 0, &jerr), *resp = NULL;
-	sc_err err;
+	sc_err err = store_tx_begin(b->st);
 
-	if (!content) {
-		log_error("outbox message %lld is not json: %s; dropped",
-			  (long long)p->seq, jerr.text);
-		return store_outbox_done(b->st, p->seq, NULL);
+	for (int i = 0; i < pl->n && !err; i++) {
+		struct pending *p = &pl->items[i];
+		struct mx_req *r = &reqs[i];
+
+		if (r->err == SC_EAGAIN)
+			continue; /* not sent: it stays queued */
+		if (r->err == SC_EMATRIX && r->method)
+			/* 403 not in the room, 400 bad content: retrying cannot help */
+			log_error("cannot send to %s: %s %s; message dropped",
+				  p->room, r->errcode, r->error);
+		err = store_outbox_done(b->st, p->seq,
+					r->err ? NULL : jstr(r->resp, "event_id"));
 	}
-	sbuf_init(&path, 0);
-	err = mx_path(&path, "/rooms/%s/send/%s/%s", p->room, p->type, p->txn);
+	return err ? (store_tx_rollback(b->st), err) : store_tx_commit(b->st);
+}
+
+/* Send one batch: every message the store says can go, with up to
+ * cfg.parallel_sends in flight (one at a time per room, so replies keep
+ * their order). *sent counts the messages that left the queue. */
+static sc_err send_batch(struct bot *b, struct pending_list *pl, int *sent)
+{
+	struct mx_req reqs[OUTBOX_BATCH];
+	struct sbuf paths[OUTBOX_BATCH];
+	sc_err err = SC_OK, merr;
+
+	memset(reqs, 0, sizeof(reqs));
+	for (int i = 0; i < pl->n; i++) {
+		struct pending *p = &pl->items[i];
+
+		sbuf_init(&paths[i], 0);
+		reqs[i].err = SC_EAGAIN;
+		if (p->must_encrypt && b->e2ee)
+			continue; /* not encrypted yet: it waits */
+		if (p->must_encrypt) {
+			log_error("encryption is off: cannot send to encrypted "
+				  "room %s; message dropped", p->room);
+			reqs[i].err = SC_EMATRIX;
+			continue;
+		}
+		if (!err)
+			err = mx_path(&paths[i], "/rooms/%s/send/%s/%s", p->room,
+				      p->type, p->txn);
+		reqs[i].method = "PUT";
+		reqs[i].path = paths[i].buf;
+		reqs[i].body = p->content;
+		reqs[i].key = p->room;
+	}
 	if (!err)
-		err = mx_call_retry(b->mx, "PUT", path.buf, content, 0, &resp);
-	if (!err) {
-		err = store_outbox_done(b->st, p->seq, jstr(resp, "event_id"));
-	} else if (err == SC_EMATRIX) {
-		/* 403 not in the room, 400 bad content: retrying cannot help */
-		log_error("cannot send to %s: %s %s; message dropped", p->room,
-			  b->mx->errcode, b->mx->error);
-		err = store_outbox_done(b->st, p->seq, NULL);
+		err = mx_call_many(b->mx, reqs, pl->n, b->cfg.parallel_sends);
+	merr = mark_sent(b, pl, reqs);
+	for (int i = 0; i < pl->n; i++) {
+		if (reqs[i].err != SC_EAGAIN)
+			(*sent)++;
+		json_decref(reqs[i].resp);
+		sbuf_release(&paths[i]);
 	}
-	json_decref(resp);
-	json_decref(content);
-	sbuf_release(&path);
-	return err;
+	return err ? err : merr;
 }
 
 sc_err bot_flush_outbox(struct bot *b)
@@ -773,21 +811,8 @@ sc_err bot_flush_outbox(struct bot *b)
 		err = store_outbox_pending(b->st, OUTBOX_BATCH, collect_pending, &pl);
 		if (!err)
 			err = pl.err;
-		for (int i = 0; i < pl.n && !err; i++) {
-			struct pending *p = &pl.items[i];
-			int enc = p->must_encrypt; /* waits for e2ee_prepare_outbox */
-
-			if (enc && b->e2ee)
-				continue; /* not encrypted yet: it waits */
-			if (enc) {
-				log_error("encryption is off: cannot send to encrypted "
-					  "room %s; message dropped", p->room);
-				err = store_outbox_done(b->st, p->seq, NULL);
-			} else {
-				err = send_pending(b, p);
-			}
-			sent++;
-		}
+		if (!err)
+			err = send_batch(b, &pl, &sent);
 		n = pl.n; /* pending_clear zeroes it: a full batch means more */
 		pending_clear(&pl);
 	} while (!err && n == OUTBOX_BATCH && sent);

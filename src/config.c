@@ -73,6 +73,7 @@ static const struct key_def keys[] = {
 	{ "matrix", "timeline_limit", K_INT, F(timeline_limit), 1, 1000 },
 	{ "matrix", "retry_min_ms", K_INT, F(retry_min_ms), 1, 60000 },
 	{ "matrix", "request_timeout", K_DURATION, F(request_timeout), 0, 0 },
+	{ "matrix", "parallel_sends", K_INT, F(parallel_sends), 1, 16 }, /* MX_PARALLEL_MAX */
 	{ "store", "path", K_PATH, F(store_path), 0, 0 },
 	{ "bot", "prefix", K_PREFIX, F(prefix), 0, 0 },
 	{ "bot", "allowed_inviters", K_INVITERS, F(allowed_inviters), 0, 0 },
@@ -791,6 +792,7 @@ sc_err config_defaults(struct config *cfg)
 	c.timeline_limit = 50;
 	c.retry_min_ms = 250;
 	c.request_timeout = 30;
+	c.parallel_sends = 8;
 	c.store_path = strdup("scribe.db");
 	c.prefix = strdup("!");
 	c.privileged_power = 50;

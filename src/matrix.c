@@ -77,6 +77,11 @@ void mx_close(struct matrix *m)
 		return;
 	if (m->curl)
 		curl_easy_cleanup(m->curl);
+	if (m->multi)
+		curl_multi_cleanup(m->multi);
+	for (int k = 0; k < MX_PARALLEL_MAX; k++)
+		if (m->pool[k])
+			curl_easy_cleanup(m->pool[k]);
 	wipe_free(m->token);
 	free(m->base);
 	free(m->user_id);
@@ -181,102 +186,138 @@ static sc_err map_status(struct matrix *m, long status, json_t *body)
 	return SC_EMATRIX;
 }
 
-sc_err mx_call(struct matrix *m, const char *method, const char *path,
-	       json_t *body, long timeout_ms, json_t **out)
-{
-	struct curl_slist *hdrs = NULL;
+/* One transfer's buffers; they live until the response is read. */
+struct xfer {
+	struct curl_slist *hdrs;
 	struct sbuf url, resp, auth;
-	char *payload = NULL;
-	json_t *parsed = NULL;
-	json_error_t jerr;
-	CURLcode rc;
-	long status = 0;
-	sc_err err = SC_ENOMEM;
+	char *owned; /* the JSON body when mx_call made it */
+};
 
-	sbuf_init(&url, 0);
-	sbuf_init(&resp, BODY_MAX);
-	sbuf_init(&auth, 0);
-	m->status = 0;
-	if (stop_flag)
-		return SC_EINTR;
+static void xfer_init(struct xfer *x)
+{
+	x->hdrs = NULL;
+	x->owned = NULL;
+	sbuf_init(&x->url, 0);
+	sbuf_init(&x->resp, BODY_MAX);
+	sbuf_init(&x->auth, 0);
+}
+
+static void xfer_release(struct xfer *x)
+{
+	free(x->owned);
+	x->owned = NULL;
+	curl_slist_free_all(x->hdrs);
+	x->hdrs = NULL;
+	sbuf_release(&x->url);
+	sbuf_release(&x->resp);
+	sbuf_wipe(&x->auth);
+}
+
+/* Set the easy handle h up for one request; payload (JSON text or NULL)
+ * must outlive the transfer. */
+static sc_err xfer_setup(struct matrix *m, void *h, struct xfer *x,
+			 const char *method, const char *path,
+			 const char *payload, long timeout_ms)
+{
 	if (timeout_ms <= 0)
 		timeout_ms = m->request_timeout_ms;
-	if (sbuf_puts(&url, m->base) || sbuf_puts(&url, path))
-		goto out;
+	if (sbuf_puts(&x->url, m->base) || sbuf_puts(&x->url, path))
+		return SC_ENOMEM;
 	if (m->token) {
-		if (sbuf_puts(&auth, "Authorization: Bearer ") || sbuf_puts(&auth, m->token))
-			goto out;
-		hdrs = curl_slist_append(hdrs, auth.buf);
-		if (!hdrs)
-			goto out;
+		if (sbuf_puts(&x->auth, "Authorization: Bearer ") ||
+		    sbuf_puts(&x->auth, m->token))
+			return SC_ENOMEM;
+		x->hdrs = curl_slist_append(x->hdrs, x->auth.buf);
+		if (!x->hdrs)
+			return SC_ENOMEM;
 	}
-	if (body) {
-		struct curl_slist *h2;
-		payload = json_dumps(body, JSON_COMPACT);
-		h2 = curl_slist_append(hdrs, "Content-Type: application/json");
-		if (!payload || !h2)
-			goto out;
-		hdrs = h2;
-	}
-	curl_easy_reset(m->curl);
-	curl_easy_setopt(m->curl, CURLOPT_URL, url.buf);
-	curl_easy_setopt(m->curl, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(m->curl, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(m->curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(m->curl, CURLOPT_WRITEDATA, &resp);
-	curl_easy_setopt(m->curl, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(m->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(m->curl, CURLOPT_XFERINFODATA, m);
-	curl_easy_setopt(m->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(m->curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-	curl_easy_setopt(m->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(m->curl, CURLOPT_USERAGENT, "scribe/0.1");
-	curl_easy_setopt(m->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (payload) {
-		curl_easy_setopt(m->curl, CURLOPT_POSTFIELDS, payload);
-		curl_easy_setopt(m->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
+		struct curl_slist *h2 = curl_slist_append(x->hdrs,
+			"Content-Type: application/json");
+		if (!h2)
+			return SC_ENOMEM;
+		x->hdrs = h2;
+	}
+	curl_easy_reset(h);
+	curl_easy_setopt(h, CURLOPT_URL, x->url.buf);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->hdrs);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &x->resp);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, m);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "scribe/0.1");
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (payload) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
 	} else if (!strcmp(method, "POST") || !strcmp(method, "PUT")) {
-		curl_easy_setopt(m->curl, CURLOPT_POSTFIELDS, "{}");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, "{}");
 	}
-	m->woken = 0;
-	m->wake_checked = mono_ms();
-	rc = curl_easy_perform(m->curl);
-	if (rc == CURLE_ABORTED_BY_CALLBACK) {
-		err = m->woken ? SC_EAGAIN : SC_EINTR;
-		goto out;
-	}
+	return SC_OK;
+}
+
+/* The outcome of a finished transfer: rc from curl, then the status
+ * and body; on success *out (if out) is the response object. */
+static sc_err xfer_result(struct matrix *m, void *h, struct xfer *x, int rc,
+			  const char *method, const char *path, json_t **out)
+{
+	json_t *parsed;
+	json_error_t jerr;
+	long status = 0;
+	sc_err err;
+
+	if (rc == CURLE_ABORTED_BY_CALLBACK)
+		return m->woken ? SC_EAGAIN : SC_EINTR;
 	if (rc != CURLE_OK) {
-		log_warn("%s %s: %s", method, path, curl_easy_strerror(rc));
-		err = SC_EHTTP;
-		goto out;
+		log_warn("%s %s: %s", method, path, curl_easy_strerror((CURLcode)rc));
+		return SC_EHTTP;
 	}
-	curl_easy_getinfo(m->curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	m->status = status;
-	parsed = json_loadb(resp.buf, resp.len, JSON_REJECT_DUPLICATES, &jerr);
+	parsed = json_loadb(x->resp.buf, x->resp.len, JSON_REJECT_DUPLICATES, &jerr);
 	err = map_status(m, status, parsed);
 	if (err) {
 		if (err != SC_ERATELIMIT)
 			log_warn("%s %s: %ld %s %s", method, path, status,
 				 m->errcode[0] ? m->errcode : "(no json)", m->error);
-		goto out;
-	}
-	if (!json_is_object(parsed)) {
+	} else if (!json_is_object(parsed)) {
 		log_warn("%s %s: response is not a json object: %s", method, path,
 			 parsed ? "wrong type" : jerr.text);
 		err = SC_ESERVER;
-		goto out;
-	}
-	if (out) {
+	} else if (out) {
 		*out = parsed;
 		parsed = NULL;
 	}
-out:
 	json_decref(parsed);
-	free(payload);
-	curl_slist_free_all(hdrs);
-	sbuf_release(&url);
-	sbuf_release(&resp);
-	sbuf_wipe(&auth);
+	return err;
+}
+
+sc_err mx_call(struct matrix *m, const char *method, const char *path,
+	       json_t *body, long timeout_ms, json_t **out)
+{
+	struct xfer x;
+	sc_err err = SC_ENOMEM;
+
+	m->status = 0;
+	if (stop_flag)
+		return SC_EINTR;
+	xfer_init(&x);
+	if (body && !(x.owned = json_dumps(body, JSON_COMPACT)))
+		goto out;
+	err = xfer_setup(m, m->curl, &x, method, path, x.owned, timeout_ms);
+	if (err)
+		goto out;
+	m->woken = 0;
+	m->wake_checked = mono_ms();
+	err = xfer_result(m, m->curl, &x, curl_easy_perform(m->curl), method,
+			  path, out);
+out:
+	xfer_release(&x);
 	return err;
 }
 
@@ -302,6 +343,29 @@ static long jitter(long n)
 	return (long)(r % (unsigned long)n);
 }
 
+static int transient(sc_err err)
+{
+	return err == SC_EHTTP || err == SC_ESERVER || err == SC_ERATELIMIT;
+}
+
+/* How long to wait before retrying after the transient err: the
+ * server's retry_after_ms for a 429, else full jitter up to *backoff,
+ * which doubles (up to a minute). */
+static long retry_wait(struct matrix *m, sc_err err, long *backoff)
+{
+	long wait;
+
+	if (err == SC_ERATELIMIT) {
+		wait = m->retry_after_ms;
+		log_info("rate limited; retrying in %ld ms", wait);
+	} else {
+		wait = *backoff / 2 + jitter(*backoff / 2 + 1);
+		*backoff = *backoff >= 30000 ? 60000 : *backoff * 2;
+		log_info("%s; retrying in %ld ms", sc_strerror(err), wait);
+	}
+	return wait;
+}
+
 sc_err mx_call_retry(struct matrix *m, const char *method, const char *path,
 		     json_t *body, long timeout_ms, json_t **out)
 {
@@ -310,26 +374,187 @@ sc_err mx_call_retry(struct matrix *m, const char *method, const char *path,
 
 	for (;;) {
 		sc_err err = mx_call(m, method, path, body, timeout_ms, out);
-		long wait;
 
 		attempt++;
-		if (err != SC_EHTTP && err != SC_ESERVER && err != SC_ERATELIMIT)
+		if (!transient(err))
 			return err;
 		if (m->max_attempts && attempt >= m->max_attempts)
 			return err;
-		if (err == SC_ERATELIMIT) {
-			wait = m->retry_after_ms;
-			log_info("rate limited; retrying in %ld ms", wait);
-		} else {
-			/* full jitter: anywhere up to the current backoff */
-			wait = backoff / 2 + jitter(backoff / 2 + 1);
-			backoff = backoff >= 30000 ? 60000 : backoff * 2;
-			log_info("%s; retrying in %ld ms", sc_strerror(err), wait);
-		}
-		nap(wait);
+		nap(retry_wait(m, err, &backoff));
 		if (stop_flag)
 			return SC_EINTR;
 	}
+}
+
+/* A request of mx_call_many while it runs or waits for a retry. */
+struct slot {
+	void *h;          /* easy handle, from m->pool */
+	struct xfer x;
+	int req;          /* index into reqs, -1 = free */
+};
+
+/* The request each one waits for: the previous one with the same key,
+ * or -1. */
+static int *order_by_key(struct mx_req *reqs, int n)
+{
+	int *prev = malloc((size_t)(n ? n : 1) * sizeof(*prev));
+
+	if (!prev)
+		return NULL;
+	for (int i = 0; i < n; i++) {
+		prev[i] = -1;
+		for (int j = i - 1; j >= 0 && reqs[i].method; j--)
+			if (reqs[j].method && !strcmp(reqs[j].key, reqs[i].key)) {
+				prev[i] = j;
+				break;
+			}
+	}
+	return prev;
+}
+
+static sc_err slot_start(struct matrix *m, struct slot *sl, struct mx_req *r,
+			 int i)
+{
+	sc_err err;
+
+	xfer_init(&sl->x);
+	err = xfer_setup(m, sl->h, &sl->x, r->method, r->path, r->body, 0);
+	if (!err && curl_multi_add_handle(m->multi, sl->h) != CURLM_OK)
+		err = SC_ENOMEM;
+	if (err) {
+		xfer_release(&sl->x);
+		return err;
+	}
+	sl->req = i;
+	return SC_OK;
+}
+
+static void slot_stop(struct matrix *m, struct slot *sl)
+{
+	curl_multi_remove_handle(m->multi, sl->h);
+	xfer_release(&sl->x);
+	sl->req = -1;
+}
+
+sc_err mx_call_many(struct matrix *m, struct mx_req *reqs, int n, int parallel)
+{
+	struct slot slots[MX_PARALLEL_MAX];
+	int64_t *at = calloc((size_t)(n ? n : 1), sizeof(*at)); /* retry time */
+	long *backoff = calloc((size_t)(n ? n : 1), sizeof(*backoff));
+	int *attempts = calloc((size_t)(n ? n : 1), sizeof(*attempts));
+	int *prev = order_by_key(reqs, n);
+	int left = n, running = 0, done_any = 0;
+	sc_err fatal = SC_OK;
+
+	if (parallel < 1)
+		parallel = 1;
+	if (parallel > MX_PARALLEL_MAX)
+		parallel = MX_PARALLEL_MAX;
+	for (int i = 0; i < n; i++) {
+		reqs[i].resp = NULL;
+		if (reqs[i].method)
+			reqs[i].err = SC_EAGAIN;
+		else
+			left--; /* not to be sent: err stays as given */
+	}
+	if (!at || !backoff || !attempts || !prev)
+		fatal = SC_ENOMEM;
+	if (!fatal && !m->multi && !(m->multi = curl_multi_init()))
+		fatal = SC_ENOMEM;
+	for (int k = 0; k < parallel; k++) {
+		slots[k].req = -1;
+		if (!m->pool[k])
+			m->pool[k] = curl_easy_init();
+		slots[k].h = m->pool[k];
+		if (!slots[k].h)
+			fatal = SC_ENOMEM;
+	}
+	m->woken = 0;
+	while (!fatal && left > 0) {
+		int64_t now = mono_ms(), next = now + 100;
+		struct CURLMsg *msg;
+		int queued, still;
+
+		if (stop_flag) {
+			fatal = SC_EINTR;
+			break;
+		}
+		/* start every request whose turn it is, while slots are free */
+		for (int i = 0, k = 0; i < n && running < parallel && !fatal; i++) {
+			struct mx_req *r = &reqs[i];
+
+			if (!r->method || r->err != SC_EAGAIN || at[i] < 0 ||
+			    (prev[i] >= 0 && reqs[prev[i]].err == SC_EAGAIN))
+				continue;
+			if (at[i] > now) {
+				next = at[i] < next ? at[i] : next;
+				continue;
+			}
+			while (slots[k].req >= 0)
+				k++;
+			fatal = slot_start(m, &slots[k], r, i);
+			if (!fatal) {
+				at[i] = -1; /* running */
+				running++;
+			}
+		}
+		if (fatal)
+			break;
+		if (curl_multi_perform(m->multi, &still) != CURLM_OK) {
+			fatal = SC_ENOMEM;
+			break;
+		}
+		done_any = 0;
+		while ((msg = curl_multi_info_read(m->multi, &queued)) && !fatal) {
+			struct slot *sl = NULL;
+			struct mx_req *r;
+			sc_err err;
+			int i;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			for (int k = 0; k < parallel; k++)
+				if (slots[k].req >= 0 && slots[k].h == msg->easy_handle)
+					sl = &slots[k];
+			if (!sl)
+				continue;
+			i = sl->req;
+			r = &reqs[i];
+			err = xfer_result(m, sl->h, &sl->x, msg->data.result,
+					  r->method, r->path, &r->resp);
+			slot_stop(m, sl);
+			running--;
+			done_any = 1;
+			at[i] = 0;
+			if (!err || err == SC_EMATRIX) {
+				/* done: sent, or refused for good (4xx) */
+				r->err = err;
+				snprintf(r->errcode, sizeof(r->errcode), "%s", m->errcode);
+				snprintf(r->error, sizeof(r->error), "%s", m->error);
+				left--;
+			} else if (!transient(err) ||
+				   (m->max_attempts && ++attempts[i] >= m->max_attempts)) {
+				fatal = err;
+			} else {
+				if (!backoff[i])
+					backoff[i] = m->backoff_ms > 0 ? m->backoff_ms : 250;
+				at[i] = mono_ms() + retry_wait(m, err, &backoff[i]);
+			}
+		}
+		/* wait for progress unless a slot came free to refill */
+		if (!fatal && !done_any &&
+		    curl_multi_poll(m->multi, NULL, 0,
+				    (int)(next > now ? next - now : 0), NULL) != CURLM_OK)
+			fatal = SC_ENOMEM;
+	}
+	for (int k = 0; k < parallel; k++)
+		if (slots[k].req >= 0)
+			slot_stop(m, &slots[k]);
+	free(at);
+	free(backoff);
+	free(attempts);
+	free(prev);
+	return fatal;
 }
 
 /* Copy a string member of obj into *dst (freeing the old value). */

@@ -1138,10 +1138,20 @@ out:
 
 sc_err store_open(const char *path, struct store **out)
 {
+	static int configured;
 	struct store *st;
 	int rc, memory;
 	sc_err err;
 
+	/* Each record of a sync batch is its own savepoint. Its undo pages
+	 * (the sub-journal) spill to a temporary file past 64 KiB, and that
+	 * file then takes a write() per page for the rest of the batch.
+	 * Kept in memory up to 4 MiB. Only possible before SQLite's first
+	 * use; an error just means it is in use already. */
+	if (!configured) {
+		configured = 1;
+		sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 4 << 20);
+	}
 	if (!path) {
 		log_error("cannot open store: no path");
 		return SC_EINVAL;
@@ -1174,6 +1184,7 @@ sc_err store_open(const char *path, struct store **out)
 	err = exec_plain(st, "PRAGMA foreign_keys = ON");
 	if (!err)
 		err = exec_plain(st, "PRAGMA cache_size = -32768");
+
 	if (!err && !memory)
 		err = exec_plain(st, "PRAGMA mmap_size = 268435456");
 	if (!err && !memory)

@@ -78,6 +78,7 @@ static void test_defaults(void)
 	CHECK_INT(c.timeline_limit, 50);
 	CHECK_INT(c.retry_min_ms, 250);
 	CHECK_INT(c.request_timeout, 30);
+	CHECK_INT(c.parallel_sends, 8);
 	CHECK_STR(c.store_path, "scribe.db");
 	CHECK_STR(c.prefix, "!");
 	CHECK(c.allowed_inviters == NULL);
@@ -125,6 +126,7 @@ static void test_every_key(void)
 		"timeline_limit = 200\n"
 		"retry_min_ms = 5\n"
 		"request_timeout = 2m\n"
+		"parallel_sends = 1\n"
 		"\t[store]\n"
 		"\tpath = /var/lib/scribe/scribe.db\n"
 		"[bot]\n"
@@ -168,6 +170,7 @@ static void test_every_key(void)
 	CHECK_INT(c.timeline_limit, 200);
 	CHECK_INT(c.retry_min_ms, 5);
 	CHECK_INT(c.request_timeout, 120);
+	CHECK_INT(c.parallel_sends, 1);
 	CHECK_STR(c.store_path, "/var/lib/scribe/scribe.db");
 	CHECK_STR(c.prefix, "?!");
 	CHECK_INT(list_len(c.allowed_inviters), 2);
@@ -366,6 +369,8 @@ static void test_errors(void)
 		{ "[matrix]\ntimeline_limit = 0\n", 2,
 		  "invalid number '0' for 'timeline_limit' (expected 1..1000)" },
 		{ "[matrix]\ntimeline_limit = 1001\n", 2, "invalid number '1001'" },
+		{ "[matrix]\nparallel_sends = 17\n", 2,
+		  "invalid number '17' for 'parallel_sends' (expected 1..16)" },
 		{ "[matrix]\ntimeline_limit = 99999999999999999999\n", 2,
 		  "invalid number" },
 		{ "[matrix]\ntimeline_limit = -5\n", 2, "invalid number '-5'" },
@@ -635,7 +640,7 @@ static void test_example_documents_every_key(void)
 	static const char *const keys[] = {
 		"homeserver", "user_id", "password_file", "access_token_file",
 		"device_name", "sync_timeout", "timeline_limit",
-		"retry_min_ms", "request_timeout", "path",
+		"retry_min_ms", "request_timeout", "parallel_sends", "path",
 		"prefix", "allowed_inviters", "allowed_rooms", "admins",
 		"privileged_power", "timezone", "log_level", "time", "days",
 		"post_empty", "critical", "major", "minor", "window",
@@ -727,7 +732,7 @@ static void test_example_states_defaults(void)
 		}
 	}
 	fclose(f);
-	CHECK_INT(n, 30);
+	CHECK_INT(n, 31);
 	if (missing)
 		th_fail(__FILE__, __LINE__, "%d keys without a default, e.g. '%s'",
 			missing, last_missing);
