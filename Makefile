@@ -95,7 +95,8 @@ $(O)/fuzz/%: tests/fuzz/%.c $(O)/libscribe.a
 # Benchmarks (bench/): an optimised build without sanitizers in
 # build-bench, then bench/run prints one summary line per benchmark.
 bench:
-	$(MAKE) O=build-bench OPT_CFLAGS=-O2 build-bench/scribe build-bench/bench/queries
+	$(MAKE) O=build-bench OPT_CFLAGS=-O2 build-bench/scribe build-bench/bench/queries \
+		build-bench/bench/rss_floor
 	bench/run
 
 $(O)/bench/%: bench/%.c $(O)/libscribe.a

@@ -20,7 +20,10 @@ latency: one room; each command is injected by the homeserver and the
   homeserver times it until the bot's reply to it arrives (both instants
   taken inside the server, /_test/bench/ping), one command at a time.
 memory: the bot joins N rooms and idles; peak and current RSS from
-  /proc/PID/status (VmHWM, VmRSS).
+  /proc/PID/status (VmHWM, VmRSS). Then bench/rss_floor (built beside
+  the binary by `make bench`) initialises and uses libcurl, SQLite,
+  jansson and libolm once and does nothing else: its RSS is the floor
+  the shared libraries set, and own_rss_kb is scribe's RSS above it.
 ingest-e2ee: as ingest, in encrypted rooms: alice (a real matrix-nio
   client with encryption) shares a Megolm session with scribe's device
   in each room, encrypts the backlog locally and the homeserver gets the
@@ -257,6 +260,19 @@ def memory(args):
         anon, pss = mem_detail_kb(s.bot.proc.pid)
         print("bench memory-idle rooms=%d peak_rss_kb=%d rss_kb=%d anon_rss_kb=%d pss_kb=%d"
               % (args.rooms, peak, cur, anon, pss), flush=True)
+        # The floor: the same four libraries, initialised and used once
+        # by a program that does nothing else (bench/rss_floor.c).
+        floor = os.path.join(os.path.dirname(os.environ["SCRIBE_BIN"]), "bench", "rss_floor")
+        if os.path.exists(floor):
+            out = subprocess.run([floor, s.hs.base + "/_matrix/client/versions",
+                                  os.path.join(s.tmp, "floor.db")],
+                                 capture_output=True, text=True, timeout=30)
+            line = out.stdout.strip()
+            if out.returncode == 0 and line.startswith("bench memory-floor"):
+                print(line + " own_rss_kb=%d" % (cur - int(line.split("rss_kb=")[1].split()[0])),
+                      flush=True)
+            else:
+                print("bench memory-floor error=%r" % (out.stderr.strip() or line), flush=True)
         return 0
     finally:
         s.close()
