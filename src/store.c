@@ -574,6 +574,10 @@ struct store {
 	unsigned qnext; /* next query slot to evict */
 	fts5_tokenizer tok_api;
 	Fts5Tokenizer *tok; /* for search terms; NULL until first used */
+	/* Records added in the open transaction, not yet in records_fts
+	 * (see fts_defer). */
+	int64_t *fts_pending;
+	size_t fts_n, fts_cap;
 	/* A fixed array, not an sbuf: recording an error must not fail. */
 	char errmsg[512];
 };
@@ -1218,6 +1222,7 @@ void store_close(struct store *st)
 		st->tok_api.xDelete(st->tok);
 	if (st->depth)
 		log_warn("store: closed inside a transaction; rolled back");
+	free(st->fts_pending);
 	/* sqlite3_close_v2 rolls back an open transaction. */
 	if (st->db && sqlite3_close_v2(st->db) != SQLITE_OK)
 		log_warn("store: cannot close: %s", sqlite3_errmsg(st->db));
@@ -1252,6 +1257,59 @@ static int tx_lost(struct store *st)
 	return st->depth > 0 && sqlite3_get_autocommit(st->db);
 }
 
+/*
+ * A new record joins the full-text index when its transaction commits
+ * (or before a search in it), not as it is added: FTS5 writes the terms
+ * it holds to disk at every savepoint, and each record of a sync batch
+ * is added inside one, so indexing on the spot wrote a one-row index
+ * segment per command and merged them over and over.
+ */
+static sc_err fts_defer(struct store *st, int64_t id)
+{
+	if (st->fts_n == st->fts_cap) {
+		size_t cap = st->fts_cap ? st->fts_cap * 2 : 64;
+		int64_t *p = realloc(st->fts_pending, cap * sizeof(*p));
+
+		if (!p)
+			return set_err(st, SC_ENOMEM, "out of memory");
+		st->fts_pending = p;
+		st->fts_cap = cap;
+	}
+	st->fts_pending[st->fts_n++] = id;
+	return SC_OK;
+}
+
+static int fts_is_pending(const struct store *st, int64_t id)
+{
+	for (size_t i = st->fts_n; i > 0; i--)
+		if (st->fts_pending[i - 1] == id)
+			return 1;
+	return 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Index the deferred records. An id can be there twice (a rolled-back
+ * record's rowid is reused) or stand for no record any more (rolled
+ * back): each is indexed once, from the row as it is now, if any. */
+static sc_err fts_flush(struct store *st)
+{
+	sc_err err = SC_OK;
+
+	qsort(st->fts_pending, st->fts_n, sizeof(*st->fts_pending), cmp_id);
+	for (size_t i = 0; i < st->fts_n && !err; i++)
+		if (i == 0 || st->fts_pending[i] != st->fts_pending[i - 1])
+			err = run_id(st, S_FTS_INSERT, st->fts_pending[i],
+				     "cannot index record");
+	if (!err)
+		st->fts_n = 0;
+	return err;
+}
+
 sc_err store_tx_begin(struct store *st)
 {
 	sc_err err;
@@ -1276,8 +1334,10 @@ sc_err store_tx_commit(struct store *st)
 		return set_err(st, SC_ESTORE, "cannot commit: the transaction "
 			       "was rolled back by an error");
 	/* On failure the level stays open for store_tx_rollback. */
-	err = run(st, st->depth == 1 ? S_COMMIT : S_RELEASE,
-		  "cannot commit transaction");
+	err = st->depth == 1 && st->fts_n ? fts_flush(st) : SC_OK;
+	if (!err)
+		err = run(st, st->depth == 1 ? S_COMMIT : S_RELEASE,
+			  "cannot commit transaction");
 	if (!err)
 		st->depth--;
 	return err;
@@ -1290,6 +1350,8 @@ sc_err store_tx_rollback(struct store *st)
 	if (!st->depth)
 		return set_err(st, SC_ESTATE,
 			       "cannot roll back: no transaction");
+	if (st->depth == 1)
+		st->fts_n = 0; /* the records are gone */
 	if (tx_lost(st)) {
 		st->depth--;
 		return SC_OK;
@@ -1526,9 +1588,8 @@ sc_err store_record_add(struct store *st, struct record *r)
 	err = write_list(st, S_ASSIGNEE_ADD, id, r->assignees, r->nassignees);
 	if (!err)
 		err = write_list(st, S_TAG_ADD, id, r->tags, r->ntags);
-	/* Last, so the index sees the record's tags too. */
 	if (!err)
-		err = run_id(st, S_FTS_INSERT, id, "cannot index record");
+		err = fts_defer(st, id);
 	if (!err)
 		err = history_add(st, id, r->created, r->author, "created",
 				  NULL, r->status, r->event_id);
@@ -1811,7 +1872,10 @@ sc_err store_record_update(struct store *st, const struct record *r,
 	lists = !same_set(old.tags, old.ntags, r->tags, r->ntags);
 	reindex = lists || !same_str(old.text, r->text) ||
 		  !same_str(old.detail, r->detail);
-	/* Remove the indexed row while it still reads as it was indexed. */
+	/* Remove the indexed row while it still reads as it was indexed;
+	 * one added in this transaction is not indexed yet. */
+	if (reindex && fts_is_pending(st, r->id))
+		reindex = 0;
 	if (reindex)
 		err = run_id(st, S_FTS_DELETE, r->id, "cannot unindex record");
 	if (!err)
@@ -2178,6 +2242,8 @@ static sc_err query_start(struct store *st, const struct rec_query *q,
 
 	*none = 0;
 	err = query_shape(st, q, count, &mask, &key);
+	if (!err && q->terms && st->fts_n)
+		err = fts_flush(st); /* a search sees this batch's records */
 	if (!err && q->terms)
 		err = build_match(st, q->terms, match);
 	if (err)

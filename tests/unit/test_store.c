@@ -1077,6 +1077,63 @@ static void test_search_follows_updates(void)
 		  SQLITE_OK);
 }
 
+/* Records added in a transaction are indexed when it commits (FTS5
+ * would write a segment per savepoint otherwise): a search inside the
+ * transaction still sees them, an update before indexing, a record
+ * rolled back and its reused rowid all leave the index exact. */
+static void test_search_within_transaction(void)
+{
+	const char *path = tmp_path("search-tx.db");
+	struct store *st = NULL;
+	struct rec_query q;
+	struct record a, b, c;
+
+	CHECK_OK(store_open(path, &st));
+	memset(&q, 0, sizeof(q));
+	CHECK_OK(store_tx_begin(st));
+	mk(&a, REC_CHANGE, ROOM_A, "@a:x", NULL, "nginx upgraded", "logged", 1);
+	CHECK_OK(store_record_add(st, &a));
+	CHECK_OK(record_set(&a.text, "haproxy upgraded"));
+	CHECK_OK(store_record_update(st, &a, "@a:x", 2, NULL));
+	/* a record rolled back; the next one gets its rowid */
+	CHECK_OK(store_tx_begin(st));
+	mk(&b, REC_CHANGE, ROOM_A, "@a:x", NULL, "postgres failover", "logged", 3);
+	CHECK_OK(store_record_add(st, &b));
+	CHECK_OK(store_tx_rollback(st));
+	mk(&c, REC_CHANGE, ROOM_A, "@a:x", NULL, "redis restarted", "logged", 4);
+	CHECK_OK(store_record_add(st, &c));
+	CHECK_INT(c.id, b.id);
+	q.terms = "haproxy";
+	CHECK_INT(count(st, &q), 1);
+	q.terms = "nginx";
+	CHECK_INT(count(st, &q), 0);
+	q.terms = "postgres";
+	CHECK_INT(count(st, &q), 0);
+	/* after that search indexed them, an update reindexes as usual */
+	CHECK_OK(record_set(&c.text, "redis upgraded"));
+	CHECK_OK(store_record_update(st, &c, "@a:x", 5, NULL));
+	CHECK_OK(store_tx_commit(st));
+	q.terms = "upgraded";
+	CHECK_INT(count(st, &q), 2);
+	q.terms = "restarted";
+	CHECK_INT(count(st, &q), 0);
+	/* a rolled-back transaction leaves nothing to index */
+	CHECK_OK(store_tx_begin(st));
+	record_clear(&b);
+	mk(&b, REC_CHANGE, ROOM_A, "@a:x", NULL, "dns moved", "logged", 6);
+	CHECK_OK(store_record_add(st, &b));
+	CHECK_OK(store_tx_rollback(st));
+	q.terms = "dns";
+	CHECK_INT(count(st, &q), 0);
+	record_clear(&a);
+	record_clear(&b);
+	record_clear(&c);
+	store_close(st);
+	CHECK_INT(raw_exec(path, "INSERT INTO records_fts(records_fts, rank) "
+				 "VALUES('integrity-check', 1)"),
+		  SQLITE_OK);
+}
+
 /* A callback may use the store, even the statement being stepped. */
 struct reenter {
 	struct store *st;
@@ -1911,7 +1968,8 @@ TESTS(TEST(test_kind_and_id_helpers), TEST(test_add_get_round_trip),
       TEST(test_nested_transactions), TEST(test_query_each_field),
       TEST(test_query_combined_order_limit), TEST(test_query_assignees),
       TEST(test_query_terms),
-      TEST(test_search_follows_updates), TEST(test_query_reentrant),
+      TEST(test_search_follows_updates),
+      TEST(test_search_within_transaction), TEST(test_query_reentrant),
       TEST(test_query_plans_use_indexes), TEST(test_scale_20000),
       TEST(test_member_resolve), TEST(test_members), TEST(test_votes),
       TEST(test_reply_links), TEST(test_outbox), TEST(test_outbox_encrypted_room), TEST(test_events_seen),
