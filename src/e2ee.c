@@ -1839,58 +1839,83 @@ static sc_err room_gout(struct e2ee *e, const char *room,
  * oldest first within each room. */
 static int collect_plain(const struct outbox_msg *m, void *ctx)
 {
-	json_t *o = json_pack("{s:I, s:s, s:s, s:s}", "seq", (json_int_t)m->seq,
-			      "room", m->room_id, "type", m->type,
-			      "content", m->content);
+	json_t *rooms = ctx, *msgs = json_object_get(rooms, m->room_id);
+	json_t *o = json_pack("{s:I, s:s, s:s}", "seq", (json_int_t)m->seq,
+			      "type", m->type, "content", m->content);
 
-	return !o || json_array_append_new(ctx, o);
+	if (!msgs) {
+		msgs = json_array();
+		if (json_object_set_new(rooms, m->room_id, msgs))
+			msgs = NULL;
+	}
+	/* a NULL msgs makes the append fail and drop o */
+	return !o || json_array_append_new(msgs, o);
 }
 
-/* Encrypt one queued message and store it in place of the plaintext,
- * with the advanced session, in one transaction. */
-static sc_err encrypt_queued(struct e2ee *e, json_t *msg)
+/*
+ * Encrypt the queued messages of room (msgs, oldest first) from *next
+ * on, as many as the room's session takes before it must rotate. The
+ * ciphertexts replace the plaintexts and the advanced session is stored
+ * once, all in one transaction, before any of them is sent: a crash
+ * before the commit leaves the old session and the plaintexts (nothing
+ * derived from the new indices left the process), after it the same
+ * ciphertexts are resent, never re-encrypted. *next moves past the
+ * messages done, on success only.
+ */
+static sc_err encrypt_chunk(struct e2ee *e, const char *room, json_t *msgs,
+			    size_t *next)
 {
-	const char *room = jstr(msg, "room");
-	json_t *content = json_loads(jstr(msg, "content"), 0, NULL),
-	       *out = NULL;
 	struct crypto_gout *g = NULL;
 	struct gout_row row;
-	char *text = NULL;
-	sc_err err;
+	size_t i = *next, n = 0;
+	sc_err err = room_gout(e, room, &g, &row);
 
-	if (!content) {
-		log_error("queued message for %s is not JSON; left alone",
-			  room);
-		return SC_OK;
-	}
-	err = room_gout(e, room, &g, &row);
-	if (!err)
+	if (err)
+		return err;
+	err = store_tx_begin(e->st);
+	if (err)
+		goto out;
+	for (; !err && i < json_array_size(msgs) &&
+	       (!n || crypto_gout_index(g) < row.max_msgs); i++) {
+		json_t *msg = json_array_get(msgs, i), *out = NULL;
+		json_t *content = json_loads(jstr(msg, "content"), 0, NULL);
+		char *text = NULL;
+
+		if (!content) {
+			log_error("queued message for %s is not JSON; left "
+				  "alone", room);
+			continue;
+		}
 		err = crypto_megolm_encrypt_event(g, e->acc, e->device_id, room,
 						  jstr(msg, "type"), content,
 						  &out);
-	if (!err) {
-		free(row.pickle);
-		row.pickle = NULL;
-		err = crypto_gout_pickle(g, e->key, e->key_len, &row.pickle);
-	}
-	if (!err) {
-		text = json_dumps(out, JSON_COMPACT);
-		err = text ? store_tx_begin(e->st) : SC_ENOMEM;
-	}
-	if (!err) {
-		err = store_gout_put(e->st, &row);
+		if (!err) {
+			text = json_dumps(out, JSON_COMPACT);
+			err = text ? SC_OK : SC_ENOMEM;
+		}
 		if (!err)
 			err = store_outbox_replace(
 			    e->st,
 			    json_integer_value(json_object_get(msg, "seq")),
 			    "m.room.encrypted", text);
-		err = tx_end(e, err);
-		if (!err)
-			crash_point("megolm-encrypted");
+		n += !err;
+		free(text);
+		json_decref(out);
+		json_decref(content);
 	}
-	free(text);
-	json_decref(out);
-	json_decref(content);
+	if (!err && n) {
+		free(row.pickle);
+		row.pickle = NULL;
+		err = crypto_gout_pickle(g, e->key, e->key_len, &row.pickle);
+		if (!err)
+			err = store_gout_put(e->st, &row);
+	}
+	err = tx_end(e, err);
+	if (!err && n)
+		crash_point("megolm-encrypted");
+	if (!err)
+		*next = i;
+out:
 	crypto_gout_free(g);
 	gout_row_clear(&row);
 	return err;
@@ -1898,32 +1923,26 @@ static sc_err encrypt_queued(struct e2ee *e, json_t *msg)
 
 sc_err e2ee_prepare_outbox(struct e2ee *e)
 {
-	/* rooms that failed in this pass: their messages wait for the next */
-	json_t *list = json_array(), *failed = json_object(), *msg;
-	size_t i;
-	sc_err err = list && failed
-			 ? store_outbox_to_encrypt(e->st, collect_plain, list)
-			 : SC_ENOMEM;
+	json_t *rooms = json_object(), *msgs;
+	const char *room;
+	sc_err err = rooms ? store_outbox_to_encrypt(e->st, collect_plain, rooms)
+			   : SC_ENOMEM;
 
-	json_array_foreach(list, i, msg) {
-		const char *room = jstr(msg, "room");
+	json_object_foreach(rooms, room, msgs) {
+		size_t next = 0;
 
+		while (!err && next < json_array_size(msgs))
+			err = encrypt_chunk(e, room, msgs, &next);
+		if (err && !fatal(err)) {
+			/* the rest of the room waits for the next pass */
+			log_warn("messages for %s stay queued until they can "
+				 "be encrypted", room);
+			err = SC_OK;
+		}
 		if (err)
 			break;
-		if (json_object_get(failed, room))
-			continue;
-		err = encrypt_queued(e, msg);
-		if (err && !fatal(err)) {
-			log_warn(
-			    "messages for %s stay queued until they can be "
-			    "encrypted",
-			    room);
-			err = json_object_set_new(failed, room, json_true()) ?
-				SC_ENOMEM : SC_OK;
-		}
 	}
-	json_decref(list);
-	json_decref(failed);
+	json_decref(rooms);
 	return err;
 }
 
