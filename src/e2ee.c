@@ -35,7 +35,7 @@
 #define QUEUE_DAYS 30 /* an undecryptable event waits this long */
 #define PICKLE_KEY_MAX 4096
 #define KEYS_TIMEOUT_MS 30000
-#define GIN_CACHE 64 /* opened inbound megolm sessions kept */
+#define GIN_CACHE 256 /* opened inbound megolm sessions kept (~1 kB each) */
 
 /*
  * An inbound megolm session opened from the pickle the store held for
