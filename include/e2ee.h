@@ -76,11 +76,13 @@ typedef sc_err (*e2ee_retry_fn)(const char *room_id, json_t *plain, void *ctx);
  * the next batch; only errors that must stop the bot are returned. */
 sc_err e2ee_after_batch(struct e2ee *e, e2ee_retry_fn retry, void *ctx);
 
-/* Encrypt every queued message of an encrypted room: share the room's
- * outbound session with each device that lacks it, encrypt, and store
- * the ciphertext and advanced session in one transaction before any
- * send (a crash resends the same ciphertext, never re-encrypts). A
- * message that cannot be encrypted now stays queued as plaintext, which
+/* Encrypt every queued message of the encrypted rooms, room by room:
+ * share the room's outbound session with each device that lacks it,
+ * encrypt the room's messages (as many as the session takes before it
+ * rotates, then the next session) and store their ciphertexts and the
+ * advanced session, once, in one transaction before any send (a crash
+ * resends the same ciphertexts, never re-encrypts). A message that
+ * cannot be encrypted now stays queued as plaintext, which
  * bot_flush_outbox never sends to an encrypted room. Only errors that
  * must stop the bot are returned. */
 sc_err e2ee_prepare_outbox(struct e2ee *e);

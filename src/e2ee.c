@@ -6,9 +6,12 @@
  * whose key has not arrived, and encryption of the outbox. e2ee.h is the
  * contract; the README's "Encrypted rooms" states the rules for users.
  *
- * Only the account lives in memory; every session is loaded from the
- * store when needed and written back, pickled, in the transaction that
- * advanced it, before anything derived from it leaves the process.
+ * The store is the truth for every session: each is written back,
+ * pickled, in the transaction that advanced it, before anything derived
+ * from it leaves the process. Memory only saves work: the account, and
+ * a bounded cache of opened inbound megolm sessions, each used only
+ * while the store still holds the very pickle it was opened from (see
+ * gin_open).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +35,21 @@
 #define QUEUE_DAYS 30 /* an undecryptable event waits this long */
 #define PICKLE_KEY_MAX 4096
 #define KEYS_TIMEOUT_MS 30000
+#define GIN_CACHE 256 /* opened inbound megolm sessions kept (~1 kB each) */
+
+/*
+ * An inbound megolm session opened from the pickle the store held for
+ * (room, sid). libolm keeps the latest ratchet inside the object, so the
+ * next message of the session decrypts without re-advancing from the
+ * first known index. Decrypting never changes what the pickle stands
+ * for (the first known index and its ratchet), so the object answers
+ * exactly as a fresh unpickle of the same pickle would.
+ */
+struct gin_slot {
+	char *room, *sid, *pickle;
+	struct crypto_gin *g;   /* NULL: a free slot */
+	uint64_t used;          /* e->tick of the last use (LRU) */
+};
 
 struct e2ee {
 	struct store *st;
@@ -47,6 +65,8 @@ struct e2ee {
 	int need_fallback;
 	int64_t forget_fallback_at; /* ms, 0 = nothing to forget */
 	json_t *wedged;           /* {curve key: user id} to unwedge */
+	struct gin_slot gins[GIN_CACHE];
+	uint64_t tick;
 };
 
 /* A device we send an olm message to. */
@@ -67,6 +87,15 @@ static int64_t now_ms(void)
 static const char *jstr(json_t *o, const char *key)
 {
 	return json_string_value(json_object_get(o, key));
+}
+
+static void gin_slot_clear(struct gin_slot *sl)
+{
+	free(sl->room);
+	free(sl->sid);
+	free(sl->pickle);
+	crypto_gin_free(sl->g);
+	memset(sl, 0, sizeof(*sl));
 }
 
 /* Errors that must stop the bot (the store or the process is unwell);
@@ -541,6 +570,8 @@ void e2ee_close(struct e2ee *e)
 	}
 	json_decref(e->device_keys);
 	json_decref(e->wedged);
+	for (size_t i = 0; i < GIN_CACHE; i++)
+		gin_slot_clear(&e->gins[i]);
 	free(e);
 }
 
@@ -1063,6 +1094,55 @@ sc_err e2ee_sync_begin(struct e2ee *e, json_t *sync)
 
 /* ---- megolm in ---- */
 
+/*
+ * The inbound session of row (just read from the store), borrowed from
+ * the cache: the slot of (room, sid) when it was opened from the same
+ * pickle, else a fresh unpickle that takes the slot (or the least
+ * recently used one). Comparing pickles makes any change of the row
+ * (an earlier key replacing it, a rolled-back transaction) reopen it.
+ */
+static sc_err gin_open(struct e2ee *e, const struct gin_row *row,
+		       struct crypto_gin **out)
+{
+	struct gin_slot *sl = NULL, fresh;
+	sc_err err;
+
+	for (size_t i = 0; i < GIN_CACHE && !sl; i++) {
+		struct gin_slot *c = &e->gins[i];
+
+		if (c->g && !strcmp(c->sid, row->session_id) &&
+		    !strcmp(c->room, row->room_id))
+			sl = c;
+	}
+	if (sl && !strcmp(sl->pickle, row->pickle))
+		goto hit;
+	for (size_t i = 0; i < GIN_CACHE && !sl; i++) {
+		struct gin_slot *c = &e->gins[i];
+
+		if (!sl || !c->g || c->used < sl->used)
+			sl = c;
+		if (!c->g)
+			break;
+	}
+	memset(&fresh, 0, sizeof(fresh));
+	err = crypto_gin_unpickle(row->pickle, e->key, e->key_len, &fresh.g);
+	if (err)
+		return err;
+	fresh.room = strdup(row->room_id);
+	fresh.sid = strdup(row->session_id);
+	fresh.pickle = strdup(row->pickle);
+	if (!fresh.room || !fresh.sid || !fresh.pickle) {
+		gin_slot_clear(&fresh);
+		return SC_ENOMEM;
+	}
+	gin_slot_clear(sl);
+	*sl = fresh;
+hit:
+	sl->used = ++e->tick;
+	*out = sl->g;
+	return SC_OK;
+}
+
 static sc_err queue_event(struct e2ee *e, const char *room, const char *sid,
 			  json_t *ev)
 {
@@ -1088,7 +1168,7 @@ static sc_err decrypt(struct e2ee *e, const char *room_id, json_t *ev,
 	json_t *content = json_object_get(ev, "content"), *pt = NULL, *out;
 	const char *sid, *skey, *ct, *sender = jstr(ev, "sender");
 	const char *event_id = jstr(ev, "event_id");
-	struct crypto_gin *g = NULL;
+	struct crypto_gin *g = NULL; /* borrowed from the cache */
 	struct gin_row row;
 	uint32_t index;
 	sc_err err;
@@ -1115,7 +1195,7 @@ static sc_err decrypt(struct e2ee *e, const char *room_id, json_t *ev,
 		err = SC_ECRYPTO;
 		goto out;
 	}
-	err = crypto_gin_unpickle(row.pickle, e->key, e->key_len, &g);
+	err = gin_open(e, &row, &g);
 	if (!err)
 		err = crypto_megolm_decrypt_event(g, room_id, content, &pt,
 						  &index);
@@ -1148,7 +1228,6 @@ static sc_err decrypt(struct e2ee *e, const char *room_id, json_t *ev,
 	*plain = out;
 out:
 	json_decref(pt);
-	crypto_gin_free(g);
 	gin_row_clear(&row);
 	return err;
 }
@@ -1756,60 +1835,87 @@ static sc_err room_gout(struct e2ee *e, const char *room,
 	return err;
 }
 
+/* outbox_cb: group the queued messages by room, {room: [msg, ...]},
+ * oldest first within each room. */
 static int collect_plain(const struct outbox_msg *m, void *ctx)
 {
-	json_t *o = json_pack("{s:I, s:s, s:s, s:s}", "seq", (json_int_t)m->seq,
-			      "room", m->room_id, "type", m->type,
-			      "content", m->content);
+	json_t *rooms = ctx, *msgs = json_object_get(rooms, m->room_id);
+	json_t *o = json_pack("{s:I, s:s, s:s}", "seq", (json_int_t)m->seq,
+			      "type", m->type, "content", m->content);
 
-	return !o || json_array_append_new(ctx, o);
+	if (!msgs) {
+		msgs = json_array();
+		if (json_object_set_new(rooms, m->room_id, msgs))
+			msgs = NULL;
+	}
+	/* a NULL msgs makes the append fail and drop o */
+	return !o || json_array_append_new(msgs, o);
 }
 
-/* Encrypt one queued message and store it in place of the plaintext,
- * with the advanced session, in one transaction. */
-static sc_err encrypt_queued(struct e2ee *e, json_t *msg)
+/*
+ * Encrypt the queued messages of room (msgs, oldest first) from *next
+ * on, as many as the room's session takes before it must rotate. The
+ * ciphertexts replace the plaintexts and the advanced session is stored
+ * once, all in one transaction, before any of them is sent: a crash
+ * before the commit leaves the old session and the plaintexts (nothing
+ * derived from the new indices left the process), after it the same
+ * ciphertexts are resent, never re-encrypted. *next moves past the
+ * messages done, on success only.
+ */
+static sc_err encrypt_chunk(struct e2ee *e, const char *room, json_t *msgs,
+			    size_t *next)
 {
-	const char *room = jstr(msg, "room");
-	json_t *content = json_loads(jstr(msg, "content"), 0, NULL),
-	       *out = NULL;
 	struct crypto_gout *g = NULL;
 	struct gout_row row;
-	char *text = NULL;
-	sc_err err;
+	size_t i = *next, n = 0;
+	sc_err err = room_gout(e, room, &g, &row);
 
-	if (!content) {
-		log_error("queued message for %s is not JSON; left alone",
-			  room);
-		return SC_OK;
-	}
-	err = room_gout(e, room, &g, &row);
-	if (!err)
+	if (err)
+		return err;
+	err = store_tx_begin(e->st);
+	if (err)
+		goto out;
+	for (; !err && i < json_array_size(msgs) &&
+	       (!n || crypto_gout_index(g) < row.max_msgs); i++) {
+		json_t *msg = json_array_get(msgs, i), *out = NULL;
+		json_t *content = json_loads(jstr(msg, "content"), 0, NULL);
+		char *text = NULL;
+
+		if (!content) {
+			log_error("queued message for %s is not JSON; left "
+				  "alone", room);
+			continue;
+		}
 		err = crypto_megolm_encrypt_event(g, e->acc, e->device_id, room,
 						  jstr(msg, "type"), content,
 						  &out);
-	if (!err) {
-		free(row.pickle);
-		row.pickle = NULL;
-		err = crypto_gout_pickle(g, e->key, e->key_len, &row.pickle);
-	}
-	if (!err) {
-		text = json_dumps(out, JSON_COMPACT);
-		err = text ? store_tx_begin(e->st) : SC_ENOMEM;
-	}
-	if (!err) {
-		err = store_gout_put(e->st, &row);
+		if (!err) {
+			text = json_dumps(out, JSON_COMPACT);
+			err = text ? SC_OK : SC_ENOMEM;
+		}
 		if (!err)
 			err = store_outbox_replace(
 			    e->st,
 			    json_integer_value(json_object_get(msg, "seq")),
 			    "m.room.encrypted", text);
-		err = tx_end(e, err);
-		if (!err)
-			crash_point("megolm-encrypted");
+		n += !err;
+		free(text);
+		json_decref(out);
+		json_decref(content);
 	}
-	free(text);
-	json_decref(out);
-	json_decref(content);
+	if (!err && n) {
+		free(row.pickle);
+		row.pickle = NULL;
+		err = crypto_gout_pickle(g, e->key, e->key_len, &row.pickle);
+		if (!err)
+			err = store_gout_put(e->st, &row);
+	}
+	err = tx_end(e, err);
+	if (!err && n)
+		crash_point("megolm-encrypted");
+	if (!err)
+		*next = i;
+out:
 	crypto_gout_free(g);
 	gout_row_clear(&row);
 	return err;
@@ -1817,32 +1923,26 @@ static sc_err encrypt_queued(struct e2ee *e, json_t *msg)
 
 sc_err e2ee_prepare_outbox(struct e2ee *e)
 {
-	/* rooms that failed in this pass: their messages wait for the next */
-	json_t *list = json_array(), *failed = json_object(), *msg;
-	size_t i;
-	sc_err err = list && failed
-			 ? store_outbox_to_encrypt(e->st, collect_plain, list)
-			 : SC_ENOMEM;
+	json_t *rooms = json_object(), *msgs;
+	const char *room;
+	sc_err err = rooms ? store_outbox_to_encrypt(e->st, collect_plain, rooms)
+			   : SC_ENOMEM;
 
-	json_array_foreach(list, i, msg) {
-		const char *room = jstr(msg, "room");
+	json_object_foreach(rooms, room, msgs) {
+		size_t next = 0;
 
+		while (!err && next < json_array_size(msgs))
+			err = encrypt_chunk(e, room, msgs, &next);
+		if (err && !fatal(err)) {
+			/* the rest of the room waits for the next pass */
+			log_warn("messages for %s stay queued until they can "
+				 "be encrypted", room);
+			err = SC_OK;
+		}
 		if (err)
 			break;
-		if (json_object_get(failed, room))
-			continue;
-		err = encrypt_queued(e, msg);
-		if (err && !fatal(err)) {
-			log_warn(
-			    "messages for %s stay queued until they can be "
-			    "encrypted",
-			    room);
-			err = json_object_set_new(failed, room, json_true()) ?
-				SC_ENOMEM : SC_OK;
-		}
 	}
-	json_decref(list);
-	json_decref(failed);
+	json_decref(rooms);
 	return err;
 }
 

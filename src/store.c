@@ -30,6 +30,7 @@
 #define STORE_BUSY_MS 5000
 /* Record queries of distinct shapes kept prepared at once. */
 #define QUERY_CACHE 16
+#define SQL_CACHE 48 /* statements of the store's other files (store_int.h) */
 /* Longest full-text query we build from a user's words. */
 #define MATCH_MAX 8192
 /* Separator of the assignee and tag lists read in one SELECT: a control
@@ -572,6 +573,8 @@ struct store {
 	struct slot fixed[S_COUNT];
 	struct slot query[QUERY_CACHE];
 	unsigned qnext; /* next query slot to evict */
+	struct slot sqlc[SQL_CACHE]; /* key unused: sql_key holds the SQL */
+	const char *sql_key[SQL_CACHE];
 	fts5_tokenizer tok_api;
 	Fts5Tokenizer *tok; /* for search terms; NULL until first used */
 	/* Records added in the open transaction, not yet in records_fts
@@ -862,6 +865,55 @@ static void stmt_put(struct store *st, enum stmt_id id, sqlite3_stmt *s)
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	st->fixed[id].busy = 0;
+}
+
+sc_err store_stmt_get(struct store *st, const char *sql, sqlite3_stmt **out)
+{
+	int i, slot = -1, rc;
+	sqlite3_stmt *s = NULL;
+
+	for (i = 0; i < SQL_CACHE && st->sql_key[i] != sql; i++)
+		if (slot < 0 && !st->sql_key[i])
+			slot = i;
+	if (i < SQL_CACHE && !st->sqlc[i].busy) {
+		st->sqlc[i].busy = 1;
+		*out = st->sqlc[i].stmt;
+		return SC_OK;
+	}
+	if (i < SQL_CACHE)
+		slot = -1; /* busy further up the stack: a private copy */
+	rc = sqlite3_prepare_v3(st->db, sql, -1,
+				slot >= 0 ? SQLITE_PREPARE_PERSISTENT : 0, &s,
+				NULL);
+	if (rc != SQLITE_OK)
+		return db_err(st, rc, "cannot prepare statement");
+	if (slot >= 0) {
+		st->sql_key[slot] = sql;
+		st->sqlc[slot].stmt = s;
+		st->sqlc[slot].busy = 1;
+	}
+	*out = s;
+	return SC_OK;
+}
+
+/* Give back s of one of the n slots (reset and unbound for the next
+ * use), or finalize it when it is a private copy (NULL is fine). */
+static void slots_put(struct slot *slots, int n, sqlite3_stmt *s)
+{
+	for (int i = 0; s && i < n; i++) {
+		if (slots[i].stmt == s) {
+			sqlite3_reset(s);
+			sqlite3_clear_bindings(s);
+			slots[i].busy = 0;
+			return;
+		}
+	}
+	sqlite3_finalize(s);
+}
+
+void store_stmt_put(struct store *st, sqlite3_stmt *s)
+{
+	slots_put(st->sqlc, SQL_CACHE, s);
 }
 
 /* Bind helpers: the caller's strings outlive the statement's use, which
@@ -1218,6 +1270,8 @@ void store_close(struct store *st)
 		sqlite3_finalize(st->fixed[i].stmt);
 	for (int i = 0; i < QUERY_CACHE; i++)
 		sqlite3_finalize(st->query[i].stmt);
+	for (int i = 0; i < SQL_CACHE; i++)
+		sqlite3_finalize(st->sqlc[i].stmt);
 	if (st->tok)
 		st->tok_api.xDelete(st->tok);
 	if (st->depth)
@@ -2156,17 +2210,7 @@ out:
 
 static void query_put(struct store *st, sqlite3_stmt *s)
 {
-	if (!s)
-		return;
-	for (int i = 0; i < QUERY_CACHE; i++) {
-		if (st->query[i].stmt == s) {
-			sqlite3_reset(s);
-			sqlite3_clear_bindings(s);
-			st->query[i].busy = 0;
-			return;
-		}
-	}
-	sqlite3_finalize(s);
+	slots_put(st->query, QUERY_CACHE, s);
 }
 
 static int bind_named_str(sqlite3_stmt *s, const char *name, const char *v)

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * store_crypto.c - the end-to-end encryption tables (schema migration 2)
- * and their accessors; store_crypto.h is the contract. Statements are
- * prepared per call with bound parameters: none of this is on a hot path
- * (a handful per sync batch or per message sent).
+ * and their accessors; store_crypto.h is the contract. Statements take
+ * bound parameters only and stay prepared in the store's statement cache
+ * (store_stmt_get): the inbound session and the replay log are read for
+ * every encrypted message.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -103,9 +104,10 @@ static sc_err run(struct store *st, const char *what, const char *sql,
 	int rc, i = 0;
 	sc_err err = SC_OK;
 
-	rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		return store_dberr(st, rc, what);
+	err = store_stmt_get(st, sql, &s);
+	if (err)
+		return err;
+	rc = SQLITE_OK;
 	va_start(ap, fmt);
 	for (const char *f = fmt; *f && rc == SQLITE_OK; f++) {
 		i++;
@@ -132,7 +134,7 @@ static sc_err run(struct store *st, const char *what, const char *sql,
 		err = store_dberr(st, rc, what);
 	else if (changes)
 		*changes = sqlite3_changes(db);
-	sqlite3_finalize(s);
+	store_stmt_put(st, s);
 	return err;
 }
 
@@ -361,27 +363,29 @@ sc_err store_gin_seen(struct store *st, const char *room_id,
 {
 	char *was = NULL;
 	struct one_row o = { &was, 0, 0 };
+	int added = 0;
 	sc_err err;
 
 	if (!room_id || !session_id || !event_id)
 		return store_fail(st, SC_EINVAL, "incomplete replay entry");
+	/* the usual case, a new index, in one statement */
+	err = run(st, "cannot write replay log",
+		  "INSERT INTO megolm_seen (room_id, session_id, msg_index, "
+		  "event_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+		  NULL, NULL, &added, "ssis", room_id, session_id, index,
+		  event_id);
+	if (err || added)
+		return err;
 	err = run(st, "cannot read replay log",
 		  "SELECT event_id FROM megolm_seen WHERE room_id = ? AND "
 		  "session_id = ? AND msg_index = ?",
 		  get_str, &o, NULL, "ssi", room_id, session_id, index);
 	if (!err && o.oom)
 		err = SC_ENOMEM;
-	if (!err && o.found)
-		err = strcmp(was, event_id) ?
-			store_fail(st, SC_EEXISTS, "message index %lld of "
-				   "session %s was %s", (long long)index,
-				   session_id, was) : SC_OK;
-	else if (!err)
-		err = run(st, "cannot write replay log",
-			  "INSERT INTO megolm_seen (room_id, session_id, "
-			  "msg_index, event_id) VALUES (?, ?, ?, ?)",
-			  NULL, NULL, NULL, "ssis", room_id, session_id, index,
-			  event_id);
+	if (!err && o.found && strcmp(was, event_id))
+		err = store_fail(st, SC_EEXISTS, "message index %lld of "
+				 "session %s was %s", (long long)index,
+				 session_id, was);
 	free(was);
 	return err;
 }

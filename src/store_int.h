@@ -23,6 +23,13 @@ sc_err store_fail(struct store *st, sc_err err, const char *fmt, ...)
  * SC_EEXISTS for a UNIQUE conflict, SC_EINVAL for a CHECK, ...). Call it
  * right after the failing call. */
 sc_err store_dberr(struct store *st, int rc, const char *what);
+/* A prepared statement for sql, cached by the string's address (pass a
+ * string literal), or a private one when the cached statement is being
+ * stepped further up the stack (or the cache is full). Give it back with
+ * store_stmt_put, which resets it and clears its bindings (or finalizes
+ * a private one). */
+sc_err store_stmt_get(struct store *st, const char *sql, sqlite3_stmt **out);
+void store_stmt_put(struct store *st, sqlite3_stmt *s);
 /* Run SQL without parameters. */
 sc_err store_exec(struct store *st, const char *sql);
 /* The validation store_record_add applies (UTF-8, kind, status, ...). */

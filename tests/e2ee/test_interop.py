@@ -210,6 +210,38 @@ def scenario_4_crash_points():
     expect("T" in tablet.reply(cmds[-1]), "the tablet reads the replies")
 
 
+def _batch_ready(room):
+    """alice's megolm session in room shared with scribe, answered."""
+    S["alice"].reply(S["alice"].say(room, "!todo before a batch"))
+
+
+def _inject_batch(room, texts):
+    """texts as encrypted commands that scribe gets in one sync batch (its
+    syncs held while they are injected); their event ids."""
+    alice, hs = S["alice"], S["hs"]
+    contents = [alice.c.olm.group_encrypt(room, {
+        "type": "m.room.message", "content": {"msgtype": "m.text", "body": "!todo " + t}})
+        for t in texts]
+    hs.hold_sync("scribe", True)
+    try:
+        ids = hs.inject([{"room_id": room, "sender": "@alice:localhost",
+                          "type": "m.room.encrypted", "content": c}
+                         for c in contents])["event_ids"]
+    finally:
+        hs.hold_sync("scribe", False)
+    return ids
+
+
+def batch_crash_after_encrypt():
+    """Replies of one batch are encrypted together and the session stored
+    once: a kill right after that commit resends each ciphertext once."""
+    room = S["room"]
+    _batch_ready(room)
+    texts = ["batch crash %d" % i for i in range(4)]
+    cmds = _crash_at("megolm-encrypted", lambda: _inject_batch(room, texts))
+    _each_answered_once(cmds, texts)
+
+
 def scenario_5_new_device_and_leave():
     hs, room, alice = S["hs"], S["room"], S["alice"]
     bob2 = Peer(hs, "bob", S["tmp"], device_name="bob laptop")
@@ -252,6 +284,23 @@ def scenario_6_rotation_msgs():
         sessions.append(encrypted_reply(room, ev)["content"]["session_id"])
     expect(len(set(sessions[:3])) == 1 and sessions[3] != sessions[0],
            "three messages per session: %r" % sessions)
+
+
+def batch_rotation():
+    """Five replies of one batch in the rotation_period_msgs=3 room: no
+    session carries more than three, nio reads each reply once."""
+    alice, room = S["alice"], S["room6"]
+    _batch_ready(room)
+    texts = ["rot batch %d" % i for i in range(5)]
+    cmds = _inject_batch(room, texts)
+    _each_answered_once(cmds, texts)
+    per = {}
+    for ev in scribe_events(room):
+        sid = ev["content"]["session_id"]
+        per[sid] = per.get(sid, 0) + 1
+    expect(max(per.values()) <= 3, "messages per session: %r" % per)
+    batch = {encrypted_reply(room, ev)["content"]["session_id"] for ev in cmds}
+    expect(len(batch) >= 2, "the batch rotated: %r" % batch)
 
 
 def scenario_7_otk_drain():
@@ -457,9 +506,13 @@ def main():
               scenario_4_kill_at_awkward_points)
         check("4: kills after OTK generation, after upload, after decrypt, after "
               "encrypt: one reply each, nio decrypts all", scenario_4_crash_points)
+        check("kill right after encrypting a batch of replies: each sent once",
+              batch_crash_after_encrypt)
         check("5: a new device reads the next reply; a leave rotates",
               scenario_5_new_device_and_leave)
         check("6: rotation_period_msgs=3 rotates on the 4th message", scenario_6_rotation_msgs)
+        check("a batch of replies rotates every rotation_period_msgs",
+              batch_rotation)
         check("7: drained one-time keys are replenished", scenario_7_otk_drain)
         check("8: room key after the message: queued, answered once",
               scenario_8_key_after_message)

@@ -4,7 +4,8 @@
  * comes back as written, the replay log refuses a second event for one
  * message index, rotation drops exactly the rooms it must, the queue
  * hands back only events whose key arrived, a rolled-back transaction
- * leaves nothing behind, and everything survives a reopen.
+ * leaves nothing behind, everything survives a reopen, and a query
+ * re-entered from its own callback works (statements are cached).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -208,6 +209,48 @@ static void test_devices_and_tracking(void)
 	store_close(st);
 }
 
+struct nest {
+	struct store *st;
+	int outer, inner;
+};
+
+static int count_inner(const struct device_row *d, void *ctx)
+{
+	(void)d;
+	((struct nest *)ctx)->inner++;
+	return 0;
+}
+
+/* Runs the same statement again from inside its own callback. */
+static int count_nested(const struct device_row *d, void *ctx)
+{
+	struct nest *n = ctx;
+
+	n->outer++;
+	return store_devices(n->st, d->user_id, count_inner, n) != SC_OK;
+}
+
+/* Statements stay prepared between calls: a callback that re-enters
+ * the same query gets its own, and both run to the end. */
+static void test_cached_statements_reenter(void)
+{
+	struct store *st = mem();
+	struct device_row d1 = { BOB, "D1", "c1", "e1", 0 };
+	struct device_row d2 = { BOB, "D2", "c2", "e2", 0 };
+	struct nest n = { st, 0, 0 };
+
+	CHECK_OK(store_device_put(st, &d1));
+	CHECK_OK(store_device_put(st, &d2));
+	CHECK_OK(store_devices(st, BOB, count_nested, &n));
+	CHECK_INT(n.outer, 2);
+	CHECK_INT(n.inner, 4);
+	n.outer = n.inner = 0; /* and the cached one is reusable afterwards */
+	CHECK_OK(store_devices(st, BOB, count_nested, &n));
+	CHECK_INT(n.outer, 2);
+	CHECK_INT(n.inner, 4);
+	store_close(st);
+}
+
 static int grab_event(const char *room, const char *event, void *ctx)
 {
 	strncat(ctx, room, 100);
@@ -318,5 +361,6 @@ static void test_rollback_and_reopen(void)
 
 TESTS(TEST(test_named_values), TEST(test_olm_sessions_most_recent_first),
       TEST(test_inbound_sessions_and_replays), TEST(test_outbound_rotation),
-      TEST(test_devices_and_tracking), TEST(test_undecrypted_queue),
+      TEST(test_devices_and_tracking), TEST(test_cached_statements_reenter),
+      TEST(test_undecrypted_queue),
       TEST(test_outbox_to_encrypt), TEST(test_rollback_and_reopen))
