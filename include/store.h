@@ -106,6 +106,12 @@ sc_err record_add_tag(struct record *r, const char *tag);
  * A store whose schema version is newer than store_schema_latest() is
  * refused (SC_ESTORE) and left untouched. */
 sc_err store_open(const char *path, struct store **out);
+/* For the bot's connection: keep SQLite's temporary data in memory. A
+ * sync batch adds each record inside a savepoint, and past 64 KiB the
+ * savepoints' undo pages (the sub-journal) go to a temporary file, one
+ * write() per page for the rest of the batch. Exports keep the default:
+ * their sorts of a million rows belong in temporary files. */
+sc_err store_temp_in_memory(struct store *st);
 void store_close(struct store *st);
 /* Last error message of the store, borrowed until the next call. */
 const char *store_errmsg(const struct store *st);

@@ -957,6 +957,8 @@ static int bot_setup(struct bot *b, const char *conf, int need_token)
 		return 2;
 	}
 	err = store_open(b->cfg.store_path, &b->st);
+	if (!err)
+		err = store_temp_in_memory(b->st);
 	if (err) {
 		fprintf(stderr, "scribe: error: cannot open store '%s': %s\n",
 			b->cfg.store_path, b->st ? store_errmsg(b->st) : sc_strerror(err));

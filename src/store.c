@@ -1194,20 +1194,10 @@ out:
 
 sc_err store_open(const char *path, struct store **out)
 {
-	static int configured;
 	struct store *st;
 	int rc, memory;
 	sc_err err;
 
-	/* Each record of a sync batch is its own savepoint. Its undo pages
-	 * (the sub-journal) spill to a temporary file past 64 KiB, and that
-	 * file then takes a write() per page for the rest of the batch.
-	 * Kept in memory up to 4 MiB. Only possible before SQLite's first
-	 * use; an error just means it is in use already. */
-	if (!configured) {
-		configured = 1;
-		sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 4 << 20);
-	}
 	if (!path) {
 		log_error("cannot open store: no path");
 		return SC_EINVAL;
@@ -3129,6 +3119,11 @@ out:
 }
 
 /* ---- kv ---- */
+
+sc_err store_temp_in_memory(struct store *st)
+{
+	return exec_plain(st, "PRAGMA temp_store = MEMORY");
+}
 
 sc_err store_data_version(struct store *st, int64_t *out)
 {
