@@ -15,6 +15,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "error.h"
 
@@ -38,9 +39,35 @@ void sbuf_setlen(struct sbuf *sb, size_t len);
 /* Hand the string to the caller (caller frees) and re-initialise. */
 char *sbuf_detach(struct sbuf *sb, size_t *len);
 
-sc_err sbuf_add(struct sbuf *sb, const void *data, size_t len);
-sc_err sbuf_puts(struct sbuf *sb, const char *s);
-sc_err sbuf_putc(struct sbuf *sb, char c);
+/* sbuf_add when the buffer must grow first; use sbuf_add. */
+sc_err sbuf_add_grow(struct sbuf *sb, const void *data, size_t len);
+
+/* Append len bytes. Inline for the common case of an append that fits
+ * the allocation (git's strbuf_addch): an export of a million records
+ * makes tens of millions of small appends. */
+static inline sc_err sbuf_add(struct sbuf *sb, const void *data, size_t len)
+{
+	if (len >= sb->alloc - sb->len || len > sb->max - sb->len)
+		return sbuf_add_grow(sb, data, len);
+	if (len)
+		memcpy(sb->buf + sb->len, data, len);
+	sb->len += len;
+	sb->buf[sb->len] = '\0';
+	return SC_OK;
+}
+
+static inline sc_err sbuf_puts(struct sbuf *sb, const char *s)
+{
+	return sbuf_add(sb, s, strlen(s));
+}
+
+static inline sc_err sbuf_putc(struct sbuf *sb, char c)
+{
+	return sbuf_add(sb, &c, 1);
+}
+
+/* Append v in decimal: sbuf_printf's "%lld" without its cost. */
+sc_err sbuf_addint(struct sbuf *sb, long long v);
 sc_err sbuf_printf(struct sbuf *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 sc_err sbuf_vprintf(struct sbuf *sb, const char *fmt, va_list ap)

@@ -177,6 +177,15 @@ struct rec_query {
 	enum { ORDER_NEWEST = 0, ORDER_OLDEST, ORDER_DUE } order;
 	/* ORDER_DUE: critical first, then by due (none last), then oldest */
 	int limit;              /* 0 = no limit */
+	unsigned skip;          /* SKIP_* bits: lists store_query leaves
+	                           empty because the caller does not read
+	                           them (each costs a lookup per record) */
+};
+enum {
+	SKIP_ASSIGNEES = 1 << 0,
+	SKIP_TAGS = 1 << 1,
+	SKIP_VOTES = 1 << 2, /* the counts stay 0 */
+	SKIP_ALL = (1 << 3) - 1
 };
 
 /* Called for each match; return non-zero to stop (store_query then

@@ -23,6 +23,10 @@
 /* 1 if tz names a zone in the system's tz database (or is "UTC"). */
 int when_tz_valid(const char *tz);
 
+/* Broken-down UTC time of t, as gmtime_r gives it but computed here:
+ * no lock, no zone lookup (an export converts millions of times).
+ * SC_EINVAL when the year does not fit tm_year. */
+sc_err when_utc(int64_t t, struct tm *out);
 /* Broken-down local time of t in tz (tm_isdst etc. filled). */
 sc_err when_local(const char *tz, int64_t t, struct tm *out);
 /* Instant of the local wall-clock time tm in tz. A time that does not

@@ -38,16 +38,27 @@ static int valid_utf8_with_nul(const char *s, size_t len)
 	return utf8_valid(s, len);
 }
 
+/* Printable ASCII but '"' and '\\': bytes a string carries as they are. */
+static int plain_ascii(unsigned char c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
 sc_err canonjson_string(const char *s, size_t len, struct sbuf *sb)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t run = 0;
+	size_t plain = 0, run;
 	sc_err err;
 
-	if (!valid_utf8_with_nul(s, len))
+	/* A plain ASCII start (all of most strings: ids, times, text)
+	 * needs neither escapes nor the UTF-8 check. */
+	while (plain < len && plain_ascii((unsigned char)s[plain]))
+		plain++;
+	if (!valid_utf8_with_nul(s + plain, len - plain))
 		return SC_EINVAL;
+	run = plain;
 	err = sbuf_putc(sb, '"');
-	for (size_t i = 0; !err && i < len; i++) {
+	for (size_t i = plain; !err && i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 		char esc[6] = { '\\', 0, 0, 0, 0, 0 };
 		size_t n = 2;

@@ -54,12 +54,11 @@ sc_err export_format_parse(const char *s, enum export_format *out)
 
 sc_err iso_utc(struct sbuf *out, int64_t t)
 {
-	time_t tt = (time_t)t;
 	struct tm tm;
 	char b[20];
 	int y;
 
-	if (!gmtime_r(&tt, &tm) || tm.tm_year < -1900 || tm.tm_year > 8099)
+	if (when_utc(t, &tm) || tm.tm_year < -1900 || tm.tm_year > 8099)
 		return SC_EINVAL;
 	/* by hand: strftime was a visible share of a large export */
 	y = tm.tm_year + 1900;
@@ -179,13 +178,12 @@ static sc_err localpart(struct sbuf *out, const char *user_id)
 static sc_err local_fmt(struct sbuf *out, const char *tz, int64_t t,
 			const char *fmt)
 {
-	time_t tt = (time_t)t;
 	struct tm tm;
 	char buf[64];
 
 	if (tz && strcmp(tz, "UTC"))
 		return when_format(t, tz, fmt, out);
-	if (!gmtime_r(&tt, &tm) || !strftime(buf, sizeof(buf), fmt, &tm))
+	if (when_utc(t, &tm) || !strftime(buf, sizeof(buf), fmt, &tm))
 		return SC_EINVAL;
 	return sbuf_puts(out, buf);
 }
@@ -276,6 +274,7 @@ static sc_err outf_open(struct outf *o, const char *dir, const char *name,
 		why_set(why, "cannot create '%s': %m", o->tmp.buf);
 		return SC_EIO;
 	}
+	setvbuf(o->f, NULL, _IOFBF, 1 << 20);
 	return SC_OK;
 }
 
@@ -594,7 +593,7 @@ sc_err export_json_line(const struct rec_full *f, struct sbuf *out)
 	if (!err)
 		err = js_key(out, "num");
 	if (!err)
-		err = sbuf_printf(out, "%lld", (long long)r->num);
+		err = sbuf_addint(out, r->num);
 	if (!err)
 		err = js_fields(out, rec_fields, NFIELDS(rec_fields), r, 0);
 	if (!err)
@@ -1285,53 +1284,6 @@ static sc_err md_decision_row(struct ex *x, struct sbuf *sb,
 	return err;
 }
 
-/* A store_query callback that appends a line per record to x->line and
- * flushes it to x->out. */
-struct md_list {
-	struct ex *x;
-	sc_err (*line)(struct ex *x, struct sbuf *sb, const struct record *r);
-	int64_t n;
-};
-
-static int md_list_cb(const struct record *r, void *ctx)
-{
-	struct md_list *l = ctx;
-	struct ex *x = l->x;
-
-	sbuf_setlen(&x->line, 0);
-	x->err = l->line(x, &x->line, r);
-	if (!x->err)
-		x->err = outf_write(&x->out, &x->line, x->why);
-	progress_step(&x->prog);
-	l->n++;
-	return x->err != SC_OK;
-}
-
-/* Write the records of q, one line each; *n gets how many. */
-static sc_err md_list(struct ex *x, const struct rec_query *q,
-		      sc_err (*line)(struct ex *, struct sbuf *,
-				     const struct record *),
-		      int64_t *n)
-{
-	struct md_list l = { x, line, 0 };
-	sc_err err = ex_store_err(x, store_query(x->st, q, md_list_cb, &l));
-
-	if (!err)
-		err = x->err;
-	if (n)
-		*n = l.n;
-	return err;
-}
-
-static sc_err md_puts(struct ex *x, const char *s)
-{
-	sbuf_setlen(&x->line, 0);
-	x->err = sbuf_puts(&x->line, s);
-	return x->err ? x->err : outf_write(&x->out, &x->line, x->why);
-}
-
-/* ---- Markdown handbook page per room ---- */
-
 static sc_err md_change_line(struct ex *x, struct sbuf *sb,
 			     const struct record *r)
 {
@@ -1357,6 +1309,67 @@ static sc_err md_change_line(struct ex *x, struct sbuf *sb,
 		err = sbuf_putc(sb, '\n');
 	return err;
 }
+
+/* A way to write a record as a Markdown line, and the lists of the
+ * record it does not read: the store leaves them out. */
+struct md_line {
+	sc_err (*fn)(struct ex *x, struct sbuf *sb, const struct record *r);
+	unsigned skip;
+};
+
+static const struct md_line action_item = { md_action_item, SKIP_VOTES };
+static const struct md_line decision_row = { md_decision_row, SKIP_ALL };
+static const struct md_line change_line = { md_change_line,
+					    SKIP_ASSIGNEES | SKIP_VOTES };
+
+/* A store_query callback that appends a line per record to x->line and
+ * flushes it to x->out. */
+struct md_list {
+	struct ex *x;
+	const struct md_line *line;
+	int64_t n;
+};
+
+static int md_list_cb(const struct record *r, void *ctx)
+{
+	struct md_list *l = ctx;
+	struct ex *x = l->x;
+
+	sbuf_setlen(&x->line, 0);
+	x->err = l->line->fn(x, &x->line, r);
+	if (!x->err)
+		x->err = outf_write(&x->out, &x->line, x->why);
+	progress_step(&x->prog);
+	l->n++;
+	return x->err != SC_OK;
+}
+
+/* Write the records of q, one line each; *n gets how many. */
+static sc_err md_list(struct ex *x, const struct rec_query *q,
+		      const struct md_line *line, int64_t *n)
+{
+	struct md_list l = { x, line, 0 };
+	struct rec_query lq = *q;
+	sc_err err;
+
+	lq.skip = line->skip;
+	err = ex_store_err(x, store_query(x->st, &lq, md_list_cb, &l));
+
+	if (!err)
+		err = x->err;
+	if (n)
+		*n = l.n;
+	return err;
+}
+
+static sc_err md_puts(struct ex *x, const char *s)
+{
+	sbuf_setlen(&x->line, 0);
+	x->err = sbuf_puts(&x->line, s);
+	return x->err ? x->err : outf_write(&x->out, &x->line, x->why);
+}
+
+/* ---- Markdown handbook page per room ---- */
 
 /*
  * The open action items of a room grouped by owner, from one pass over
@@ -1451,6 +1464,7 @@ static sc_err md_open_items(struct ex *x, struct rec_query *q)
 	q->kinds = REC_BIT(REC_TODO);
 	q->open_only = 1;
 	q->order = ORDER_DUE;
+	q->skip = action_item.skip;
 	err = md_puts(x, "\n## Open action items\n");
 	if (!err)
 		err = ex_store_err(x, store_query(x->st, q, owners_cb, &ow));
@@ -1478,6 +1492,7 @@ static sc_err md_open_items(struct ex *x, struct rec_query *q)
 		err = md_puts(x, "\nNo open action items.\n");
 	q->open_only = 0;
 	q->order = ORDER_OLDEST;
+	q->skip = 0;
 	owners_clear(&ow);
 	return err;
 }
@@ -1524,14 +1539,14 @@ static sc_err md_room(struct ex *x, const char *room)
 				 "| :--- | :--- | :--- | :--- | :--- |\n");
 		q.kinds = REC_BIT(REC_DECISION);
 		if (!err)
-			err = md_list(x, &q, md_decision_row, NULL);
+			err = md_list(x, &q, &decision_row, NULL);
 	}
 	if (!err && (kinds & REC_BIT(REC_CHANGE))) {
 		err = md_puts(x, "\n## Change log\n\n");
 		q.kinds = REC_BIT(REC_CHANGE);
 		q.order = ORDER_NEWEST;
 		if (!err)
-			err = md_list(x, &q, md_change_line, &n);
+			err = md_list(x, &q, &change_line, &n);
 		if (!err && !n)
 			err = md_puts(x, "No changes logged.\n");
 	}
@@ -1855,9 +1870,8 @@ static int minutes_attendee(const char *user, void *ctx)
 
 static sc_err minutes_section(struct ex *x, const char *title,
 			      const struct rec_query *q,
-			      sc_err (*line)(struct ex *, struct sbuf *,
-					     const struct record *),
-			      const char *head, const char *none)
+			      const struct md_line *line, const char *head,
+			      const char *none)
 {
 	int64_t n = 0;
 	sc_err err = store_count(x->st, q, &n);
@@ -1951,17 +1965,17 @@ static sc_err minutes_write(struct ex *x, const struct record *m)
 	q.order = ORDER_OLDEST;
 	q.kinds = REC_BIT(REC_DECISION);
 	if (!err)
-		err = minutes_section(x, "Decisions Made", &q, md_decision_row,
+		err = minutes_section(x, "Decisions Made", &q, &decision_row,
 				      "| ID | Date | Decision | Rationale | "
 				      "Status |\n| :--- | :--- | :--- | :--- | "
 				      ":--- |\n",
 				      NULL);
 	q.kinds = REC_BIT(REC_CHANGE);
 	if (!err)
-		err = minutes_section(x, "Changes", &q, md_change_line, "", NULL);
+		err = minutes_section(x, "Changes", &q, &change_line, "", NULL);
 	q.kinds = REC_BIT(REC_TODO);
 	if (!err)
-		err = minutes_section(x, "Follow Up", &q, md_action_item,
+		err = minutes_section(x, "Follow Up", &q, &action_item,
 				      "### Actionable Items\n\n",
 				      "No action items.\n");
 out:

@@ -78,7 +78,7 @@ static sc_err sbuf_grow(struct sbuf *sb, size_t extra)
 	return SC_OK;
 }
 
-sc_err sbuf_add(struct sbuf *sb, const void *data, size_t len)
+sc_err sbuf_add_grow(struct sbuf *sb, const void *data, size_t len)
 {
 	sc_err err = sbuf_grow(sb, len);
 	if (err)
@@ -90,27 +90,44 @@ sc_err sbuf_add(struct sbuf *sb, const void *data, size_t len)
 	return SC_OK;
 }
 
-sc_err sbuf_puts(struct sbuf *sb, const char *s)
+sc_err sbuf_addint(struct sbuf *sb, long long v)
 {
-	return sbuf_add(sb, s, strlen(s));
-}
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
+				     : (unsigned long long)v;
+	char b[24], *p = b + sizeof(b);
 
-sc_err sbuf_putc(struct sbuf *sb, char c)
-{
-	return sbuf_add(sb, &c, 1);
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	return sbuf_add(sb, p, (size_t)(b + sizeof(b) - p));
 }
 
 sc_err sbuf_vprintf(struct sbuf *sb, const char *fmt, va_list ap)
 {
+	size_t avail = sb->alloc > sb->len ? sb->alloc - sb->len : 0;
 	va_list cp;
 	int n;
 	sc_err err;
 
+	/* Format into the room there is (usually enough: one pass), and
+	 * only when it does not fit grow and format again. */
 	va_copy(cp, ap);
-	n = vsnprintf(NULL, 0, fmt, cp);
+	n = vsnprintf(avail ? sb->buf + sb->len : NULL, avail, fmt, cp);
 	va_end(cp);
-	if (n < 0)
+	if (n < 0) {
+		if (avail)
+			sb->buf[sb->len] = '\0';
 		return SC_EINVAL;
+	}
+	if ((size_t)n < avail && (size_t)n <= sb->max - sb->len) {
+		sb->len += (size_t)n;
+		return SC_OK;
+	}
+	if (avail)
+		sb->buf[sb->len] = '\0';
 	err = sbuf_grow(sb, (size_t)n);
 	if (err)
 		return err;

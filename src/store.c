@@ -279,21 +279,27 @@ static const char *const migrations[] = {
  * tags come as one LIST_SEP-joined string each, in insertion order
  * (their primary key (record, pos) yields that order without a sort),
  * so a query streams one row per record without a second round trip.
- * Only decisions have votes: other kinds skip the three lookups. */
-#define RECORD_COLS                                                         \
+ * Only decisions have votes: other kinds skip the three lookups. A
+ * record query leaves out (as NULL) the lists its caller skips: each is
+ * a subquery per row. */
+#define RECORD_PLAIN_COLS                                                   \
 	"r.id, r.kind, r.num, r.room_id, r.author, r.event_id, r.text, "    \
 	"r.detail, r.status, r.severity, r.due, r.created, r.updated, "     \
-	"r.closed, r.meeting, r.superseded_by, r.withdrawn, "               \
-	"(SELECT group_concat(user_id, char(31)) FROM (SELECT user_id "     \
-	"FROM assignees WHERE record = r.id ORDER BY pos)), "               \
-	"(SELECT group_concat(tag, char(31)) FROM (SELECT tag FROM tags "   \
-	"WHERE record = r.id ORDER BY pos)), "                              \
-	"CASE r.kind WHEN 'decision' THEN (SELECT count(*) FROM votes "     \
+	"r.closed, r.meeting, r.superseded_by, r.withdrawn"
+#define ASSIGNEES_COL                                                       \
+	", (SELECT group_concat(user_id, char(31)) FROM (SELECT user_id "   \
+	"FROM assignees WHERE record = r.id ORDER BY pos))"
+#define TAGS_COL                                                            \
+	", (SELECT group_concat(tag, char(31)) FROM (SELECT tag FROM tags " \
+	"WHERE record = r.id ORDER BY pos))"
+#define VOTES_COLS                                                          \
+	", CASE r.kind WHEN 'decision' THEN (SELECT count(*) FROM votes "   \
 	"WHERE record = r.id AND key = 'up') END, "                         \
 	"CASE r.kind WHEN 'decision' THEN (SELECT count(*) FROM votes "     \
 	"WHERE record = r.id AND key = 'down') END, "                       \
 	"CASE r.kind WHEN 'decision' THEN (SELECT count(*) FROM votes "     \
 	"WHERE record = r.id AND key = 'meh') END"
+#define RECORD_COLS RECORD_PLAIN_COLS ASSIGNEES_COL TAGS_COL VOTES_COLS
 
 enum rec_col {
 	C_ID, C_KIND, C_NUM, C_ROOM, C_AUTHOR, C_EVENT, C_TEXT, C_DETAIL,
@@ -1223,7 +1229,9 @@ sc_err store_open(const char *path, struct store **out)
 		return SC_ENOMEM;
 	memory = !strcmp(path, ":memory:") || !*path;
 	rc = sqlite3_open_v2(path, &st->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				     SQLITE_OPEN_NOMUTEX,
+			     NULL);
 	if (!st->db) {
 		err = SC_ENOMEM;
 		set_err(st, err, "out of memory");
@@ -2087,6 +2095,8 @@ static sc_err query_shape(struct store *st, const struct rec_query *q,
 	if ((unsigned)q->order > ORDER_DUE)
 		return set_err(st, SC_EINVAL, "unknown query order %d",
 			       (int)q->order);
+	if (q->skip & ~(unsigned)SKIP_ALL)
+		return set_err(st, SC_EINVAL, "unknown list to skip in query");
 	if (kinds && kinds != REC_ALL)
 		m |= 1u << ((kinds & (kinds - 1)) ? QF_KINDS : QF_KIND);
 	if (q->room_id)
@@ -2110,6 +2120,9 @@ static sc_err query_shape(struct store *st, const struct rec_query *q,
 	 * assignees of records in order 0..2, 7 the assignees by name */
 	*key = m | (count == Q_COUNT ? 3u : count == Q_NAMES ? 7u :
 		    (unsigned)q->order + (count == Q_ASSIGNEES ? 4u : 0u)) << QF_N;
+	/* above them, the lists a record query leaves out */
+	if (count == Q_RECORDS)
+		*key |= (q->skip & (unsigned)SKIP_ALL) << (QF_N + 3);
 	return SC_OK;
 }
 
@@ -2133,6 +2146,25 @@ static void log_plan(struct store *st, unsigned key, const char *sql)
 out:
 	sqlite3_finalize(s);
 	sbuf_release(&eqp);
+}
+
+/* "SELECT <RECORD_COLS> FROM records r WHERE 1", NULL for the lists
+ * skip (SKIP_* bits) leaves out. */
+static sc_err record_cols(struct sbuf *sql, unsigned skip)
+{
+	sc_err err = sbuf_puts(sql, "SELECT " RECORD_PLAIN_COLS);
+
+	if (!err)
+		err = sbuf_puts(sql, skip & SKIP_ASSIGNEES ? ", NULL"
+							  : ASSIGNEES_COL);
+	if (!err)
+		err = sbuf_puts(sql, skip & SKIP_TAGS ? ", NULL" : TAGS_COL);
+	if (!err)
+		err = sbuf_puts(sql, skip & SKIP_VOTES ? ", NULL, NULL, NULL"
+						       : VOTES_COLS);
+	if (!err)
+		err = sbuf_puts(sql, " FROM records r WHERE 1");
+	return err;
 }
 
 /* A prepared statement for the shape, cached or fresh. */
@@ -2171,19 +2203,19 @@ static sc_err query_stmt(struct store *st, unsigned mask, unsigned key,
 	if (count == Q_ASSIGNEES) /* rank the matches, then their people */
 		err = sbuf_printf(&sql, "SELECT a.user_id FROM (SELECT r.id AS id, "
 				  "row_number() OVER (%s) AS rn FROM records r WHERE 1",
-				  order_sql[(key >> QF_N) - 4] + 1);
+				  order_sql[(key >> QF_N & 7) - 4] + 1);
 	else if (count == Q_NAMES)
 		err = sbuf_puts(&sql, "SELECT DISTINCT a.user_id FROM records r "
 				"LEFT JOIN assignees a ON a.record = r.id WHERE 1");
+	else if (count)
+		err = sbuf_puts(&sql, "SELECT count(*) FROM records r WHERE 1");
 	else
-		err = sbuf_puts(&sql, count ? "SELECT count(*) FROM records r WHERE 1"
-					    : "SELECT " RECORD_COLS
-					      " FROM records r WHERE 1");
+		err = record_cols(&sql, key >> (QF_N + 3));
 	for (int f = 0; f < QF_N && !err; f++)
 		if (mask & (1u << f))
 			err = sbuf_puts(&sql, qfrag_sql[f]);
 	if (!err && count == Q_RECORDS)
-		err = sbuf_puts(&sql, order_sql[key >> QF_N]);
+		err = sbuf_puts(&sql, order_sql[key >> QF_N & 7]);
 	if (!err && count == Q_ASSIGNEES)
 		err = sbuf_puts(&sql, ") o LEFT JOIN assignees a ON a.record = o.id "
 				"GROUP BY a.user_id ORDER BY min(o.rn)");

@@ -26,19 +26,6 @@
  * are not held up noticeably, large enough to finish a big store fast. */
 #define BACKUP_PAGES 1024
 
-static char *dup_col(sqlite3_stmt *s, int col)
-{
-	const unsigned char *t = sqlite3_column_text(s, col);
-
-	return t ? strdup((const char *)t) : NULL;
-}
-
-/* Did a non-NULL column fail to copy? */
-static int lost(sqlite3_stmt *s, int col, const char *copy)
-{
-	return !copy && sqlite3_column_type(s, col) != SQLITE_NULL;
-}
-
 static sc_err prepare(struct store *st, const char *sql, sqlite3_stmt **out)
 {
 	int rc = sqlite3_prepare_v3(store_sqlite(st), sql, -1,
@@ -137,6 +124,89 @@ static const char *const ex_sql[X_N] = {
 	[X_SHORT] = "SELECT kind, num FROM records WHERE id = ?1",
 };
 
+/*
+ * The strings of the record being exported (its lists, history, votes,
+ * notes) are copied into blocks that are reused from record to record:
+ * a strdup and a free each were ten million allocations for a million
+ * records. A record's strings stay put until the next record starts;
+ * the blocks, as many as the largest record needed, live until the end
+ * of the export.
+ */
+#define ARENA_BLOCK 65536
+
+struct block {
+	struct block *next;
+	size_t size, used;
+	char data[];
+};
+
+struct arena {
+	struct block *first, *cur;
+};
+
+/* A copy of column col of s in a, or NULL for SQL NULL (*nomem = 1 when
+ * the copy failed). */
+static char *arena_col(struct arena *a, sqlite3_stmt *s, int col, int *nomem)
+{
+	const unsigned char *t = sqlite3_column_text(s, col);
+	size_t len = (size_t)sqlite3_column_bytes(s, col);
+	struct block *b = a->cur;
+	char *p;
+
+	if (!t) {
+		*nomem |= sqlite3_column_type(s, col) != SQLITE_NULL;
+		return NULL;
+	}
+	if (!b || b->size - b->used <= len) {
+		/* the next kept block, unless it is too small: then a new
+		 * one goes in front of it */
+		struct block *n = b ? b->next : a->first;
+
+		if (!n || n->size <= len) {
+			size_t size = len < ARENA_BLOCK ? ARENA_BLOCK : len + 1;
+			struct block *nb = malloc(sizeof(*nb) + size);
+
+			if (!nb) {
+				*nomem = 1;
+				return NULL;
+			}
+			nb->size = size;
+			nb->next = n;
+			if (b)
+				b->next = nb;
+			else
+				a->first = nb;
+			n = nb;
+		}
+		n->used = 0;
+		a->cur = b = n;
+	}
+	p = b->data + b->used;
+	memcpy(p, t, len);
+	p[len] = '\0';
+	b->used += len + 1;
+	return p;
+}
+
+/* Forget the strings, keep the blocks. */
+static void arena_reset(struct arena *a)
+{
+	a->cur = a->first;
+	if (a->cur)
+		a->cur->used = 0;
+}
+
+static void arena_free(struct arena *a)
+{
+	while (a->first) {
+		struct block *b = a->first;
+
+		a->first = b->next;
+		free(b);
+	}
+	a->cur = NULL;
+}
+
 /* A cursor over a table in record order, merged with the records. */
 struct merge {
 	int stmt;       /* enum ex_stmt */
@@ -153,6 +223,7 @@ struct export_state {
 	int attached;
 	struct merge m_assignees, m_tags, m_votes, m_history;
 	struct rec_full f;
+	struct arena strs; /* f's strings but the record row's */
 	size_t cap_as, cap_tg, cap_h, cap_v, cap_n, cap_a;
 	char mref[32], sref[32];
 };
@@ -183,36 +254,14 @@ static sc_err merge_seek(struct export_state *es, struct merge *m, int64_t id,
 	return err;
 }
 
-/* Free what the arrays of es->f point to, keep the arrays. */
+/* Empty the arrays of es->f (keeping them) and forget their strings. */
 static void full_reset(struct export_state *es)
 {
 	struct rec_full *f = &es->f;
 
-	for (size_t i = 0; i < f->r.nassignees; i++)
-		free(f->r.assignees[i]);
-	for (size_t i = 0; i < f->r.ntags; i++)
-		free(f->r.tags[i]);
-	for (size_t i = 0; i < f->nhistory; i++) {
-		free((char *)f->history[i].actor);
-		free((char *)f->history[i].field);
-		free((char *)f->history[i].old_value);
-		free((char *)f->history[i].new_value);
-		free((char *)f->history[i].event_id);
-	}
-	for (size_t i = 0; i < f->nvotes; i++) {
-		free((char *)f->votes[i].user_id);
-		free((char *)f->votes[i].key);
-		free((char *)f->votes[i].event_id);
-	}
-	for (size_t i = 0; i < f->nnotes; i++) {
-		free((char *)f->notes[i].author);
-		free((char *)f->notes[i].kind);
-		free((char *)f->notes[i].text);
-	}
-	for (size_t i = 0; i < f->nattendees; i++)
-		free((char *)f->attendees[i]);
 	f->r.nassignees = f->r.ntags = 0;
 	f->nhistory = f->nvotes = f->nnotes = f->nattendees = 0;
+	arena_reset(&es->strs);
 }
 
 /* Make room for one more element in *arr (n used, *cap allocated). */
@@ -252,13 +301,15 @@ static sc_err merge_rows(struct export_state *es, struct merge *m, int64_t id,
 }
 
 /* Append a copy of column 0 of s to the list *v (*n used, *cap). */
-static sc_err add_to_list(sqlite3_stmt *s, char ***v, size_t *n, size_t *cap)
+static sc_err add_to_list(struct export_state *es, sqlite3_stmt *s, char ***v,
+			  size_t *n, size_t *cap)
 {
 	sc_err err = grow(v, *n, cap, sizeof(**v));
+	int nomem = 0;
 
 	if (err)
 		return err;
-	(*v)[*n] = dup_col(s, 0);
+	(*v)[*n] = arena_col(&es->strs, s, 0, &nomem);
 	return (*v)[(*n)++] ? SC_OK : SC_ENOMEM;
 }
 
@@ -266,31 +317,31 @@ static sc_err add_assignee(struct export_state *es, sqlite3_stmt *s,
 			   void *arg)
 {
 	(void)arg;
-	return add_to_list(s, &es->f.r.assignees, &es->f.r.nassignees,
+	return add_to_list(es, s, &es->f.r.assignees, &es->f.r.nassignees,
 			   &es->cap_as);
 }
 
 static sc_err add_tag(struct export_state *es, sqlite3_stmt *s, void *arg)
 {
 	(void)arg;
-	return add_to_list(s, &es->f.r.tags, &es->f.r.ntags, &es->cap_tg);
+	return add_to_list(es, s, &es->f.r.tags, &es->f.r.ntags, &es->cap_tg);
 }
 
 static sc_err add_vote(struct export_state *es, sqlite3_stmt *s, void *arg)
 {
 	struct rec_full *f = &es->f;
 	struct vote_row *v;
+	int nomem = 0;
 	sc_err err = grow(&f->votes, f->nvotes, &es->cap_v, sizeof(*v));
 
 	(void)arg;
 	if (err)
 		return err;
 	v = &f->votes[f->nvotes++];
-	v->user_id = dup_col(s, 0);
-	v->key = dup_col(s, 1);
-	v->event_id = dup_col(s, 2);
-	if (lost(s, 0, v->user_id) || lost(s, 1, v->key) ||
-	    lost(s, 2, v->event_id))
+	v->user_id = arena_col(&es->strs, s, 0, &nomem);
+	v->key = arena_col(&es->strs, s, 1, &nomem);
+	v->event_id = arena_col(&es->strs, s, 2, &nomem);
+	if (nomem)
 		return SC_ENOMEM;
 	if (!strcmp(v->key, "up"))
 		f->r.votes_up++;
@@ -305,6 +356,7 @@ static sc_err add_history(struct export_state *es, sqlite3_stmt *s, void *arg)
 {
 	struct rec_full *f = &es->f;
 	struct history_entry *h;
+	int nomem = 0;
 	sc_err err = grow(&f->history, f->nhistory, &es->cap_h, sizeof(*h));
 
 	(void)arg;
@@ -314,23 +366,19 @@ static sc_err add_history(struct export_state *es, sqlite3_stmt *s, void *arg)
 	memset(h, 0, sizeof(*h));
 	h->record = f->r.id;
 	h->ts = sqlite3_column_int64(s, 0);
-	h->actor = dup_col(s, 1);
-	h->field = dup_col(s, 2);
-	h->old_value = dup_col(s, 3);
-	h->new_value = dup_col(s, 4);
-	h->event_id = dup_col(s, 5);
-	if (lost(s, 1, h->actor) || lost(s, 2, h->field) ||
-	    lost(s, 3, h->old_value) || lost(s, 4, h->new_value) ||
-	    lost(s, 5, h->event_id))
-		return SC_ENOMEM;
-	return SC_OK;
+	h->actor = arena_col(&es->strs, s, 1, &nomem);
+	h->field = arena_col(&es->strs, s, 2, &nomem);
+	h->old_value = arena_col(&es->strs, s, 3, &nomem);
+	h->new_value = arena_col(&es->strs, s, 4, &nomem);
+	h->event_id = arena_col(&es->strs, s, 5, &nomem);
+	return nomem ? SC_ENOMEM : SC_OK;
 }
 
 static sc_err load_notes(struct export_state *es, int64_t id)
 {
 	sqlite3_stmt *s = es->s[X_NOTES];
 	struct rec_full *f = &es->f;
-	int rc = sqlite3_bind_int64(s, 1, id);
+	int rc = sqlite3_bind_int64(s, 1, id), nomem = 0;
 	sc_err err = SC_OK;
 
 	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -341,11 +389,10 @@ static sc_err load_notes(struct export_state *es, int64_t id)
 			break;
 		n = &f->notes[f->nnotes++];
 		n->ts = sqlite3_column_int64(s, 0);
-		n->author = dup_col(s, 1);
-		n->kind = dup_col(s, 2);
-		n->text = dup_col(s, 3);
-		if (lost(s, 1, n->author) || lost(s, 2, n->kind) ||
-		    lost(s, 3, n->text))
+		n->author = arena_col(&es->strs, s, 1, &nomem);
+		n->kind = arena_col(&es->strs, s, 2, &nomem);
+		n->text = arena_col(&es->strs, s, 3, &nomem);
+		if (nomem)
 			err = SC_ENOMEM;
 		rc = err ? SQLITE_DONE : SQLITE_OK;
 	}
@@ -361,7 +408,7 @@ static sc_err load_notes(struct export_state *es, int64_t id)
 			   sizeof(*f->attendees));
 		if (err)
 			break;
-		f->attendees[f->nattendees] = dup_col(s, 0);
+		f->attendees[f->nattendees] = arena_col(&es->strs, s, 0, &nomem);
 		if (!f->attendees[f->nattendees++])
 			err = SC_ENOMEM;
 		rc = err ? SQLITE_DONE : SQLITE_OK;
@@ -517,7 +564,7 @@ sc_err store_export(struct store *st, const struct rec_query *q, int attached,
 	if (!err && rc != SQLITE_DONE)
 		err = store_dberr(st, rc, "cannot read records");
 out:
-	full_reset(&es);
+	arena_free(&es.strs);
 	free(es.f.r.assignees);
 	free(es.f.r.tags);
 	free(es.f.history);

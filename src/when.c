@@ -107,6 +107,27 @@ static int weekday_of(int64_t day)
 	return (int)((day % 7 + 7 + 3) % 7);
 }
 
+sc_err when_utc(int64_t t, struct tm *out)
+{
+	int64_t day = floordiv(t, DAY_SECS), secs = t - day * DAY_SECS, y;
+	int m, d;
+
+	civil_from_days(day, &y, &m, &d);
+	if (y - 1900 < INT_MIN || y - 1900 > INT_MAX)
+		return SC_EINVAL;
+	memset(out, 0, sizeof(*out));
+	out->tm_year = (int)(y - 1900);
+	out->tm_mon = m - 1;
+	out->tm_mday = d;
+	out->tm_hour = (int)(secs / 3600);
+	out->tm_min = (int)(secs / 60 % 60);
+	out->tm_sec = (int)(secs % 60);
+	out->tm_wday = (weekday_of(day) + 1) % 7;
+	out->tm_yday = (int)(day - days_from_civil(y, 1, 1));
+	out->tm_zone = "GMT";
+	return SC_OK;
+}
+
 static int days_in_month(int64_t y, int m)
 {
 	static const int len[12] = { 31, 28, 31, 30, 31, 30,

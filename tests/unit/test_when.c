@@ -902,6 +902,35 @@ static void test_format_date(void)
 	sbuf_release(&sb);
 }
 
+/* when_utc is gmtime_r without the lock: field for field the same,
+ * across leap years, century rules, the epoch and negative times. */
+static void test_utc_matches_gmtime(void)
+{
+	static const int64_t fixed[] = {
+		0, -1, 59, 86399, 86400, 951782400 /* 2000-02-29 */,
+		4107542399 /* 2100-02-28 23:59:59 */, 4107542400,
+		-2208988800 /* 1900-01-01 */, 1700000000, 253402300799,
+	};
+	int64_t t = -2208988800;
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]) + 20000; i++) {
+		int64_t v = i < sizeof(fixed) / sizeof(fixed[0]) ? fixed[i] : t;
+		time_t tt = (time_t)v;
+		struct tm want, got;
+
+		CHECK(gmtime_r(&tt, &want) != NULL);
+		CHECK_OK(when_utc(v, &got));
+		if (got.tm_year != want.tm_year || got.tm_mon != want.tm_mon ||
+		    got.tm_mday != want.tm_mday || got.tm_hour != want.tm_hour ||
+		    got.tm_min != want.tm_min || got.tm_sec != want.tm_sec ||
+		    got.tm_wday != want.tm_wday || got.tm_yday != want.tm_yday)
+			th_fail(__FILE__, __LINE__, "when_utc(%lld) differs from gmtime_r",
+				(long long)v);
+		if (i >= sizeof(fixed) / sizeof(fixed[0]))
+			t += 86400 * 3 + 3607; /* 1900 to 2066, drifting hours */
+	}
+}
+
 static void test_format_duration(void)
 {
 	static const struct {
@@ -951,4 +980,4 @@ TESTS(TEST(test_tz_valid), TEST(test_tz_restored), TEST(test_local),
       TEST(test_due_on_friday), TEST(test_since), TEST(test_next_slot),
       TEST(test_window_parse), TEST(test_in_window), TEST(test_format),
       TEST(test_format_short), TEST(test_format_date),
-      TEST(test_format_duration))
+      TEST(test_format_duration), TEST(test_utc_matches_gmtime))
