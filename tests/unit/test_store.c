@@ -980,6 +980,53 @@ static void test_query_combined_order_limit(void)
 	store_close(st);
 }
 
+/* Lists a caller skips stay empty; the others are loaded as usual. */
+struct lists {
+	size_t nassignees, ntags;
+	int votes_up;
+};
+
+static int lists_cb(const struct record *r, void *ctx)
+{
+	struct lists *l = ctx;
+
+	l->nassignees += r->nassignees;
+	l->ntags += r->ntags;
+	l->votes_up += r->votes_up;
+	return 0;
+}
+
+static void test_query_skip(void)
+{
+	struct store *st = open_mem();
+	struct rec_query q;
+	struct record r;
+	struct lists l;
+
+	mk(&r, REC_DECISION, ROOM_A, "@alice:x", NULL, "use jira", "proposed",
+	   1000);
+	CHECK_OK(record_add_assignee(&r, "@bob:x"));
+	CHECK_OK(record_add_tag(&r, "tools"));
+	CHECK_OK(store_record_add(st, &r));
+	CHECK_OK(store_vote_add(st, r.id, "@bob:x", "up", NULL));
+	record_clear(&r);
+	memset(&q, 0, sizeof(q));
+	memset(&l, 0, sizeof(l));
+	CHECK_OK(store_query(st, &q, lists_cb, &l));
+	CHECK(l.nassignees == 1 && l.ntags == 1 && l.votes_up == 1);
+	q.skip = SKIP_ASSIGNEES | SKIP_VOTES;
+	memset(&l, 0, sizeof(l));
+	CHECK_OK(store_query(st, &q, lists_cb, &l));
+	CHECK(l.nassignees == 0 && l.ntags == 1 && l.votes_up == 0);
+	q.skip = SKIP_ALL;
+	memset(&l, 0, sizeof(l));
+	CHECK_OK(store_query(st, &q, lists_cb, &l));
+	CHECK(l.nassignees == 0 && l.ntags == 0 && l.votes_up == 0);
+	q.skip = SKIP_ALL + 1;
+	CHECK_INT(store_query(st, &q, lists_cb, &l), SC_EINVAL);
+	store_close(st);
+}
+
 static void test_query_terms(void)
 {
 	struct fixture f;
@@ -1977,7 +2024,7 @@ TESTS(TEST(test_kind_and_id_helpers), TEST(test_add_get_round_trip),
       TEST(test_superseded_history), TEST(test_history_is_append_only),
       TEST(test_nested_transactions), TEST(test_query_each_field),
       TEST(test_query_combined_order_limit), TEST(test_query_assignees),
-      TEST(test_query_terms),
+      TEST(test_query_skip), TEST(test_query_terms),
       TEST(test_search_follows_updates),
       TEST(test_search_within_transaction), TEST(test_query_reentrant),
       TEST(test_query_plans_use_indexes), TEST(test_scale_20000),
