@@ -4,13 +4,17 @@
  * command engine.
  *
  * One loop: send what the outbox holds, long-poll /sync, then handle the
- * whole batch in one store transaction (invites, membership and power
- * levels, commands, edits, redactions, reactions, back-fill of limited
- * timelines) that also stores the next sync token and queues every reply
- * in the outbox. A crash before the commit replays the batch; a crash
- * after it resends the queued replies with their original transaction
- * ids, which the homeserver deduplicates. So no command is lost and none
- * is answered twice.
+ * batch (invites, membership and power levels, commands, edits,
+ * redactions, reactions, back-fill of limited timelines), queueing every
+ * reply in the outbox. The batch is committed room by room and page by
+ * page of back-fill; the last commit also stores the next sync token.
+ * After each commit the replies it queued start to go out while the
+ * rest of the batch is handled. A crash replays the batch from the old
+ * token, and the events already handled are skipped (they are marked
+ * seen in the same transactions); a crash after a commit resends the
+ * queued replies with their original transaction ids, which the
+ * homeserver deduplicates. So no command is lost and none is answered
+ * twice.
  */
 #ifndef SCRIBE_BOT_H
 #define SCRIBE_BOT_H
@@ -23,6 +27,7 @@
 #include "store.h"
 
 struct e2ee;
+struct outgoing;
 
 struct bot {
 	struct config cfg;
@@ -32,10 +37,15 @@ struct bot {
 	struct e2ee *e2ee;       /* NULL when encryption is off */
 	int64_t (*clock)(void); /* seconds; injectable for tests */
 	int64_t data_version;    /* the store's, when the last sync began */
+	struct outgoing *out;    /* the batch of replies being sent, or NULL */
+	int64_t pumped;          /* monotonic us of the last pump */
+	int64_t committed;       /* outbox seq up to which messages are durable */
 };
 
-/* Handle one /sync response (a borrowed object) in one transaction.
- * Network calls it needs (join, back-fill) are made from inside. */
+/* Handle one /sync response (a borrowed object), committing as above;
+ * inside a transaction the caller holds, nothing is committed and no
+ * reply is sent. Network calls it needs (join, back-fill, the replies
+ * already committed) are made from inside. */
 sc_err bot_handle_sync(struct bot *b, json_t *sync);
 /* Send every queued message; stops early only on SC_EINTR / SC_EAUTH. */
 sc_err bot_flush_outbox(struct bot *b);

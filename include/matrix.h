@@ -112,6 +112,22 @@ struct mx_req {
 sc_err mx_call_many(struct matrix *m, struct mx_req *reqs, int n, int parallel);
 
 /*
+ * mx_call_many in steps, so a batch travels while the caller works:
+ * mx_many_start sets it up (reqs must live until mx_many_end); each
+ * mx_many_step starts what it may, lets curl move the transfers on and
+ * collects finished ones, waiting up to 100 ms for progress only when
+ * block is set; it returns non-zero while requests are left and no
+ * error stopped the batch. mx_many_end releases it and returns what
+ * mx_call_many would have. One batch at a time per struct matrix; the
+ * single-request calls (mx_call) may run between steps.
+ */
+struct mx_many;
+sc_err mx_many_start(struct matrix *m, struct mx_req *reqs, int n,
+		     int parallel, struct mx_many **out);
+int mx_many_step(struct matrix *m, struct mx_many *mm, int block);
+sc_err mx_many_end(struct matrix *m, struct mx_many *mm);
+
+/*
  * Build "/_matrix/client/v3" + fmt into sb, where each %s in fmt is
  * replaced by the next argument percent-encoded as one path segment
  * (only %s is supported).

@@ -123,6 +123,8 @@ int store_schema_latest(void);
 sc_err store_tx_begin(struct store *st);
 sc_err store_tx_commit(struct store *st);
 sc_err store_tx_rollback(struct store *st);
+/* Whether a transaction is open (what is written now is not yet durable). */
+int store_in_tx(const struct store *st);
 
 /*
  * Insert r: assigns r->id and r->num (next number of its kind), stores
@@ -364,6 +366,8 @@ sc_err store_outbox_pending(struct store *st, int limit, outbox_cb cb,
 /* The message was accepted by the homeserver as event_id: remove it and
  * link the reply to its record. */
 sc_err store_outbox_done(struct store *st, int64_t seq, const char *event_id);
+/* The newest queued message's seq (0 when the outbox is empty). */
+sc_err store_outbox_last(struct store *st, int64_t *seq);
 
 /* Mark a Matrix event as processed. SC_EEXISTS if it already was (a
  * back-filled or re-delivered event is then skipped). Rows older than

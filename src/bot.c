@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bot.c - `scribe run` and `scribe login` (see bot.h): the sync loop,
- * the handling of each sync batch in one transaction, the outbox, and
+ * the handling of each sync batch (committed room by room), the outbox, and
  * the scheduled digests. Matrix JSON is read here and in matrix.c only;
  * the commands never see it.
  */
@@ -24,7 +24,12 @@
 #include "banned.h"
 
 #define BACKFILL_PAGES 100000 /* x 100 events: a guard, not a limit */
-#define OUTBOX_BATCH 64
+#define OUTBOX_BATCH 256 /* messages read from the outbox at a time */
+#define PUMP_US 200     /* how often pump lets a batch move on */
+
+static sc_err pump(struct bot *b);
+static sc_err committed(struct bot *b);
+static sc_err checkpoint(struct bot *b);
 
 static int64_t wall_clock(void)
 {
@@ -431,6 +436,8 @@ static sc_err backfill(struct bot *b, struct room_batch *rb, const char *since,
 		chunk = json_object_get(resp, "chunk");
 		json_array_foreach(chunk, i, ev) {
 			err = on_event(b, rb, ev, now);
+			if (!err)
+				err = pump(b);
 			if (err)
 				break;
 		}
@@ -440,9 +447,7 @@ static sc_err backfill(struct bot *b, struct room_batch *rb, const char *since,
 			err = SC_ENOMEM;
 		rb->last_event = NULL; /* it lived in this page */
 		if (!err) /* keep this page even if the next one crashes */
-			err = store_tx_commit(b->st);
-		if (!err)
-			err = store_tx_begin(b->st);
+			err = checkpoint(b);
 		end = jstr(resp, "end");
 		if (!err && (!json_array_size(chunk) || !end || !strcmp(end, token)))
 			done = 1;
@@ -529,6 +534,8 @@ static sc_err on_joined_room(struct bot *b, const char *room, json_t *jr,
 	}
 	json_array_foreach(events, i, ev) {
 		err = on_event(b, &rb, ev, now);
+		if (!err)
+			err = pump(b);
 		if (err)
 			return err;
 	}
@@ -655,6 +662,11 @@ sc_err bot_handle_sync(struct bot *b, json_t *sync)
 	}
 	json_object_foreach(json_object_get(rooms, "join"), room, v) {
 		err = on_joined_room(b, room, v, since, now, receipts);
+		/* keep this room's commands and let their replies go while
+		 * the next room is handled; a crash replays the batch, and
+		 * the events marked seen are skipped */
+		if (!err)
+			err = checkpoint(b);
 		if (err)
 			goto fail;
 	}
@@ -670,8 +682,11 @@ sc_err bot_handle_sync(struct bot *b, json_t *sync)
 	if (err)
 		goto fail;
 	free(since);
+	err = committed(b);
 	send_receipts(b, receipts);
 	json_decref(receipts);
+	if (err)
+		return err;
 	if (b->e2ee)
 		return e2ee_after_batch(b->e2ee, on_late_decrypted, b);
 	return SC_OK;
@@ -690,54 +705,73 @@ struct pending {
 	int must_encrypt; /* plaintext for an encrypted room: never sent */
 };
 
-struct pending_list {
+/* A batch of queued messages on its way: read from the outbox once they
+ * were committed, sent by mx_many while the bot goes on (see pump). */
+struct outgoing {
 	struct pending items[OUTBOX_BATCH];
+	struct mx_req reqs[OUTBOX_BATCH];
+	struct sbuf paths[OUTBOX_BATCH];
 	int n;
+	int64_t upto;    /* only messages up to this seq (committed ones) */
 	sc_err err;
+	struct mx_many *mm;
 };
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static int collect_pending(const struct outbox_msg *m, void *ctx)
 {
-	struct pending_list *pl = ctx;
-	struct pending *p = &pl->items[pl->n];
+	struct outgoing *o = ctx;
+	struct pending *p = &o->items[o->n];
 
+	if (m->seq > o->upto)
+		return 1; /* queued by the transaction still open */
 	p->seq = m->seq;
 	p->txn = strdup(m->txn_id);
 	p->room = strdup(m->room_id);
 	p->type = strdup(m->type);
 	p->content = strdup(m->content);
 	p->must_encrypt = m->encrypted && strcmp(m->type, "m.room.encrypted");
-	pl->n++;
+	o->n++;
 	if (!p->txn || !p->room || !p->type || !p->content) {
-		pl->err = SC_ENOMEM;
+		o->err = SC_ENOMEM;
 		return 1;
 	}
-	return pl->n == OUTBOX_BATCH;
+	return o->n == OUTBOX_BATCH;
 }
 
-static void pending_clear(struct pending_list *pl)
+static void outgoing_free(struct outgoing *o)
 {
-	for (int i = 0; i < pl->n; i++) {
-		free(pl->items[i].txn);
-		free(pl->items[i].room);
-		free(pl->items[i].type);
-		free(pl->items[i].content);
+	for (int i = 0; i < o->n; i++) {
+		free(o->items[i].txn);
+		free(o->items[i].room);
+		free(o->items[i].type);
+		free(o->items[i].content);
+		json_decref(o->reqs[i].resp);
+		sbuf_release(&o->paths[i]);
 	}
-	pl->n = 0;
+	free(o);
 }
 
 /* Record the outcome of a sent batch in one transaction: each finished
  * message leaves the outbox (linked to its event when sent). A crash
  * before the commit sends them again with the same transaction ids,
- * which the homeserver answers without posting twice. */
-static sc_err mark_sent(struct bot *b, struct pending_list *pl,
-			struct mx_req *reqs)
+ * which the homeserver answers without posting twice. Inside a
+ * transaction still open (a batch that finished while a sync is
+ * handled), that is a savepoint committed with it. */
+static sc_err mark_sent(struct bot *b, struct outgoing *o)
 {
 	sc_err err = store_tx_begin(b->st);
 
-	for (int i = 0; i < pl->n && !err; i++) {
-		struct pending *p = &pl->items[i];
-		struct mx_req *r = &reqs[i];
+	for (int i = 0; i < o->n && !err; i++) {
+		struct pending *p = &o->items[i];
+		struct mx_req *r = &o->reqs[i];
 
 		if (r->err == SC_EAGAIN)
 			continue; /* not sent: it stays queued */
@@ -751,72 +785,175 @@ static sc_err mark_sent(struct bot *b, struct pending_list *pl,
 	return err ? (store_tx_rollback(b->st), err) : store_tx_commit(b->st);
 }
 
-/* Send one batch: every message the store says can go, with up to
- * cfg.parallel_sends in flight (one at a time per room, so replies keep
- * their order). *sent counts the messages that left the queue. */
-static sc_err send_batch(struct bot *b, struct pending_list *pl, int *sent)
+/* Read the next batch (committed messages up to seq upto) and start
+ * sending it: every message the store says can go, with up to
+ * cfg.parallel_sends in flight, one at a time per room so replies keep
+ * their order. b->out stays NULL when nothing is queued. */
+static sc_err batch_start(struct bot *b, int64_t upto)
 {
-	struct mx_req reqs[OUTBOX_BATCH];
-	struct sbuf paths[OUTBOX_BATCH];
-	sc_err err = SC_OK, merr;
+	struct outgoing *o = calloc(1, sizeof(*o));
+	sc_err err;
 
-	memset(reqs, 0, sizeof(reqs));
-	for (int i = 0; i < pl->n; i++) {
-		struct pending *p = &pl->items[i];
+	if (!o)
+		return SC_ENOMEM;
+	o->upto = upto;
+	err = store_outbox_pending(b->st, OUTBOX_BATCH, collect_pending, o);
+	if (!err)
+		err = o->err;
+	for (int i = 0; i < o->n; i++) {
+		struct pending *p = &o->items[i];
 
-		sbuf_init(&paths[i], 0);
-		reqs[i].err = SC_EAGAIN;
+		sbuf_init(&o->paths[i], 0);
+		o->reqs[i].err = SC_EAGAIN;
 		if (p->must_encrypt && b->e2ee)
 			continue; /* not encrypted yet: it waits */
 		if (p->must_encrypt) {
 			log_error("encryption is off: cannot send to encrypted "
 				  "room %s; message dropped", p->room);
-			reqs[i].err = SC_EMATRIX;
+			o->reqs[i].err = SC_EMATRIX;
 			continue;
 		}
 		if (!err)
-			err = mx_path(&paths[i], "/rooms/%s/send/%s/%s", p->room,
+			err = mx_path(&o->paths[i], "/rooms/%s/send/%s/%s", p->room,
 				      p->type, p->txn);
-		reqs[i].method = "PUT";
-		reqs[i].path = paths[i].buf;
-		reqs[i].body = p->content;
-		reqs[i].key = p->room;
+		o->reqs[i].method = "PUT";
+		o->reqs[i].path = o->paths[i].buf;
+		o->reqs[i].body = p->content;
+		o->reqs[i].key = p->room;
 	}
-	if (!err)
-		err = mx_call_many(b->mx, reqs, pl->n, b->cfg.parallel_sends);
-	merr = mark_sent(b, pl, reqs);
-	for (int i = 0; i < pl->n; i++) {
-		if (reqs[i].err != SC_EAGAIN)
+	if (!err && o->n)
+		err = mx_many_start(b->mx, o->reqs, o->n, b->cfg.parallel_sends,
+				    &o->mm);
+	if (err || !o->n) {
+		outgoing_free(o);
+		return err;
+	}
+	o->upto = o->items[o->n - 1].seq; /* where the next batch starts */
+	b->out = o;
+	b->pumped = mono_us();
+	mx_many_step(b->mx, o->mm, 0); /* the first requests leave now */
+	return SC_OK;
+}
+
+/* The batch in flight is over (or stopped): record it. *sent counts the
+ * messages that left the queue, *full whether the batch was full (more
+ * may be queued). */
+static sc_err batch_end(struct bot *b, int *sent, int *full)
+{
+	struct outgoing *o = b->out;
+	sc_err err = mx_many_end(b->mx, o->mm), merr;
+
+	b->out = NULL;
+	merr = mark_sent(b, o);
+	*sent = 0;
+	for (int i = 0; i < o->n; i++)
+		if (o->reqs[i].err != SC_EAGAIN)
 			(*sent)++;
-		json_decref(reqs[i].resp);
-		sbuf_release(&paths[i]);
-	}
+	*full = o->n == OUTBOX_BATCH;
+	outgoing_free(o);
 	return err ? err : merr;
 }
 
-sc_err bot_flush_outbox(struct bot *b)
+/*
+ * Let the batch in flight move on while a sync is handled: called
+ * between events (at most every PUMP_US), it hands curl what the
+ * homeserver answered and starts the next requests, so the server
+ * stores replies while scribe works on later commands. A batch that
+ * is over is recorded, and the next one taken from what was committed.
+ */
+static sc_err pump(struct bot *b)
 {
-	struct pending_list pl;
-	sc_err err = SC_OK;
-	int sent, n;
+	int64_t now, upto;
+	int sent, full;
+	sc_err err;
 
-	if (b->e2ee) {
+	if (!b->out)
+		return SC_OK;
+	now = mono_us();
+	if (now - b->pumped < PUMP_US)
+		return SC_OK;
+	b->pumped = now;
+	if (mx_many_step(b->mx, b->out->mm, 0))
+		return SC_OK;
+	upto = b->out->upto;
+	err = batch_end(b, &sent, &full);
+	if (!err && sent && upto < b->committed)
+		err = batch_start(b, b->committed);
+	return err;
+}
+
+/*
+ * A commit point while a sync is handled (after each room and each
+ * back-fill page): what was queued is durable now, so it may be sent.
+ * Encrypted rooms' replies are encrypted first (in their own
+ * transactions). Inside an outer transaction nothing is durable yet and
+ * nothing starts.
+ */
+static sc_err committed(struct bot *b)
+{
+	sc_err err;
+
+	if (store_in_tx(b->st))
+		return SC_OK;
+	if (b->e2ee && !b->out) {
 		err = e2ee_prepare_outbox(b->e2ee);
 		if (err)
 			return err;
 	}
-	do {
-		memset(&pl, 0, sizeof(pl));
-		sent = 0;
-		err = store_outbox_pending(b->st, OUTBOX_BATCH, collect_pending, &pl);
-		if (!err)
-			err = pl.err;
-		if (!err)
-			err = send_batch(b, &pl, &sent);
-		n = pl.n; /* pending_clear zeroes it: a full batch means more */
-		pending_clear(&pl);
-	} while (!err && n == OUTBOX_BATCH && sent);
+	err = store_outbox_last(b->st, &b->committed);
+	if (!err && !b->out)
+		err = batch_start(b, b->committed);
+	return err ? err : pump(b);
+}
+
+/* Commit the level open while a sync is handled, let what it queued go,
+ * and open the next level; whenever the commit worked a level is open
+ * again, for the caller to commit or roll back. */
+static sc_err checkpoint(struct bot *b)
+{
+	sc_err err = store_tx_commit(b->st), again;
+
+	if (err)
+		return err;
+	err = committed(b);
+	again = store_tx_begin(b->st);
+	return err ? err : again;
+}
+
+sc_err bot_flush_outbox(struct bot *b)
+{
+	sc_err err = SC_OK;
+	int sent = 1, full = 1, first = 1;
+
+	/* the batch started while the sync was handled holds the oldest
+	 * messages: it finishes first */
+	if (b->out) {
+		while (mx_many_step(b->mx, b->out->mm, 1))
+			;
+		err = batch_end(b, &sent, &full);
+	}
+	if (!err && b->e2ee)
+		err = e2ee_prepare_outbox(b->e2ee);
+	while (!err && (first || (full && sent))) {
+		first = 0;
+		err = batch_start(b, INT64_MAX);
+		if (err || !b->out)
+			break;
+		while (mx_many_step(b->mx, b->out->mm, 1))
+			;
+		err = batch_end(b, &sent, &full);
+	}
 	return err;
+}
+
+/* Drop a batch still in flight at exit: its messages stay queued. */
+static void batch_drop(struct bot *b)
+{
+	if (!b->out)
+		return;
+	mx_many_end(b->mx, b->out->mm);
+	outgoing_free(b->out);
+	b->out = NULL;
 }
 
 static sc_err post_digest(const char *room, const char *txn,
@@ -997,6 +1134,7 @@ static int bot_setup(struct bot *b, const char *conf, int need_token)
 
 static void bot_teardown(struct bot *b)
 {
+	batch_drop(b);
 	e2ee_close(b->e2ee);
 	mx_close(b->mx);
 	store_close(b->st);

@@ -436,125 +436,188 @@ static void slot_stop(struct matrix *m, struct slot *sl)
 	sl->req = -1;
 }
 
-sc_err mx_call_many(struct matrix *m, struct mx_req *reqs, int n, int parallel)
-{
+/* A batch of mx_call_many in flight (see mx_many_start). */
+struct mx_many {
+	struct mx_req *reqs;
+	int n, parallel;
 	struct slot slots[MX_PARALLEL_MAX];
-	int64_t *at = calloc((size_t)(n ? n : 1), sizeof(*at)); /* retry time */
-	long *backoff = calloc((size_t)(n ? n : 1), sizeof(*backoff));
-	int *attempts = calloc((size_t)(n ? n : 1), sizeof(*attempts));
-	int *prev = order_by_key(reqs, n);
-	int left = n, running = 0, done_any = 0;
-	sc_err fatal = SC_OK;
+	int64_t *at;      /* per request: when it may (re)start; -1 running */
+	long *backoff;
+	int *attempts;
+	int *prev;        /* order_by_key */
+	int left, running;
+	sc_err fatal;
+};
 
+sc_err mx_many_start(struct matrix *m, struct mx_req *reqs, int n,
+		     int parallel, struct mx_many **out)
+{
+	struct mx_many *mm = calloc(1, sizeof(*mm));
+	size_t cnt = (size_t)(n ? n : 1);
+
+	*out = NULL;
+	if (!mm)
+		return SC_ENOMEM;
 	if (parallel < 1)
 		parallel = 1;
 	if (parallel > MX_PARALLEL_MAX)
 		parallel = MX_PARALLEL_MAX;
+	mm->reqs = reqs;
+	mm->n = n;
+	mm->parallel = parallel;
+	mm->left = n;
 	for (int i = 0; i < n; i++) {
 		reqs[i].resp = NULL;
 		if (reqs[i].method)
 			reqs[i].err = SC_EAGAIN;
 		else
-			left--; /* not to be sent: err stays as given */
+			mm->left--; /* not to be sent: err stays as given */
 	}
-	if (!at || !backoff || !attempts || !prev)
-		fatal = SC_ENOMEM;
-	if (!fatal && !m->multi && !(m->multi = curl_multi_init()))
-		fatal = SC_ENOMEM;
-	for (int k = 0; k < parallel; k++) {
-		slots[k].req = -1;
+	for (int k = 0; k < MX_PARALLEL_MAX; k++)
+		mm->slots[k].req = -1;
+	mm->at = calloc(cnt, sizeof(*mm->at));
+	mm->backoff = calloc(cnt, sizeof(*mm->backoff));
+	mm->attempts = calloc(cnt, sizeof(*mm->attempts));
+	mm->prev = order_by_key(reqs, n);
+	if (!mm->at || !mm->backoff || !mm->attempts || !mm->prev)
+		mm->fatal = SC_ENOMEM;
+	if (!mm->fatal && !m->multi && !(m->multi = curl_multi_init()))
+		mm->fatal = SC_ENOMEM;
+	for (int k = 0; k < parallel && !mm->fatal; k++) {
 		if (!m->pool[k])
 			m->pool[k] = curl_easy_init();
-		slots[k].h = m->pool[k];
-		if (!slots[k].h)
-			fatal = SC_ENOMEM;
+		mm->slots[k].h = m->pool[k];
+		if (!mm->slots[k].h)
+			mm->fatal = SC_ENOMEM;
 	}
 	m->woken = 0;
-	while (!fatal && left > 0) {
-		int64_t now = mono_ms(), next = now + 100;
-		struct CURLMsg *msg;
-		int queued, still;
+	*out = mm;
+	return SC_OK;
+}
 
-		if (stop_flag) {
-			fatal = SC_EINTR;
-			break;
-		}
-		/* start every request whose turn it is, while slots are free */
-		for (int i = 0, k = 0; i < n && running < parallel && !fatal; i++) {
-			struct mx_req *r = &reqs[i];
+/* Start every request whose turn it is, while slots are free; *next is
+ * lowered to the earliest retry time still ahead. */
+static void many_refill(struct matrix *m, struct mx_many *mm, int64_t now,
+			int64_t *next)
+{
+	for (int i = 0, k = 0; i < mm->n && mm->running < mm->parallel &&
+	     !mm->fatal; i++) {
+		struct mx_req *r = &mm->reqs[i];
 
-			if (!r->method || r->err != SC_EAGAIN || at[i] < 0 ||
-			    (prev[i] >= 0 && reqs[prev[i]].err == SC_EAGAIN))
-				continue;
-			if (at[i] > now) {
-				next = at[i] < next ? at[i] : next;
-				continue;
-			}
-			while (slots[k].req >= 0)
-				k++;
-			fatal = slot_start(m, &slots[k], r, i);
-			if (!fatal) {
-				at[i] = -1; /* running */
-				running++;
-			}
+		if (!r->method || r->err != SC_EAGAIN || mm->at[i] < 0 ||
+		    (mm->prev[i] >= 0 && mm->reqs[mm->prev[i]].err == SC_EAGAIN))
+			continue;
+		if (mm->at[i] > now) {
+			*next = mm->at[i] < *next ? mm->at[i] : *next;
+			continue;
 		}
-		if (fatal)
-			break;
-		if (curl_multi_perform(m->multi, &still) != CURLM_OK) {
-			fatal = SC_ENOMEM;
-			break;
+		while (mm->slots[k].req >= 0)
+			k++;
+		mm->fatal = slot_start(m, &mm->slots[k], r, i);
+		if (!mm->fatal) {
+			mm->at[i] = -1; /* running */
+			mm->running++;
 		}
-		done_any = 0;
-		while ((msg = curl_multi_info_read(m->multi, &queued)) && !fatal) {
-			struct slot *sl = NULL;
-			struct mx_req *r;
-			sc_err err;
-			int i;
-
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			for (int k = 0; k < parallel; k++)
-				if (slots[k].req >= 0 && slots[k].h == msg->easy_handle)
-					sl = &slots[k];
-			if (!sl)
-				continue;
-			i = sl->req;
-			r = &reqs[i];
-			err = xfer_result(m, sl->h, &sl->x, msg->data.result,
-					  r->method, r->path, &r->resp);
-			slot_stop(m, sl);
-			running--;
-			done_any = 1;
-			at[i] = 0;
-			if (!err || err == SC_EMATRIX) {
-				/* done: sent, or refused for good (4xx) */
-				r->err = err;
-				snprintf(r->errcode, sizeof(r->errcode), "%s", m->errcode);
-				snprintf(r->error, sizeof(r->error), "%s", m->error);
-				left--;
-			} else if (!transient(err) ||
-				   (m->max_attempts && ++attempts[i] >= m->max_attempts)) {
-				fatal = err;
-			} else {
-				if (!backoff[i])
-					backoff[i] = m->backoff_ms > 0 ? m->backoff_ms : 250;
-				at[i] = mono_ms() + retry_wait(m, err, &backoff[i]);
-			}
-		}
-		/* wait for progress unless a slot came free to refill */
-		if (!fatal && !done_any &&
-		    curl_multi_poll(m->multi, NULL, 0,
-				    (int)(next > now ? next - now : 0), NULL) != CURLM_OK)
-			fatal = SC_ENOMEM;
 	}
-	for (int k = 0; k < parallel; k++)
-		if (slots[k].req >= 0)
-			slot_stop(m, &slots[k]);
-	free(at);
-	free(backoff);
-	free(attempts);
-	free(prev);
-	return fatal;
+}
+
+/* Collect the transfers curl finished; returns whether any did. */
+static int many_reap(struct matrix *m, struct mx_many *mm)
+{
+	struct CURLMsg *msg;
+	int queued, done_any = 0;
+
+	while ((msg = curl_multi_info_read(m->multi, &queued)) && !mm->fatal) {
+		struct slot *sl = NULL;
+		struct mx_req *r;
+		sc_err err;
+		int i;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		for (int k = 0; k < mm->parallel; k++)
+			if (mm->slots[k].req >= 0 && mm->slots[k].h == msg->easy_handle)
+				sl = &mm->slots[k];
+		if (!sl)
+			continue;
+		i = sl->req;
+		r = &mm->reqs[i];
+		err = xfer_result(m, sl->h, &sl->x, msg->data.result,
+				  r->method, r->path, &r->resp);
+		slot_stop(m, sl);
+		mm->running--;
+		done_any = 1;
+		mm->at[i] = 0;
+		if (!err || err == SC_EMATRIX) {
+			/* done: sent, or refused for good (4xx) */
+			r->err = err;
+			snprintf(r->errcode, sizeof(r->errcode), "%s", m->errcode);
+			snprintf(r->error, sizeof(r->error), "%s", m->error);
+			mm->left--;
+		} else if (!transient(err) ||
+			   (m->max_attempts && ++mm->attempts[i] >= m->max_attempts)) {
+			mm->fatal = err;
+		} else {
+			if (!mm->backoff[i])
+				mm->backoff[i] = m->backoff_ms > 0 ? m->backoff_ms : 250;
+			mm->at[i] = mono_ms() + retry_wait(m, err, &mm->backoff[i]);
+		}
+	}
+	return done_any;
+}
+
+int mx_many_step(struct matrix *m, struct mx_many *mm, int block)
+{
+	int64_t now, next;
+	int still;
+
+	if (mm->fatal || mm->left <= 0)
+		return 0;
+	if (stop_flag) {
+		mm->fatal = SC_EINTR;
+		return 0;
+	}
+	now = mono_ms();
+	next = now + 100;
+	many_refill(m, mm, now, &next);
+	if (!mm->fatal && curl_multi_perform(m->multi, &still) != CURLM_OK)
+		mm->fatal = SC_ENOMEM;
+	/* wait for progress unless a slot came free to refill */
+	if (!mm->fatal && !many_reap(m, mm) && block &&
+	    curl_multi_poll(m->multi, NULL, 0,
+			    (int)(next > now ? next - now : 0), NULL) != CURLM_OK)
+		mm->fatal = SC_ENOMEM;
+	return !mm->fatal && mm->left > 0;
+}
+
+sc_err mx_many_end(struct matrix *m, struct mx_many *mm)
+{
+	sc_err err;
+
+	if (!mm)
+		return SC_OK;
+	for (int k = 0; k < mm->parallel; k++)
+		if (mm->slots[k].req >= 0)
+			slot_stop(m, &mm->slots[k]);
+	err = mm->fatal;
+	free(mm->at);
+	free(mm->backoff);
+	free(mm->attempts);
+	free(mm->prev);
+	free(mm);
+	return err;
+}
+
+sc_err mx_call_many(struct matrix *m, struct mx_req *reqs, int n, int parallel)
+{
+	struct mx_many *mm;
+	sc_err err = mx_many_start(m, reqs, n, parallel, &mm);
+
+	if (err)
+		return err;
+	while (mx_many_step(m, mm, 1))
+		;
+	return mx_many_end(m, mm);
 }
 
 /* Copy a string member of obj into *dst (freeing the old value). */

@@ -264,6 +264,17 @@ static const char schema_v4[] =
 	"	ON records (room_id, kind, withdrawn, status, due, severity,\n"
 	"		created);\n";
 
+/*
+ * Schema version 5: the queued messages still in plaintext get their own
+ * (partial) index. Before a batch of replies to encrypted rooms is sent,
+ * store_outbox_to_encrypt looks for exactly those; without the index it
+ * read the whole outbox, so a backlog of 10,000 queued replies cost
+ * about 10 ms at each look.
+ */
+static const char schema_v5[] =
+	"CREATE INDEX outbox_plain ON outbox (seq)\n"
+	"	WHERE type != 'm.room.encrypted';\n";
+
 /* Migration n (1-based) takes a store from user_version n-1 to n. Only
  * ever append; a released script is never edited. */
 static const char *const migrations[] = {
@@ -271,6 +282,7 @@ static const char *const migrations[] = {
 	store_schema_v2,
 	schema_v3,
 	schema_v4,
+	schema_v5,
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -358,6 +370,7 @@ enum stmt_id {
 	S_OUTBOX_PENDING,
 	S_OUTBOX_GET,
 	S_OUTBOX_DEL,
+	S_OUTBOX_LAST,
 	S_EVENT_SEEN,
 	S_EVENTS_PRUNE,
 	S_STATS,
@@ -496,6 +509,7 @@ static const char *const stmt_sql[S_COUNT] = {
 			     "ON r.room_id = o.room_id ORDER BY o.seq LIMIT ?1",
 	[S_OUTBOX_GET] = "SELECT record FROM outbox WHERE seq = ?1",
 	[S_OUTBOX_DEL] = "DELETE FROM outbox WHERE seq = ?1",
+	[S_OUTBOX_LAST] = "SELECT coalesce(max(seq), 0) FROM outbox",
 	[S_EVENT_SEEN] = "INSERT INTO seen_events (event_id, ts) "
 			 "VALUES (?1, ?2) ON CONFLICT (event_id) DO NOTHING",
 	[S_EVENTS_PRUNE] = "DELETE FROM seen_events WHERE ts < ?1",
@@ -1116,23 +1130,33 @@ static sc_err exec_plain(struct store *st, const char *sql)
 	return set_err(st, rc_to_err(rc), "%s", sqlite3_errmsg(st->db));
 }
 
-/* PRAGMA user_version, or an error. */
-static sc_err user_version(struct store *st, int *out)
+/* The single integer statement id yields, or an error ("what"). */
+static sc_err stmt_int(struct store *st, enum stmt_id id, const char *what,
+		       int64_t *out)
 {
 	sqlite3_stmt *s = NULL;
-	sc_err err = stmt_get(st, S_USER_VERSION, &s);
+	sc_err err = stmt_get(st, id, &s);
 	int rc;
 
 	if (err)
 		goto out;
 	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		err = db_err(st, rc, "cannot read schema version");
-		goto out;
-	}
-	*out = sqlite3_column_int(s, 0);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(s, 0);
+	else
+		err = db_err(st, rc, what);
 out:
-	stmt_put(st, S_USER_VERSION, s);
+	stmt_put(st, id, s);
+	return err;
+}
+
+/* PRAGMA user_version, or an error. */
+static sc_err user_version(struct store *st, int *out)
+{
+	int64_t v = 0;
+	sc_err err = stmt_int(st, S_USER_VERSION, "cannot read schema version", &v);
+
+	*out = (int)v;
 	return err;
 }
 
@@ -3349,6 +3373,16 @@ sc_err store_outbox_pending(struct store *st, int limit, outbox_cb cb,
 out:
 	stmt_put(st, S_OUTBOX_PENDING, s);
 	return err;
+}
+
+sc_err store_outbox_last(struct store *st, int64_t *seq)
+{
+	return stmt_int(st, S_OUTBOX_LAST, "cannot read outbox", seq);
+}
+
+int store_in_tx(const struct store *st)
+{
+	return st->depth > 0;
 }
 
 /* The record a queued message is about (0 = none). */

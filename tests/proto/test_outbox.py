@@ -1,14 +1,23 @@
 # SPDX-License-Identifier: MIT
-"""The outbox is emptied in one go: a batch that queues more replies than
-one outbox read (64) sends all of them before scribe syncs again, instead
-of 64 per flush with the rest waiting behind a sync long-poll (the bug
-bench/ found: bot_flush_outbox's loop test read the batch size after
-pending_clear had zeroed it)."""
+"""The outbox while a backlog is handled and after it.
+
+- The outbox is emptied in one go: a batch that queues more replies than
+  one outbox read (256) sends all of them before scribe syncs again,
+  instead of one read per flush with the rest waiting behind a sync
+  long-poll (the bug bench/ found: bot_flush_outbox's loop test read the
+  batch size after pending_clear had zeroed it).
+- Replies leave while the backlog is still read: each back-filled page
+  is committed, and its replies are sent while scribe fetches and
+  handles the next pages, in command order and once each."""
 from harness import World, check, expect, finish, wait_for
 
-N = 150
+N = 300
 w = World()
 hs, room = w.hs, w.room
+
+
+def is_send(r):
+    return r["method"] == "PUT" and "/send/" in r["path"]
 
 
 def t_one_flush():
@@ -20,11 +29,11 @@ def t_one_flush():
     hs.hold_sync("scribe", False)
     wait_for(lambda: sum(1 for r in w.scribe.records() if r["kind"] == "todo") == N,
              timeout=30, what="%d records" % N)
-    wait_for(lambda: sum(1 for r in hs.requests()[start:] if r["method"] == "PUT"
-                         and "/send/" in r["path"]) >= N, timeout=30, what="%d replies" % N)
+    wait_for(lambda: sum(1 for r in hs.requests()[start:] if is_send(r)) >= N,
+             timeout=30, what="%d replies" % N)
     reqs = hs.requests()[start:]
     order = ["sync" if r["path"].endswith("/sync") else "send" for r in reqs
-             if r["path"].endswith("/sync") or (r["method"] == "PUT" and "/send/" in r["path"])]
+             if r["path"].endswith("/sync") or is_send(r)]
     # the sync that delivered the backlog, then all the replies in one run
     first = order.index("send")
     run = order[first:first + N]
@@ -32,6 +41,36 @@ def t_one_flush():
            "".join("S" if x == "sync" else "." for x in order))
 
 
+def t_replies_while_reading():
+    # 450 commands: the sync shows the last 50 (timeline_limit), the 400
+    # before them come from /messages in four pages of 100
+    hs.hold_sync("scribe", True)
+    ids = w.inject_commands("alice", ["!todo @elon rack server %d" % i for i in range(450)])
+    start = len(hs.requests())
+    hs.hold_sync("scribe", False)
+    w.expect_exactly_once(ids)
+    reqs = hs.requests()[start:]
+    # the back-fill of the backlog: the pages before scribe syncs again
+    # (the next sync brings scribe's own 450 replies, which it skips)
+    again = next(i for i, r in enumerate(reqs) if r["path"].endswith("/sync"))
+    pages = [i for i, r in enumerate(reqs[:again]) if "/messages" in r["path"]]
+    sends = [i for i, r in enumerate(reqs) if is_send(r)]
+    expect(len(pages) >= 4, "back-fill pages: %d" % len(pages))
+    expect(sends and sends[0] < pages[-1],
+           "no reply left before the last page was read (first send at %s, "
+           "pages at %s)" % (sends[:1], pages))
+    # the replies arrived in the order of the commands
+    pos = {e: i for i, e in enumerate(ids)}
+    answered = [pos[ev["content"]["m.relates_to"]["m.in_reply_to"]["event_id"]]
+                for ev in hs.room_events(room)
+                if ev["sender"] == "@scribe:localhost" and
+                ev["content"].get("m.relates_to", {}).get("m.in_reply_to", {})
+                .get("event_id") in pos]
+    expect(answered == sorted(answered) and len(answered) == len(ids),
+           "replies out of order or missing: %d of %d" % (len(answered), len(ids)))
+
+
 check("a backlog's replies all go out before the next sync", t_one_flush)
+check("replies leave while the rest of a backlog is read, in order", t_replies_while_reading)
 w.close()
 finish()
