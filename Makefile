@@ -16,7 +16,7 @@ O ?= build
 
 PKGS := libcurl jansson olm sqlite3
 
-STD_CFLAGS := -std=c11 -D_GNU_SOURCE
+STD_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread
 WARN_CFLAGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wvla -Wwrite-strings -Wno-format-nonliteral
 OPT_CFLAGS ?= -O2 -g
@@ -33,7 +33,7 @@ PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
 ALL_CFLAGS = $(STD_CFLAGS) $(WARN_CFLAGS) $(OPT_CFLAGS) $(SAN_FLAGS) \
 	-Iinclude $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
-LIBS = $(PKG_LIBS) -lm $(LDLIBS)
+LIBS = $(PKG_LIBS) -lm -pthread $(LDLIBS)
 
 LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard commands/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
