@@ -40,6 +40,9 @@ measure() {
 	out=$2
 	shift 2
 	t=$(mktemp)
+	# start from a quiet disk: the previous format's output must not be
+	# written back to disk during this one's clock
+	sync
 	if /usr/bin/time -f "%e %U %S %M" -o "$t" "$@" >/dev/null; then
 		set -- $(cat "$t")
 		bytes=$(du -sb "$out" 2>/dev/null | cut -f1)
