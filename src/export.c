@@ -2034,10 +2034,25 @@ static sc_err export_minutes(struct ex *x)
 	return err;
 }
 
+/* mkdir of one level: 0 when p is (now) a directory, else -1 with
+ * mkdir's errno (ENOSPC, EACCES, EEXIST for a file), not stat's. */
+static int mkdir_one(const char *p)
+{
+	struct stat sb;
+	int e;
+
+	if (!mkdir(p, 0777))
+		return 0;
+	e = errno;
+	if (!stat(p, &sb) && S_ISDIR(sb.st_mode))
+		return 0;
+	errno = e;
+	return -1;
+}
+
 /* mkdir -p: 0 when path is (now) a directory, else -1 with errno. */
 static int mkdir_p(const char *path)
 {
-	struct stat sb;
 	char *p = strdup(path);
 	int rc = 0;
 
@@ -2047,12 +2062,11 @@ static int mkdir_p(const char *path)
 		if (*s != '/')
 			continue;
 		*s = '\0';
-		if (mkdir(p, 0777) && (stat(p, &sb) || !S_ISDIR(sb.st_mode)))
-			rc = -1;
+		rc = mkdir_one(p);
 		*s = '/';
 	}
-	if (!rc && mkdir(p, 0777) && (stat(p, &sb) || !S_ISDIR(sb.st_mode)))
-		rc = -1;
+	if (!rc)
+		rc = mkdir_one(p);
 	free(p);
 	return rc;
 }

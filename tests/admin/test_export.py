@@ -318,6 +318,24 @@ def output_to_a_fifo_is_written_in_place():
 
 
 @test
+def output_folder_error_gives_mkdir_reason():
+    # the reason is mkdir's own (a full disk, a read-only or special file
+    # system), not that of the stat scribe makes after it (which said "No
+    # such file or directory" for all of them); sysfs refuses any mkdir
+    target = "/sys/scribe-export-test"
+    try:
+        os.mkdir(target)
+    except OSError as e:
+        want = e.strerror
+    else:
+        os.rmdir(target)
+        raise AssertionError("mkdir %s worked: no refusing folder here" % target)
+    p = run("export", "--format", "md", "--store", STORE, "-o", target)
+    eq(p.returncode, 1, "exit")
+    contains(p.stderr, "cannot create directory '%s': %s" % (target, want), "stderr")
+
+
+@test
 def no_temporary_files_left():
     for root, _, files in os.walk(tmp):
         for f in files:
