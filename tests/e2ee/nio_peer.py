@@ -21,7 +21,7 @@ LOOP = asyncio.new_event_loop()
 
 
 def run(coro, timeout=60):
-    return LOOP.run_until_complete(asyncio.wait_for(coro, timeout))
+    return LOOP.run_until_complete(asyncio.wait_for(coro, timeout * harness.SLOW))
 
 
 class Peer:

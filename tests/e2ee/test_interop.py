@@ -135,7 +135,7 @@ def _each_answered_once(cmds, texts):
     alice = S["alice"]
     for ev in cmds:
         alice.reply(ev)
-    time.sleep(1.5)
+    time.sleep(1.5 * harness.SLOW)
     alice.sync(300)
     for ev in cmds:
         n = len(alice.replies_to(ev))
@@ -261,7 +261,7 @@ def scenario_5_new_device_and_leave():
     expect("T" in carol.reply(ev), "carol reads a reply")
     s1 = encrypted_reply(room, ev)["content"]["session_id"]
     run(carol.c.room_leave(room))
-    time.sleep(1.0)
+    time.sleep(1.0 * harness.SLOW)
     ev = alice.say(room, "!todo carol left")
     alice.reply(ev)
     s2 = encrypted_reply(room, ev)["content"]["session_id"]
@@ -336,7 +336,7 @@ def scenario_8_key_after_message():
     ev = alice.say(room, "!todo key arrives late")
     wait_for(lambda: db("SELECT count(*) FROM undecrypted WHERE event_id = ?", ev)[0][0] == 1,
              20, "scribe to queue the undecryptable command")
-    time.sleep(1.0)
+    time.sleep(1.0 * harness.SLOW)
     expect(not [e for e in scribe_events(room) if e["content"].get("m.relates_to", {})
                 .get("m.in_reply_to", {}).get("event_id") == ev], "no reply before the key")
     for i, (_, to_device) in enumerate(shares):
@@ -344,7 +344,7 @@ def scenario_8_key_after_message():
                                         "/_matrix/client/v3/sendToDevice/m.room.encrypted/late%d" % i,
                                         to_device, alice.token)
     expect("late" in alice.reply(ev), "reply once the key came")
-    time.sleep(1.5)
+    time.sleep(1.5 * harness.SLOW)
     alice.sync(300)
     expect(len(alice.replies_to(ev)) == 1, "exactly one reply")
     expect(db("SELECT count(*) FROM undecrypted")[0][0] == 0, "queue empty")

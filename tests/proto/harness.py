@@ -31,6 +31,9 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 HS = os.path.join(ROOT, "tests", "homeserver", "hs.py")
 SCRIBE = os.path.abspath(os.environ.get("SCRIBE_BIN", os.path.join(ROOT, "build", "scribe")))
 PY = "/usr/bin/python3"
+# Every wait below is this many times longer: tests/valgrind sets it, as
+# scribe under valgrind runs 20 to 50 times slower.
+SLOW = float(os.environ.get("SCRIBE_TEST_SLOW", "1"))
 
 _results = {"passed": 0, "failed": 0}
 
@@ -54,6 +57,7 @@ def finish():
 
 def wait_for(pred, timeout=15.0, what="condition", interval=0.05):
     """Poll pred() until it returns something truthy; return it."""
+    timeout *= SLOW
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -245,7 +249,7 @@ class Homeserver:
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(10)
+                self.proc.wait(10 * SLOW)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         self.log.close()
@@ -289,7 +293,7 @@ pickle_key_file = %s/pickle.key
 
     def cli(self, *args, check=True, timeout=60):
         r = subprocess.run([SCRIBE] + list(args), capture_output=True, text=True,
-                           timeout=timeout)
+                           timeout=timeout * SLOW)
         if check and r.returncode != 0:
             raise AssertionError("scribe %s failed (%d): %s" % (" ".join(args), r.returncode, r.stderr))
         return r
@@ -305,7 +309,7 @@ pickle_key_file = %s/pickle.key
     def kill(self, sig=signal.SIGKILL):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
-            self.proc.wait(30)
+            self.proc.wait(30 * SLOW)
         if self.proc:
             self.err.close()
         return self.proc.returncode if self.proc else None
