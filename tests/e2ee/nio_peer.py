@@ -73,10 +73,11 @@ class Peer:
         self.sync()
 
     def wait_member(self, room, uid, timeout=20):
+        # joined: nio's users include the invited ones
         def member():
             self.sync(200)
             r = self.c.rooms.get(room)
-            return r is not None and uid in r.users
+            return r is not None and uid in r.users and uid not in r.invited_users
         harness.wait_for(member, timeout, "%s to see %s in the room" % (self.user, uid))
         self.sync()
 

@@ -67,6 +67,8 @@ def setup():
     S["scribe"] = sc
     S["db"] = os.path.join(tmp, "scribe.db")
     sc.start()
+    # its keys are on the server before anyone asks for them
+    wait_for(lambda: "encryption ready" in sc.stderr(), 30, "scribe's keys to be uploaded")
     S["alice"] = Peer(hs, "alice", tmp)
     S["bob"] = Peer(hs, "bob", tmp)
 

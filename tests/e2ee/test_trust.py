@@ -68,6 +68,9 @@ def setup():
     sc.login()
     S["scribe"] = sc
     sc.start()
+    # its keys are on the server before anyone asks for them
+    harness.wait_for(lambda: "encryption ready" in sc.stderr(), 30,
+                     "scribe's keys to be uploaded")
     S["alice"] = Peer(hs, "alice", tmp)
     S["bob"] = Peer(hs, "bob", tmp)
     cross_sign(S["bob"])
