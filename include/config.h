@@ -39,6 +39,7 @@ struct config {
 	int retry_min_ms;        /* first back-off after a failure, default 250 */
 	int64_t request_timeout; /* seconds a request may take beyond a long-poll, default 30 */
 	int parallel_sends;      /* messages in flight at once (one per room), default 8 */
+	char *ca_file;           /* PEM CA certificates for https; NULL = the system's */
 	/* [store] */
 	char *store_path;        /* default "scribe.db" */
 	/* [bot] */

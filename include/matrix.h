@@ -36,6 +36,7 @@ struct matrix {
 	char *token;          /* access token, secret; NULL before login */
 	char *user_id;
 	char *device_id;
+	char *ca_file;        /* CA certificates for https; NULL = libcurl's */
 	long retry_after_ms;  /* from the last 429 */
 	char errcode[64];     /* Matrix errcode of the last failure or "" */
 	char error[256];      /* its human text */
@@ -66,6 +67,10 @@ sc_err mx_open(const char *base_url, struct matrix **out);
 void mx_close(struct matrix *m);
 /* Set the access token (copied; wiped on close). */
 sc_err mx_set_token(struct matrix *m, const char *token);
+
+/* Trust the CA certificates in the PEM file path (copied) instead of
+ * libcurl's default bundle; NULL goes back to the default. */
+sc_err mx_set_ca_file(struct matrix *m, const char *path);
 
 /* Ask every request in flight to stop and mx_call_retry to give up with
  * SC_EINTR. Async-signal-safe. */

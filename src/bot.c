@@ -26,6 +26,7 @@
 #define BACKFILL_PAGES 100000 /* x 100 events: a guard, not a limit */
 #define OUTBOX_BATCH 256 /* messages read from the outbox at a time */
 #define PUMP_US 200     /* how often pump lets a batch move on */
+#define LOGIN_ATTEMPTS 5 /* scribe login: about 4 s of retries at most */
 
 static sc_err pump(struct bot *b);
 static sc_err committed(struct bot *b);
@@ -1115,6 +1116,16 @@ static int bot_setup(struct bot *b, const char *conf, int need_token)
 		return 1;
 	b->mx->backoff_ms = b->cfg.retry_min_ms;
 	b->mx->request_timeout_ms = (long)b->cfg.request_timeout * 1000;
+	if (b->cfg.ca_file) {
+		/* fail now, not with a TLS error on every retry */
+		if (access(b->cfg.ca_file, R_OK) != 0) {
+			fprintf(stderr, "scribe: error: cannot read ca_file '%s': %s\n",
+				b->cfg.ca_file, strerror(errno));
+			return 2;
+		}
+		if (mx_set_ca_file(b->mx, b->cfg.ca_file) != SC_OK)
+			return 1;
+	}
 	if (!need_token)
 		return 0;
 	if (!b->cfg.access_token_file) {
@@ -1301,6 +1312,9 @@ int login_main(int argc, char **argv)
 		goto out;
 	}
 	store_kv_get(b.st, "account.device_id", &device);
+	/* someone is waiting at a terminal: a few seconds of retries, not
+	 * `scribe run`'s patience (the reasons are logged as they happen) */
+	b.mx->max_attempts = LOGIN_ATTEMPTS;
 	err = mx_login(b.mx, b.cfg.user_id, password, device, b.cfg.device_name);
 	wipe_str(password);
 	if (err) {

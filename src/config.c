@@ -74,6 +74,7 @@ static const struct key_def keys[] = {
 	{ "matrix", "retry_min_ms", K_INT, F(retry_min_ms), 1, 60000 },
 	{ "matrix", "request_timeout", K_DURATION, F(request_timeout), 0, 0 },
 	{ "matrix", "parallel_sends", K_INT, F(parallel_sends), 1, 16 }, /* MX_PARALLEL_MAX */
+	{ "matrix", "ca_file", K_PATH, F(ca_file), 0, 0 },
 	{ "store", "path", K_PATH, F(store_path), 0, 0 },
 	{ "bot", "prefix", K_PREFIX, F(prefix), 0, 0 },
 	{ "bot", "allowed_inviters", K_INVITERS, F(allowed_inviters), 0, 0 },
@@ -870,6 +871,7 @@ void config_free(struct config *cfg)
 	free(cfg->user_id);
 	free(cfg->password_file);
 	free(cfg->access_token_file);
+	free(cfg->ca_file);
 	free(cfg->device_name);
 	free(cfg->store_path);
 	free(cfg->prefix);

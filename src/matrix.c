@@ -83,6 +83,7 @@ void mx_close(struct matrix *m)
 		if (m->pool[k])
 			curl_easy_cleanup(m->pool[k]);
 	wipe_free(m->token);
+	free(m->ca_file);
 	free(m->base);
 	free(m->user_id);
 	free(m->device_id);
@@ -96,6 +97,17 @@ sc_err mx_set_token(struct matrix *m, const char *token)
 		return SC_ENOMEM;
 	wipe_free(m->token);
 	m->token = t;
+	return SC_OK;
+}
+
+sc_err mx_set_ca_file(struct matrix *m, const char *path)
+{
+	char *p = NULL;
+
+	if (path && !(p = strdup(path)))
+		return SC_ENOMEM;
+	free(m->ca_file);
+	m->ca_file = p;
 	return SC_OK;
 }
 
@@ -191,19 +203,23 @@ struct xfer {
 	struct curl_slist *hdrs;
 	struct sbuf url, resp, auth;
 	char *owned; /* the JSON body when mx_call made it */
+	char errbuf[CURL_ERROR_SIZE]; /* libcurl's detail of a failure */
 };
 
 static void xfer_init(struct xfer *x)
 {
 	x->hdrs = NULL;
 	x->owned = NULL;
+	x->errbuf[0] = '\0';
 	sbuf_init(&x->url, 0);
 	sbuf_init(&x->resp, BODY_MAX);
 	sbuf_init(&x->auth, 0);
 }
 
-static void xfer_release(struct xfer *x)
+/* h (the handle x was set up on) must stop pointing at x's buffers. */
+static void xfer_release(void *h, struct xfer *x)
 {
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
 	free(x->owned);
 	x->owned = NULL;
 	curl_slist_free_all(x->hdrs);
@@ -252,6 +268,9 @@ static sc_err xfer_setup(struct matrix *m, void *h, struct xfer *x,
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "scribe/0.1");
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
+	if (m->ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, m->ca_file);
 	if (payload) {
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
@@ -274,7 +293,10 @@ static sc_err xfer_result(struct matrix *m, void *h, struct xfer *x, int rc,
 	if (rc == CURLE_ABORTED_BY_CALLBACK)
 		return m->woken ? SC_EAGAIN : SC_EINTR;
 	if (rc != CURLE_OK) {
-		log_warn("%s %s: %s", method, path, curl_easy_strerror((CURLcode)rc));
+		/* the error buffer says which host, which certificate... */
+		log_warn("%s %s: %s%s%s%s", method, path,
+			 curl_easy_strerror((CURLcode)rc), x->errbuf[0] ? " (" : "",
+			 x->errbuf, x->errbuf[0] ? ")" : "");
 		return SC_EHTTP;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
@@ -317,7 +339,7 @@ sc_err mx_call(struct matrix *m, const char *method, const char *path,
 	err = xfer_result(m, m->curl, &x, curl_easy_perform(m->curl), method,
 			  path, out);
 out:
-	xfer_release(&x);
+	xfer_release(m->curl, &x);
 	return err;
 }
 
@@ -422,7 +444,7 @@ static sc_err slot_start(struct matrix *m, struct slot *sl, struct mx_req *r,
 	if (!err && curl_multi_add_handle(m->multi, sl->h) != CURLM_OK)
 		err = SC_ENOMEM;
 	if (err) {
-		xfer_release(&sl->x);
+		xfer_release(sl->h, &sl->x);
 		return err;
 	}
 	sl->req = i;
@@ -432,7 +454,7 @@ static sc_err slot_start(struct matrix *m, struct slot *sl, struct mx_req *r,
 static void slot_stop(struct matrix *m, struct slot *sl)
 {
 	curl_multi_remove_handle(m->multi, sl->h);
-	xfer_release(&sl->x);
+	xfer_release(sl->h, &sl->x);
 	sl->req = -1;
 }
 

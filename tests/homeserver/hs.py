@@ -42,6 +42,7 @@ import random
 import re
 import signal
 import socket
+import ssl
 import string
 import struct
 import sys
@@ -2582,6 +2583,8 @@ def main(argv=None):
                     help="request-log entries kept in memory for /_test/requests")
     ap.add_argument("--no-quirks", action="store_true",
                     help="do not reproduce Synapse bugs (duplicated own join event)")
+    ap.add_argument("--tls-cert", help="serve https with this PEM certificate (chain)")
+    ap.add_argument("--tls-key", help="... and this PEM private key")
     args = ap.parse_args(argv)
 
     hs = Homeserver(args.server_name, quirks=not args.no_quirks)
@@ -2590,7 +2593,15 @@ def main(argv=None):
         hs.add_user(name.strip(), password)
     server = Server(("127.0.0.1", args.port), hs, RequestLog(args.log, args.log_keep))
     port = server.server_address[1]
-    hs.base_url = "http://127.0.0.1:%d/" % port
+    scheme = "http"
+    if args.tls_cert:
+        # The handshake runs in accept(): a client that rejects the
+        # certificate only costs that accept (SSLError is an OSError).
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
+    hs.base_url = "%s://127.0.0.1:%d/" % (scheme, port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print("LISTENING %d" % port, flush=True)
     try:

@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import sqlite3
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -122,7 +123,7 @@ class HTTPError(Exception):
         self.body = body
 
 
-def http(base, method, path, body=None, token=None, timeout=30):
+def http(base, method, path, body=None, token=None, timeout=30, ctx=None):
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(base + path, data=data, method=method)
     if data is not None:
@@ -130,7 +131,7 @@ def http(base, method, path, body=None, token=None, timeout=30):
     if token:
         req.add_header("Authorization", "Bearer " + token)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
+        with urllib.request.urlopen(req, timeout=timeout, context=ctx) as r:
             raw = r.read()
             return json.loads(raw) if raw else {}
     except urllib.error.HTTPError as e:
@@ -146,26 +147,42 @@ def q(s):
     return urllib.parse.quote(s, safe="")
 
 
-class Homeserver:
-    """The test homeserver as a subprocess on a free loopback port."""
+def make_cert(workdir, name="hs"):
+    """A self-signed certificate for 127.0.0.1 (P-256, valid two days):
+    returns (cert path, key path), both PEM, made by openssl(1)."""
+    cert, key = os.path.join(workdir, name + ".crt"), os.path.join(workdir, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    return cert, key
 
-    def __init__(self, users=("alice", "bob", "elon", "scribe"), workdir=None):
+
+class Homeserver:
+    """The test homeserver as a subprocess on a free loopback port.
+    tls=(cert, key) serves https with that certificate; the harness's own
+    calls then trust it (and only it)."""
+
+    def __init__(self, users=("alice", "bob", "elon", "scribe"), workdir=None, tls=None):
         self.workdir = workdir or tempfile.mkdtemp(prefix="scribe-hs-")
         self.log = open(os.path.join(self.workdir, "hs.stderr"), "w")
         spec = ",".join("%s:pw-%s" % (u, u) for u in users)
-        self.proc = subprocess.Popen(
-            [PY, HS, "--port", "0", "--users", spec],
-            stdout=subprocess.PIPE, stderr=self.log, text=True)
+        argv = [PY, HS, "--port", "0", "--users", spec]
+        self.ctx = None
+        if tls:
+            argv += ["--tls-cert", tls[0], "--tls-key", tls[1]]
+            self.ctx = ssl.create_default_context(cafile=tls[0])
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self.log, text=True)
         line = self.proc.stdout.readline()
         if not line.startswith("LISTENING"):
             raise RuntimeError("homeserver did not start: %r" % line)
         self.port = int(line.split()[1])
-        self.base = "http://127.0.0.1:%d" % self.port
+        self.base = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.port)
         self.tokens = {}
 
     def call(self, method, path, body=None, user=None, timeout=30):
         tok = self.tokens.get(user) if user else None
-        return http(self.base, method, path, body, tok, timeout)
+        return http(self.base, method, path, body, tok, timeout, self.ctx)
 
     def login(self, user, device=None):
         body = {"type": "m.login.password",
@@ -173,7 +190,7 @@ class Homeserver:
                 "password": "pw-" + user}
         if device:
             body["device_id"] = device
-        r = http(self.base, "POST", "/_matrix/client/v3/login", body)
+        r = http(self.base, "POST", "/_matrix/client/v3/login", body, ctx=self.ctx)
         self.tokens[user] = r["access_token"]
         return r
 
@@ -362,9 +379,17 @@ class World:
     """Homeserver + logged-in users + scribe joined to one room."""
 
     def __init__(self, users=("alice", "bob", "elon"), encrypted=False, extra_conf="",
-                 start=True, **scribe_conf):
+                 start=True, tls=False, **scribe_conf):
+        """tls=True: the homeserver serves https with a fresh self-signed
+        certificate (self.cert), which scribe is told to trust (ca_file)
+        unless scribe_conf brings its own matrix_conf."""
         self.tmp = tempfile.mkdtemp(prefix="scribe-proto-")
-        self.hs = Homeserver(users=tuple(users) + ("scribe",), workdir=self.tmp)
+        self.cert = None
+        if tls:
+            self.cert, key = make_cert(self.tmp)
+            scribe_conf.setdefault("matrix_conf", "ca_file = %s" % self.cert)
+        self.hs = Homeserver(users=tuple(users) + ("scribe",), workdir=self.tmp,
+                             tls=(self.cert, key) if tls else None)
         for u in users:
             self.hs.login(u)
         self.scribe = Scribe(self.hs, self.tmp, extra_conf, **scribe_conf)

@@ -732,7 +732,7 @@ static void test_example_states_defaults(void)
 		}
 	}
 	fclose(f);
-	CHECK_INT(n, 31);
+	CHECK_INT(n, 32);
 	if (missing)
 		th_fail(__FILE__, __LINE__, "%d keys without a default, e.g. '%s'",
 			missing, last_missing);

@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: MIT
+"""scribe over https: the test homeserver serves TLS with a self-signed
+certificate made for the test. With `ca_file` naming it, scribe logs in
+and answers; without it, or with another CA, the certificate is refused
+before any request (the password never reaches the server) and the log
+says why; an unreadable ca_file stops scribe at start. Run against both
+builds (tests/run runs it with the lean libcurl too)."""
+import os
+import subprocess
+
+from harness import SCRIBE, SLOW, Scribe, World, check, expect, finish, make_cert
+
+w = World(tls=True)
+hs, room = w.hs, w.room
+
+
+def t_answers_over_https():
+    expect(hs.base.startswith("https://"), hs.base)
+    ev = hs.say("alice", room, "!todo @elon renew the certificate")
+    c = w.reply_to(ev)["content"]
+    expect(c["body"] == "Recorded T1 renew the certificate — @elon:localhost", c["body"])
+    expect([r["text"] for r in w.scribe.records()] == ["renew the certificate"],
+           w.scribe.records())
+
+
+def other_scribe(name, matrix_conf):
+    d = os.path.join(w.tmp, name)
+    os.mkdir(d)
+    return Scribe(hs, d, matrix_conf=matrix_conf)
+
+
+def login_refused(s):
+    before = len(hs.requests())
+    r = s.cli("login", "-c", s.conf, check=False)
+    expect(r.returncode == 1, (r.returncode, r.stderr))
+    expect("login failed: connection failed" in r.stderr, r.stderr)
+    # curl's reason, with the detail of the TLS library
+    expect("SSL peer certificate or SSH remote key was not OK (" in r.stderr, r.stderr)
+    expect(not os.path.exists(os.path.join(s.dir, "token")), "no token file")
+    logins = [q for q in hs.requests()[before:] if q["path"].endswith("/login")]
+    expect(logins == [], "the server received: %r" % logins)
+    return r
+
+
+def t_no_ca_file():
+    r = login_refused(other_scribe("no-ca", ""))
+    # a few attempts, then a clear failure: not an endless retry
+    expect(r.stderr.count("SSL peer certificate") == 5, r.stderr)
+
+
+def t_other_ca():
+    other, _ = make_cert(w.tmp, "other")
+    login_refused(other_scribe("other-ca", "ca_file = %s" % other))
+
+
+def t_unreadable_ca_file():
+    s = other_scribe("missing-ca", "ca_file = %s/nowhere.pem" % w.tmp)
+    for cmd in ("login", "run"):
+        r = subprocess.run([SCRIBE, cmd, "-c", s.conf], capture_output=True, text=True,
+                           timeout=30 * SLOW)
+        expect(r.returncode == 2, (cmd, r.returncode, r.stderr))
+        expect(r.stderr == "scribe: error: cannot read ca_file '%s/nowhere.pem': "
+               "No such file or directory\n" % w.tmp, r.stderr)
+
+
+for name, fn in [("with ca_file, scribe logs in and answers over https", t_answers_over_https),
+                 ("without ca_file a self-signed certificate is refused, with the reason",
+                  t_no_ca_file),
+                 ("a certificate from another CA is refused", t_other_ca),
+                 ("an unreadable ca_file stops login and run at start", t_unreadable_ca_file)]:
+    check(name, fn)
+w.close()
+finish()
