@@ -89,6 +89,9 @@ sc_err crypto_random(void *buf, size_t len);
 /* Wipe a secret string (strlen bytes) and free it; NULL is fine. */
 void crypto_free_secret(char *s);
 
+/* libolm's version as "3.2.13" into buf. */
+void crypto_library_version(char *buf, size_t n);
+
 /*
  * Verify an ed25519 signature (unpadded base64) of msg[0..len) by the
  * public key ed25519 (unpadded base64). SC_OK when it verifies,

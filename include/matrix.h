@@ -59,6 +59,9 @@ struct matrix {
 	void *pool[MX_PARALLEL_MAX]; /* its easy handles */
 };
 
+/* libcurl's version and features, e.g. "libcurl/7.88.1 mbedTLS/2.28.3". */
+const char *mx_library_version(void);
+
 /* Once per process, before any other call. */
 sc_err mx_global_init(void);
 void mx_global_cleanup(void);

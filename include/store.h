@@ -115,6 +115,8 @@ sc_err store_temp_in_memory(struct store *st);
 void store_close(struct store *st);
 /* Last error message of the store, borrowed until the next call. */
 const char *store_errmsg(const struct store *st);
+/* The SQLite library's version, e.g. "3.40.1". */
+const char *store_library_version(void);
 /* Schema version (PRAGMA user_version) of an open store. */
 int store_schema_version(struct store *st);
 /* The schema version this binary creates and understands. */

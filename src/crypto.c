@@ -81,6 +81,14 @@ void crypto_free_secret(char *s)
 		wipe_free(s, strlen(s));
 }
 
+void crypto_library_version(char *buf, size_t n)
+{
+	uint8_t major, minor, patch;
+
+	olm_get_library_version(&major, &minor, &patch);
+	snprintf(buf, n, "%u.%u.%u", major, minor, patch);
+}
+
 sc_err crypto_random(void *buf, size_t len)
 {
 	unsigned char *p = buf;

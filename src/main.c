@@ -11,10 +11,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "admin.h"
 #include "bot.h"
 #include "console.h"
+#include "crypto.h"
 #include "matrix.h"
+#include "store.h"
 #include "banned.h"
 
 #define SCRIBE_VERSION "0.1.0"
@@ -43,9 +47,14 @@ static const struct subcommand subcommands[] = {
 
 static int version_main(int argc, char **argv)
 {
+	char olm[32];
+
 	(void)argc;
 	(void)argv;
-	printf("scribe %s\n", SCRIBE_VERSION);
+	crypto_library_version(olm, sizeof(olm));
+	/* which libraries, and which build (CURL=lean shows mbedTLS) */
+	printf("scribe %s\n%s\nSQLite %s, jansson %s, libolm %s\n", SCRIBE_VERSION,
+	       mx_library_version(), store_library_version(), jansson_version_str(), olm);
 	return 0;
 }
 

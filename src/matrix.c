@@ -40,6 +40,11 @@ void mx_global_cleanup(void)
 	curl_global_cleanup();
 }
 
+const char *mx_library_version(void)
+{
+	return curl_version();
+}
+
 sc_err mx_open(const char *base_url, struct matrix **out)
 {
 	struct matrix *m = calloc(1, sizeof(*m));

@@ -838,6 +838,11 @@ const char *store_errmsg(const struct store *st)
 	return st->errmsg;
 }
 
+const char *store_library_version(void)
+{
+	return sqlite3_libversion();
+}
+
 /* ---- store_int.h: for the store's other source files ---- */
 
 sqlite3 *store_sqlite(struct store *st)
