@@ -6,15 +6,38 @@
 #   make WERROR=1             turn warnings into errors (CI does this)
 #   make install PREFIX=/usr/local DESTDIR=...
 
+#   make CURL=lean            build-lean/scribe with a static HTTP(S)-only
+#                             libcurl (docker/build-curl.sh, README
+#                             "A smaller build")
+
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 DOCDIR ?= $(PREFIX)/share/doc/scribe
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-O ?= build
 
+# CURL=system links Debian's libcurl (OpenSSL; about 30 shared libraries
+# come with it). CURL=lean links the static libcurl that
+# docker/build-curl.sh builds from Debian's curl source into CURL_DIR:
+# HTTP and HTTPS over static mbedTLS, nothing else loaded.
+CURL ?= system
+CURL_DIR ?= build-curl
+ifeq ($(CURL),system)
+O ?= build
 PKGS := libcurl jansson olm sqlite3
+CURL_CFLAGS :=
+CURL_LIBS :=
+CURL_DEP :=
+else ifeq ($(CURL),lean)
+O ?= build-lean
+PKGS := jansson olm sqlite3
+CURL_CFLAGS := -I$(CURL_DIR)/include
+CURL_LIBS := $(CURL_DIR)/lib/libcurl.a -l:libmbedtls.a -l:libmbedx509.a -l:libmbedcrypto.a
+CURL_DEP := $(CURL_DIR)/lib/libcurl.a
+else
+$(error CURL must be system or lean, not '$(CURL)')
+endif
 
 STD_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread
 WARN_CFLAGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -27,8 +50,8 @@ ifneq ($(SANITIZE),)
 SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 OPT_CFLAGS := -O1 -g
 endif
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
+PKG_CFLAGS := $(CURL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS := $(CURL_LIBS) $(shell $(PKG_CONFIG) --libs $(PKGS))
 
 ALL_CFLAGS = $(STD_CFLAGS) $(WARN_CFLAGS) $(OPT_CFLAGS) $(SAN_FLAGS) \
 	-Iinclude $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
@@ -59,6 +82,11 @@ $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# the lean libcurl is built once, before anything includes its headers
+$(LIB_OBJ) $(O)/src/main.o: | $(CURL_DEP)
+$(CURL_DIR)/lib/libcurl.a:
+	sh docker/build-curl.sh $(CURL_DIR)
+
 $(O)/tests/%: tests/unit/%.c $(O)/tests/harness.o $(O)/libscribe.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(O)/tests/harness.o $(O)/libscribe.a $(LIBS)
@@ -70,14 +98,19 @@ $(O)/tests/harness.o: tests/unit/harness.c
 tests-build: $(O)/scribe $(TEST_BIN)
 
 # The whole suite: unit, command tables, protocol and interop tests.
+# The HTTP-facing protocol tests run a second time against the lean
+# build (CURL=lean) in $(O)-lean.
 test: tests-build
-	O=$(O) tests/run
+	$(MAKE) CURL=lean O=$(O)-lean $(O)-lean/scribe
+	O=$(O) LEAN_O=$(O)-lean tests/run
 
 # What CI runs: the layering check, then the whole suite built with
-# -Werror under ASan and UBSan.
+# -Werror under ASan and UBSan (and the lean build's share of it).
 check: lint
 	$(MAKE) O=build-asan SANITIZE=address,undefined WERROR=1 tests-build
-	O=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	$(MAKE) O=build-lean-asan CURL=lean SANITIZE=address,undefined WERROR=1 \
+		build-lean-asan/scribe
+	O=build-asan LEAN_O=build-lean-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c, clang) in build-fuzz, the
@@ -119,7 +152,8 @@ install: scribe
 	install -m 0644 src/scribe.1 $(DESTDIR)$(MANDIR)/man1/scribe.1
 	install -m 0644 bot.conf.example README.md $(DESTDIR)$(DOCDIR)/
 
+# (build-curl, the lean libcurl, stays: rebuilding it fetches its source)
 clean:
-	rm -rf build build-asan scribe
+	rm -rf build build-asan build-lean build-lean-asan scribe
 
 -include $(LIB_OBJ:.o=.d) $(O)/src/main.d

@@ -4,7 +4,7 @@ baseline bot) against the test homeserver over loopback.
 
   python3 bench/matrix_bench.py ingest  [--bot scribe|nio] [--commands 10000] [--rooms 50]
   python3 bench/matrix_bench.py latency [--commands 1000]
-  python3 bench/matrix_bench.py memory  [--rooms 100]
+  python3 bench/matrix_bench.py memory  [--rooms 100] [--build system|lean]
 
 Each prints one summary line, "bench NAME key=value ...". The scribe
 binary is $SCRIBE_BIN (default build-bench/scribe, built by `make bench`).
@@ -258,8 +258,8 @@ def memory(args):
         time.sleep(args.idle)
         peak, cur = rss_kb(s.bot.proc.pid)
         anon, pss = mem_detail_kb(s.bot.proc.pid)
-        print("bench memory-idle rooms=%d peak_rss_kb=%d rss_kb=%d anon_rss_kb=%d pss_kb=%d"
-              % (args.rooms, peak, cur, anon, pss), flush=True)
+        print("bench memory-idle build=%s rooms=%d peak_rss_kb=%d rss_kb=%d anon_rss_kb=%d "
+              "pss_kb=%d" % (args.build, args.rooms, peak, cur, anon, pss), flush=True)
         # The floor: the same four libraries, initialised and used once
         # by a program that does nothing else (bench/rss_floor.c).
         floor = os.path.join(os.path.dirname(os.environ["SCRIBE_BIN"]), "bench", "rss_floor")
@@ -269,7 +269,8 @@ def memory(args):
                                  capture_output=True, text=True, timeout=30)
             line = out.stdout.strip()
             if out.returncode == 0 and line.startswith("bench memory-floor"):
-                print(line + " own_rss_kb=%d" % (cur - int(line.split("rss_kb=")[1].split()[0])),
+                line = line.replace("memory-floor", "memory-floor build=" + args.build, 1)
+                print(line + " own_rss_kb=%d" % (cur - int(line.split(" rss_kb=")[1].split()[0])),
                       flush=True)
             else:
                 print("bench memory-floor error=%r" % (out.stderr.strip() or line), flush=True)
@@ -357,6 +358,8 @@ def main():
     ap.add_argument("--commands", type=int)
     ap.add_argument("--rooms", type=int)
     ap.add_argument("--idle", type=float, default=3.0)
+    ap.add_argument("--build", default="system",
+                    help="memory: which build $SCRIBE_BIN is (system or lean), for the line")
     ap.add_argument("--timeout", type=float, default=600.0)
     args = ap.parse_args()
     if args.what in ("ingest", "ingest-e2ee"):

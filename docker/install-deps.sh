@@ -5,16 +5,31 @@
 # it too, so a fresh machine, CI and the image get the same set.
 #
 #   sh docker/install-deps.sh          build + run dependencies
+#   sh docker/install-deps.sh --lean   also what `make CURL=lean` needs
 #   sh docker/install-deps.sh --test   also what the test suite needs
+#                                      (it tests the lean build too)
 set -eu
 
 pkgs="build-essential pkg-config libcurl4-openssl-dev libjansson-dev libolm-dev
 libsqlite3-dev tzdata ca-certificates"
+case "${1:-}" in
+--lean | --test)
+	# docker/build-curl.sh: Debian's curl source, built with CMake
+	# against static mbedTLS
+	pkgs="$pkgs dpkg-dev cmake libmbedtls-dev"
+	;;
+"") ;;
+*)
+	echo "usage: sh docker/install-deps.sh [--lean | --test]" >&2
+	exit 2
+	;;
+esac
 if [ "${1:-}" = "--test" ]; then
 	# the test homeserver and the real Matrix client used for interop;
 	# clang's libFuzzer runtime (only recommended by clang, so named here)
-	# and llvm-symbolizer for the fuzz targets' ASan/UBSan reports
-	pkgs="$pkgs python3 python3-matrix-nio python3-olm clang libclang-rt-14-dev llvm-14 valgrind"
+	# and llvm-symbolizer for the fuzz targets' ASan/UBSan reports;
+	# openssl(1) makes the TLS test's certificates
+	pkgs="$pkgs python3 python3-matrix-nio python3-olm clang libclang-rt-14-dev llvm-14 valgrind openssl"
 fi
 
 missing=""

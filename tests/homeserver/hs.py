@@ -2585,6 +2585,7 @@ def main(argv=None):
                     help="do not reproduce Synapse bugs (duplicated own join event)")
     ap.add_argument("--tls-cert", help="serve https with this PEM certificate (chain)")
     ap.add_argument("--tls-key", help="... and this PEM private key")
+    ap.add_argument("--tls13-only", action="store_true", help="refuse TLS 1.2 and older")
     args = ap.parse_args(argv)
 
     hs = Homeserver(args.server_name, quirks=not args.no_quirks)
@@ -2599,6 +2600,8 @@ def main(argv=None):
         # certificate only costs that accept (SSLError is an OSError).
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.tls13_only:
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_3
         server.socket = ctx.wrap_socket(server.socket, server_side=True)
         scheme = "https"
     hs.base_url = "%s://127.0.0.1:%d/" % (scheme, port)

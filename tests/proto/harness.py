@@ -148,12 +148,14 @@ def q(s):
 
 
 def make_cert(workdir, name="hs"):
-    """A self-signed certificate for 127.0.0.1 (P-256, valid two days):
-    returns (cert path, key path), both PEM, made by openssl(1)."""
+    """A self-signed certificate for the name localhost (P-256, valid two
+    days): returns (cert path, key path), both PEM, made by openssl(1).
+    A DNS name, as homeservers have: mbedTLS 2.28 (the lean build) does
+    not match certificates issued for IP addresses."""
     cert, key = os.path.join(workdir, name + ".crt"), os.path.join(workdir, name + ".key")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                     "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
-                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
                     "-keyout", key, "-out", cert], check=True, capture_output=True)
     return cert, key
 
@@ -161,9 +163,10 @@ def make_cert(workdir, name="hs"):
 class Homeserver:
     """The test homeserver as a subprocess on a free loopback port.
     tls=(cert, key) serves https with that certificate; the harness's own
-    calls then trust it (and only it)."""
+    calls then trust it (and only it); tls13_only refuses TLS 1.2."""
 
-    def __init__(self, users=("alice", "bob", "elon", "scribe"), workdir=None, tls=None):
+    def __init__(self, users=("alice", "bob", "elon", "scribe"), workdir=None, tls=None,
+                 tls13_only=False):
         self.workdir = workdir or tempfile.mkdtemp(prefix="scribe-hs-")
         self.log = open(os.path.join(self.workdir, "hs.stderr"), "w")
         spec = ",".join("%s:pw-%s" % (u, u) for u in users)
@@ -171,13 +174,15 @@ class Homeserver:
         self.ctx = None
         if tls:
             argv += ["--tls-cert", tls[0], "--tls-key", tls[1]]
+            if tls13_only:
+                argv.append("--tls13-only")
             self.ctx = ssl.create_default_context(cafile=tls[0])
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self.log, text=True)
         line = self.proc.stdout.readline()
         if not line.startswith("LISTENING"):
             raise RuntimeError("homeserver did not start: %r" % line)
         self.port = int(line.split()[1])
-        self.base = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.port)
+        self.base = ("https://localhost:%d" if tls else "http://127.0.0.1:%d") % self.port
         self.tokens = {}
 
     def call(self, method, path, body=None, user=None, timeout=30):
@@ -384,12 +389,12 @@ class World:
         certificate (self.cert), which scribe is told to trust (ca_file)
         unless scribe_conf brings its own matrix_conf."""
         self.tmp = tempfile.mkdtemp(prefix="scribe-proto-")
-        self.cert = None
+        self.cert = self.key = None
         if tls:
-            self.cert, key = make_cert(self.tmp)
+            self.cert, self.key = make_cert(self.tmp)
             scribe_conf.setdefault("matrix_conf", "ca_file = %s" % self.cert)
         self.hs = Homeserver(users=tuple(users) + ("scribe",), workdir=self.tmp,
-                             tls=(self.cert, key) if tls else None)
+                             tls=(self.cert, self.key) if tls else None)
         for u in users:
             self.hs.login(u)
         self.scribe = Scribe(self.hs, self.tmp, extra_conf, **scribe_conf)

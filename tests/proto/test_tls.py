@@ -4,11 +4,15 @@ certificate made for the test. With `ca_file` naming it, scribe logs in
 and answers; without it, or with another CA, the certificate is refused
 before any request (the password never reaches the server) and the log
 says why; an unreadable ca_file stops scribe at start. Run against both
-builds (tests/run runs it with the lean libcurl too)."""
+builds (tests/run runs it with the lean libcurl too): `scribe --version`
+says which, and a TLS 1.3-only server is reached by the Debian build and
+refused, with the reason, by the lean one (mbedTLS 2.28 has TLS 1.2)."""
 import os
+import re
 import subprocess
 
-from harness import SCRIBE, SLOW, Scribe, World, check, expect, finish, make_cert
+from harness import (SCRIBE, SLOW, Homeserver, Scribe, World, check, expect, finish,
+                     make_cert)
 
 w = World(tls=True)
 hs, room = w.hs, w.room
@@ -53,6 +57,39 @@ def t_other_ca():
     login_refused(other_scribe("other-ca", "ca_file = %s" % other))
 
 
+def t_version():
+    r = subprocess.run([SCRIBE, "--version"], capture_output=True, text=True, timeout=30 * SLOW)
+    lines = r.stdout.splitlines()
+    expect(r.returncode == 0 and len(lines) == 3, r)
+    expect(lines[0] == "scribe 0.1.0", lines)
+    expect(re.match(r"libcurl/7\.\d+\.\d+ (OpenSSL|mbedTLS)/", lines[1]), lines)
+    expect(re.match(r"SQLite 3\.\d+\.\d+, jansson 2\.\d+(\.\d+)?, libolm 3\.\d+\.\d+$",
+                    lines[2]), lines)
+    state["lean"] = "mbedTLS/" in lines[1]
+
+
+state = {}
+
+
+def t_tls13_only():
+    os.mkdir(os.path.join(w.tmp, "hs13"))
+    hs13 = Homeserver(users=("scribe",), workdir=os.path.join(w.tmp, "hs13"),
+                      tls=(w.cert, w.key), tls13_only=True)
+    try:
+        d = os.path.join(w.tmp, "tls13")
+        os.mkdir(d)
+        s = Scribe(hs13, d, matrix_conf="ca_file = %s" % w.cert)
+        r = s.cli("login", "-c", s.conf, check=False)
+        if state["lean"]:
+            expect(r.returncode == 1, (r.returncode, r.stderr))
+            expect("SSL connect error (" in r.stderr, r.stderr)
+        else:
+            expect(r.returncode == 0, (r.returncode, r.stderr))
+            expect(os.path.exists(os.path.join(d, "token")), "token written")
+    finally:
+        hs13.stop()
+
+
 def t_unreadable_ca_file():
     s = other_scribe("missing-ca", "ca_file = %s/nowhere.pem" % w.tmp)
     for cmd in ("login", "run"):
@@ -67,7 +104,10 @@ for name, fn in [("with ca_file, scribe logs in and answers over https", t_answe
                  ("without ca_file a self-signed certificate is refused, with the reason",
                   t_no_ca_file),
                  ("a certificate from another CA is refused", t_other_ca),
-                 ("an unreadable ca_file stops login and run at start", t_unreadable_ca_file)]:
+                 ("an unreadable ca_file stops login and run at start", t_unreadable_ca_file),
+                 ("scribe --version names the libraries and the TLS back-end", t_version),
+                 ("a TLS 1.3-only server: reached by the Debian build, refused by the lean one",
+                  t_tls13_only)]:
     check(name, fn)
 w.close()
 finish()
