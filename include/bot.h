@@ -40,6 +40,8 @@ struct bot {
 	struct outgoing *out;    /* the batch of replies being sent, or NULL */
 	int64_t pumped;          /* monotonic us of the last pump */
 	int64_t committed;       /* outbox seq up to which messages are durable */
+	int64_t first_run_ms;    /* the store's first `scribe run`, less a margin
+	                            for clock skew; 0 = unknown (see bot.c) */
 };
 
 /* Handle one /sync response (a borrowed object), committing as above;

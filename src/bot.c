@@ -26,6 +26,8 @@
 #define BACKFILL_PAGES 100000 /* x 100 events: a guard, not a limit */
 #define OUTBOX_BATCH 256 /* messages read from the outbox at a time */
 #define PUMP_US 200     /* how often pump lets a batch move on */
+#define JOIN_SEARCH_PAGES 100 /* x 100 events: first_sync_join's guard */
+#define CLOCK_SKEW_S 300  /* homeserver clock behind ours by up to this */
 #define LOGIN_ATTEMPTS 5 /* scribe login: about 4 s of retries at most */
 
 static sc_err pump(struct bot *b);
@@ -403,6 +405,30 @@ static sc_err on_event(struct bot *b, struct room_batch *rb, json_t *ev,
  * marked seen, so the replay after a restart skips them). The page
  * count is bounded only as a guard against a server that never ends.
  */
+/* One page of a room's /messages: 100 events from the token from in
+ * direction dir ("f" or "b"), up to the token to (or NULL). */
+static sc_err get_messages(struct bot *b, const char *room, const char *dir,
+			   const char *from, const char *to, json_t **resp)
+{
+	struct sbuf path;
+	sc_err err;
+
+	sbuf_init(&path, 0);
+	err = mx_path(&path, "/rooms/%s/messages", room);
+	if (!err)
+		err = sbuf_printf(&path, "?dir=%s&limit=100&from=", dir);
+	if (!err)
+		err = sbuf_urlenc(&path, from);
+	if (!err && to)
+		err = sbuf_puts(&path, "&to=");
+	if (!err && to)
+		err = sbuf_urlenc(&path, to);
+	if (!err)
+		err = mx_call_retry(b->mx, "GET", path.buf, NULL, 0, resp);
+	sbuf_release(&path);
+	return err;
+}
+
 static sc_err backfill(struct bot *b, struct room_batch *rb, const char *since,
 		       const char *to, int64_t now, json_t *receipts)
 {
@@ -414,24 +440,11 @@ static sc_err backfill(struct bot *b, struct room_batch *rb, const char *since,
 	if (!token)
 		return SC_ENOMEM;
 	for (page = 0; page < BACKFILL_PAGES && !done && !err; page++) {
-		struct sbuf path;
 		json_t *resp = NULL, *chunk, *ev;
 		const char *end;
 		size_t i;
 
-		sbuf_init(&path, 0);
-		err = mx_path(&path, "/rooms/%s/messages", rb->room);
-		if (!err)
-			err = sbuf_puts(&path, "?dir=f&limit=100&from=");
-		if (!err)
-			err = sbuf_urlenc(&path, token);
-		if (!err)
-			err = sbuf_puts(&path, "&to=");
-		if (!err)
-			err = sbuf_urlenc(&path, to);
-		if (!err)
-			err = mx_call_retry(b->mx, "GET", path.buf, NULL, 0, &resp);
-		sbuf_release(&path);
+		err = get_messages(b, rb->room, "f", token, to, &resp);
 		if (err)
 			break;
 		chunk = json_object_get(resp, "chunk");
@@ -469,21 +482,96 @@ static sc_err backfill(struct bot *b, struct room_batch *rb, const char *since,
 	return err;
 }
 
+/* Whether ev is our own join. */
+static int is_own_join(struct bot *b, json_t *ev)
+{
+	const char *type = jstr(ev, "type"), *key = jstr(ev, "state_key");
+	const char *ms = jstr(json_object_get(ev, "content"), "membership");
+
+	return type && key && ms && !strcmp(type, "m.room.member") &&
+	       !strcmp(key, b->mx->user_id) && !strcmp(ms, "join");
+}
+
 /* Whether events holds our own join. */
 static int own_join_in(struct bot *b, json_t *events)
 {
 	json_t *ev;
 	size_t i;
 
-	json_array_foreach(events, i, ev) {
-		const char *type = jstr(ev, "type"), *key = jstr(ev, "state_key");
-		const char *ms = jstr(json_object_get(ev, "content"), "membership");
-
-		if (type && key && ms && !strcmp(type, "m.room.member") &&
-		    !strcmp(key, b->mx->user_id) && !strcmp(ms, "join"))
+	json_array_foreach(events, i, ev)
+		if (is_own_join(b, ev))
 			return 1;
-	}
 	return 0;
+}
+
+/*
+ * The first sync of a store shows a room we are joined to, but not our
+ * join: its timeline is limited and the join lies before it. If the join
+ * is newer than the store's first run, scribe accepted the invite and
+ * died before that batch was committed, and the commands after the join
+ * are waiting in the gap. (A join older than the store is a new store for
+ * an account already in rooms: what came before is history.) Page back
+ * from the timeline's start, newest first, until our join or an event
+ * older than horizon_ms; when the join is found, handle it and every
+ * event after it, oldest first, before the timeline itself.
+ */
+static sc_err first_sync_join(struct bot *b, struct room_batch *rb,
+			      const char *from, int64_t horizon_ms, int64_t now)
+{
+	json_t *seen = json_array(); /* newest first, the join last */
+	char *at = strdup(from);
+	sc_err err = seen && at ? SC_OK : SC_ENOMEM;
+	int page, found = 0, done = 0;
+
+	for (page = 0; page < JOIN_SEARCH_PAGES && !err && !done; page++) {
+		json_t *resp = NULL, *chunk, *ev;
+		const char *end;
+		size_t i;
+
+		err = get_messages(b, rb->room, "b", at, NULL, &resp);
+		if (err)
+			break;
+		chunk = json_object_get(resp, "chunk");
+		json_array_foreach(chunk, i, ev) {
+			if (json_integer_value(json_object_get(ev, "origin_server_ts")) <
+			    horizon_ms) {
+				done = 1;
+				break;
+			}
+			if (json_array_append(seen, ev)) {
+				err = SC_ENOMEM;
+				break;
+			}
+			if (is_own_join(b, ev)) {
+				found = done = 1;
+				break;
+			}
+		}
+		end = jstr(resp, "end");
+		if (!err && !done && (!json_array_size(chunk) || !end || !strcmp(end, at)))
+			done = 1;
+		if (!err && !done) {
+			free(at);
+			at = strdup(end);
+			if (!at)
+				err = SC_ENOMEM;
+		}
+		json_decref(resp);
+	}
+	free(at);
+	if (!err && !done)
+		log_warn("%s: no join of ours in the last %d pages; counting from now",
+			 rb->room, JOIN_SEARCH_PAGES);
+	for (size_t i = json_array_size(seen); found && !err && i-- > 0;) {
+		err = on_event(b, rb, json_array_get(seen, i), now);
+		if (!err)
+			err = pump(b);
+	}
+	if (!err && found && json_array_size(seen) > 1)
+		log_info("%s: found our join before the first sync; handled %zu "
+			 "events after it", rb->room, json_array_size(seen) - 1);
+	json_decref(seen);
+	return err;
 }
 
 static sc_err on_joined_room(struct bot *b, const char *room, json_t *jr,
@@ -530,6 +618,13 @@ static sc_err on_joined_room(struct bot *b, const char *room, json_t *jr,
 	    json_is_true(json_object_get(tl, "limited")) &&
 	    jstr(tl, "prev_batch")) {
 		err = backfill(b, &rb, since, jstr(tl, "prev_batch"), now, receipts);
+		if (err)
+			return err;
+	} else if (find_join && !since && b->first_run_ms &&
+		   json_is_true(json_object_get(tl, "limited")) &&
+		   jstr(tl, "prev_batch")) {
+		err = first_sync_join(b, &rb, jstr(tl, "prev_batch"), b->first_run_ms,
+				      now);
 		if (err)
 			return err;
 	}
@@ -1153,6 +1248,28 @@ static void bot_teardown(struct bot *b)
 	free(b->filter_id);
 }
 
+/* When this store first ran the bot (kept in the store from then on):
+ * a join newer than that is one this store accepted (first_sync_join).
+ * The margin allows for the homeserver's clock being behind ours. */
+static sc_err note_first_run(struct bot *b)
+{
+	char *v = NULL, now[32];
+	sc_err err = store_kv_get(b->st, "run.first", &v);
+
+	if (err == SC_ENOTFOUND) {
+		snprintf(now, sizeof(now), "%lld", (long long)b->clock());
+		err = store_kv_put(b->st, "run.first", now);
+		if (!err)
+			v = strdup(now);
+		if (!err && !v)
+			err = SC_ENOMEM;
+	}
+	if (!err)
+		b->first_run_ms = (strtoll(v, NULL, 10) - CLOCK_SKEW_S) * 1000;
+	free(v);
+	return err;
+}
+
 int run_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1196,6 +1313,8 @@ int run_main(int argc, char **argv)
 	}
 	if (!err)
 		err = store_kv_put(b.st, "account.user_id", b.mx->user_id);
+	if (!err)
+		err = note_first_run(&b);
 	if (!err)
 		err = ensure_filter(&b, 0);
 	if (!err && b.cfg.crypto_enabled && !b.mx->device_id)

@@ -109,6 +109,54 @@ def killed_after_join(before_commit):
     w.expect_exactly_once(ids)
 
 
+def t_killed_joining_before_first_sync():
+    """The invite is already there at scribe's very first sync: it joins
+    and dies before that batch is committed, so its next start is a first
+    sync again, which shows the room (with a timeline limited to the last
+    50 of the messages that arrived meanwhile) but not the join. The
+    commands after the join must still be answered, once."""
+    w = world(start=False)
+    hs = w.hs
+    hs.invite("alice", w.room, "scribe")
+    hs.faults(kinds=["slow"], slow_ms=8000, paths="/join/", count=1)
+    w.scribe.start()
+    wait_for(w.joined, 30, "scribe's join")
+    w.scribe.kill(signal.SIGKILL)
+    hs.faults()
+    ids = w.inject_commands("alice", ["!todo @bob first sync %d" % i for i in range(100)])
+    w.scribe.start()
+    w.expect_exactly_once(ids)
+    expect("found our join before the first sync; handled 50 events after it" in w.scribe.stderr(),
+           w.scribe.stderr()[-600:])
+
+
+def t_new_store_old_join():
+    """The other first sync that shows a room but not the join: a new
+    store for an account that joined an hour ago, with 100 commands since.
+    They are history (a store must not answer what it never saw), and a
+    new command is answered."""
+    w = world(start=False)
+    hs = w.hs
+    old = int(time.time() * 1000) - 3600 * 1000
+    ids = hs.inject([{"room_id": w.room, "sender": "@scribe:localhost", "type": "m.room.member",
+                      "state_key": "@scribe:localhost", "content": {"membership": "join"},
+                      "origin_server_ts": old}] +
+                    [{"room_id": w.room, "sender": "@alice:localhost", "type": "m.room.message",
+                      "content": {"msgtype": "m.text", "body": "!todo @bob old %d" % i},
+                      "origin_server_ts": old + 1000 + i} for i in range(100)])["event_ids"]
+    w.scribe.start()
+    # a command counts once scribe's first sync is done (the next has since)
+    wait_for(lambda: any(r["path"].endswith("/sync") and "since" in r["query"]
+                         for r in hs.requests()), 30, "scribe's second sync")
+    ev = hs.say("alice", w.room, "!todo @bob new one")
+    w.reply_to(ev)
+    texts = [r["text"] for r in w.scribe.records()]
+    expect(texts == ["new one"], "%d records: %r" % (len(texts), texts[:5]))
+    counts = w.reply_counts()
+    expect(not any(counts.get(e) for e in ids[1:]), "old commands answered")
+    expect("found our join" not in w.scribe.stderr(), w.scribe.stderr()[-400:])
+
+
 def t_scribe_log_wakes_the_bot():
     # a 60 s long-poll: the announcement must not wait for it to end
     w = world(sync_timeout="60s")
@@ -189,6 +237,10 @@ for name, fn in [("an invite from someone not allowed is declined", t_untrusted_
                   lambda: killed_after_join(False)),
                  ("killed while the join is answered: nothing lost",
                   lambda: killed_after_join(True)),
+                 ("killed joining during its first sync: nothing lost",
+                  t_killed_joining_before_first_sync),
+                 ("a new store in a room joined long ago answers nothing from before",
+                  t_new_store_old_join),
                  ("scribe log is announced without waiting for the long-poll",
                   t_scribe_log_wakes_the_bot),
                  ("a reply that times out is retried with the same txn id", t_timeout_retried_once),
