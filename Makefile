@@ -5,7 +5,6 @@
 #   make SANITIZE=address,undefined test
 #   make WERROR=1             turn warnings into errors (CI does this)
 #   make install PREFIX=/usr/local DESTDIR=...
-
 #   make CURL=lean            build-lean/scribe with a static HTTP(S)-only
 #                             libcurl (docker/build-curl.sh, README
 #                             "A smaller build")

@@ -396,15 +396,6 @@ static sc_err on_event(struct bot *b, struct room_batch *rb, json_t *ev,
 	return SC_OK;
 }
 
-/*
- * A limited timeline: the sync left out the events between our previous
- * sync token (since) and the timeline's prev_batch. Page forward through
- * them with /messages, oldest first, handling each page like a timeline
- * and committing after it, so a gap of any length is processed in flat
- * memory and a crash keeps the pages already done (their events are
- * marked seen, so the replay after a restart skips them). The page
- * count is bounded only as a guard against a server that never ends.
- */
 /* One page of a room's /messages: 100 events from the token from in
  * direction dir ("f" or "b"), up to the token to (or NULL). */
 static sc_err get_messages(struct bot *b, const char *room, const char *dir,
@@ -429,19 +420,52 @@ static sc_err get_messages(struct bot *b, const char *room, const char *dir,
 	return err;
 }
 
+/* After a /messages page resp: move *token to its end and say whether
+ * another page follows (not after an empty page, a missing end, or an end
+ * that does not move on). */
+static sc_err next_page(json_t *resp, char **token, int *more)
+{
+	const char *end = jstr(resp, "end");
+
+	*more = json_array_size(json_object_get(resp, "chunk")) && end &&
+		strcmp(end, *token);
+	if (!*more)
+		return SC_OK;
+	free(*token);
+	*token = strdup(end);
+	return *token ? SC_OK : SC_ENOMEM;
+}
+
+/* Handle one timeline event, then let the replies in flight move on. */
+static sc_err take_event(struct bot *b, struct room_batch *rb, json_t *ev,
+			 int64_t now)
+{
+	sc_err err = on_event(b, rb, ev, now);
+
+	return err ? err : pump(b);
+}
+
+/*
+ * A limited timeline: the sync left out the events between our previous
+ * sync token (since) and the timeline's prev_batch. Page forward through
+ * them with /messages, oldest first, handling each page like a timeline
+ * and committing after it, so a gap of any length is processed in flat
+ * memory and a crash keeps the pages already done (their events are
+ * marked seen, so the replay after a restart skips them). The page
+ * count is bounded only as a guard against a server that never ends.
+ */
 static sc_err backfill(struct bot *b, struct room_batch *rb, const char *since,
 		       const char *to, int64_t now, json_t *receipts)
 {
 	char *token = strdup(since);
 	size_t total = 0;
 	sc_err err = SC_OK;
-	int done = 0, page;
+	int more = 1, page;
 
 	if (!token)
 		return SC_ENOMEM;
-	for (page = 0; page < BACKFILL_PAGES && !done && !err; page++) {
+	for (page = 0; page < BACKFILL_PAGES && more && !err; page++) {
 		json_t *resp = NULL, *chunk, *ev;
-		const char *end;
 		size_t i;
 
 		err = get_messages(b, rb->room, "f", token, to, &resp);
@@ -449,9 +473,7 @@ static sc_err backfill(struct bot *b, struct room_batch *rb, const char *since,
 			break;
 		chunk = json_object_get(resp, "chunk");
 		json_array_foreach(chunk, i, ev) {
-			err = on_event(b, rb, ev, now);
-			if (!err)
-				err = pump(b);
+			err = take_event(b, rb, ev, now);
 			if (err)
 				break;
 		}
@@ -462,19 +484,12 @@ static sc_err backfill(struct bot *b, struct room_batch *rb, const char *since,
 		rb->last_event = NULL; /* it lived in this page */
 		if (!err) /* keep this page even if the next one crashes */
 			err = checkpoint(b);
-		end = jstr(resp, "end");
-		if (!err && (!json_array_size(chunk) || !end || !strcmp(end, token)))
-			done = 1;
-		if (!err && !done) {
-			free(token);
-			token = strdup(end);
-			if (!token)
-				err = SC_ENOMEM;
-		}
+		if (!err)
+			err = next_page(resp, &token, &more);
 		json_decref(resp);
 	}
 	free(token);
-	if (!err && !done)
+	if (!err && more)
 		log_warn("gap in %s longer than %d pages; older events skipped",
 			 rb->room, BACKFILL_PAGES);
 	if (!err && total)
@@ -521,11 +536,10 @@ static sc_err first_sync_join(struct bot *b, struct room_batch *rb,
 	json_t *seen = json_array(); /* newest first, the join last */
 	char *at = strdup(from);
 	sc_err err = seen && at ? SC_OK : SC_ENOMEM;
-	int page, found = 0, done = 0;
+	int page, found = 0, done = 0, more = 1;
 
-	for (page = 0; page < JOIN_SEARCH_PAGES && !err && !done; page++) {
+	for (page = 0; page < JOIN_SEARCH_PAGES && !err && !done && more; page++) {
 		json_t *resp = NULL, *chunk, *ev;
-		const char *end;
 		size_t i;
 
 		err = get_messages(b, rb->room, "b", at, NULL, &resp);
@@ -547,26 +561,16 @@ static sc_err first_sync_join(struct bot *b, struct room_batch *rb,
 				break;
 			}
 		}
-		end = jstr(resp, "end");
-		if (!err && !done && (!json_array_size(chunk) || !end || !strcmp(end, at)))
-			done = 1;
-		if (!err && !done) {
-			free(at);
-			at = strdup(end);
-			if (!at)
-				err = SC_ENOMEM;
-		}
+		if (!err && !done)
+			err = next_page(resp, &at, &more);
 		json_decref(resp);
 	}
 	free(at);
-	if (!err && !done)
+	if (!err && !done && more)
 		log_warn("%s: no join of ours in the last %d pages; counting from now",
 			 rb->room, JOIN_SEARCH_PAGES);
-	for (size_t i = json_array_size(seen); found && !err && i-- > 0;) {
-		err = on_event(b, rb, json_array_get(seen, i), now);
-		if (!err)
-			err = pump(b);
-	}
+	for (size_t i = json_array_size(seen); found && !err && i-- > 0;)
+		err = take_event(b, rb, json_array_get(seen, i), now);
 	if (!err && found && json_array_size(seen) > 1)
 		log_info("%s: found our join before the first sync; handled %zu "
 			 "events after it", rb->room, json_array_size(seen) - 1);
@@ -584,6 +588,7 @@ static sc_err on_joined_room(struct bot *b, const char *room, json_t *jr,
 	struct room r;
 	json_t *ev;
 	size_t i;
+	const char *gap; /* prev_batch of a limited timeline */
 	int find_join;
 	sc_err err = store_room_get(b->st, room, &r);
 
@@ -614,24 +619,15 @@ static sc_err on_joined_room(struct bot *b, const char *room, json_t *jr,
 	 * there is nothing worth filling: whatever came before is history
 	 * (and a homeserver may have prepended old events, Synapse #9768). */
 	find_join = !rb.joined_at && !own_join_in(b, events);
-	if ((rb.joined_at || find_join) && since &&
-	    json_is_true(json_object_get(tl, "limited")) &&
-	    jstr(tl, "prev_batch")) {
-		err = backfill(b, &rb, since, jstr(tl, "prev_batch"), now, receipts);
-		if (err)
-			return err;
-	} else if (find_join && !since && b->first_run_ms &&
-		   json_is_true(json_object_get(tl, "limited")) &&
-		   jstr(tl, "prev_batch")) {
-		err = first_sync_join(b, &rb, jstr(tl, "prev_batch"), b->first_run_ms,
-				      now);
-		if (err)
-			return err;
-	}
+	gap = json_is_true(json_object_get(tl, "limited")) ? jstr(tl, "prev_batch") : NULL;
+	if (gap && since && (rb.joined_at || find_join))
+		err = backfill(b, &rb, since, gap, now, receipts);
+	else if (gap && !since && find_join && b->first_run_ms)
+		err = first_sync_join(b, &rb, gap, b->first_run_ms, now);
+	if (err)
+		return err;
 	json_array_foreach(events, i, ev) {
-		err = on_event(b, &rb, ev, now);
-		if (!err)
-			err = pump(b);
+		err = take_event(b, &rb, ev, now);
 		if (err)
 			return err;
 	}
@@ -1254,19 +1250,18 @@ static void bot_teardown(struct bot *b)
 static sc_err note_first_run(struct bot *b)
 {
 	char *v = NULL, now[32];
+	int64_t first = b->clock();
 	sc_err err = store_kv_get(b->st, "run.first", &v);
 
 	if (err == SC_ENOTFOUND) {
-		snprintf(now, sizeof(now), "%lld", (long long)b->clock());
+		snprintf(now, sizeof(now), "%lld", (long long)first);
 		err = store_kv_put(b->st, "run.first", now);
-		if (!err)
-			v = strdup(now);
-		if (!err && !v)
-			err = SC_ENOMEM;
+	} else if (!err) {
+		first = strtoll(v, NULL, 10);
 	}
-	if (!err)
-		b->first_run_ms = (strtoll(v, NULL, 10) - CLOCK_SKEW_S) * 1000;
 	free(v);
+	if (!err)
+		b->first_run_ms = (first - CLOCK_SKEW_S) * 1000;
 	return err;
 }
 
