@@ -58,6 +58,8 @@ measure export-json "$OUT/all.jsonl" "$S" export --store "$DB" --no-progress --f
 measure export-csv "$OUT/csv" "$S" export --store "$DB" --no-progress --format csv -o "$OUT/csv"
 measure export-md "$OUT/md" "$S" export --store "$DB" --no-progress --format md -o "$OUT/md"
 measure export-adr "$OUT/adr" "$S" export --store "$DB" --no-progress --format adr -o "$OUT/adr"
+# the same again into that folder: every file compared, none written
+measure export-adr-again "$OUT/adr" "$S" export --store "$DB" --no-progress --format adr -o "$OUT/adr"
 measure export-minutes "$OUT/minutes" "$S" export --store "$DB" --no-progress --format minutes -o "$OUT/minutes"
 measure stats "$DB" "$S" stats --store "$DB"
 [ "${SKIP_IMPORT:-0}" = 1 ] ||

@@ -221,6 +221,7 @@ static sc_err md_text(struct sbuf *out, const char *s, int table)
 struct outf {
 	FILE *f;        /* stdout */
 	struct bgw *w;  /* a file */
+	struct sbuf *mem; /* or collected here: a whole file for bgf_put */
 	struct sbuf path, tmp;
 	int is_stdout;
 	int direct; /* written in place: a device, FIFO or socket */
@@ -329,6 +330,8 @@ static sc_err outf_write(struct outf *o, const struct sbuf *sb, char **why)
 
 	if (!sb->len)
 		return SC_OK;
+	if (o->mem)
+		return sbuf_add(o->mem, sb->buf, sb->len);
 	if (o->is_stdout) {
 		if (fwrite(sb->buf, 1, sb->len, o->f) != sb->len)
 			err = SC_EIO;
@@ -338,61 +341,6 @@ static sc_err outf_write(struct outf *o, const struct sbuf *sb, char **why)
 	if (err == SC_EIO)
 		why_set(why, "cannot write '%s': %m",
 			o->is_stdout ? "standard output" : o->tmp.buf);
-	return err;
-}
-
-/*
- * Write a small file whose whole content is in sb (an ADR): left alone
- * when it already holds exactly sb (a re-export touches nothing, not
- * even the time stamp), created in place when new (one metadata update
- * instead of create and rename: an export of 100,000 ADRs spent most of
- * its time in the file system), else replaced through a temporary file.
- */
-static sc_err write_whole(const char *dir, const char *name,
-			  const struct sbuf *sb, char **why)
-{
-	struct sbuf path, old;
-	struct outf o;
-	FILE *f;
-	sc_err err;
-
-	sbuf_init(&path, 0);
-	sbuf_init(&old, sb->len + 1);
-	err = sbuf_printf(&path, "%s/%s", dir, name);
-	if (err)
-		goto out;
-	f = fopen(path.buf, "r");
-	if (f) {
-		char buf[8192];
-		size_t n;
-		while (!err && (n = fread(buf, 1, sizeof(buf), f)) > 0)
-			err = sbuf_add(&old, buf, n); /* SC_ETOOBIG: longer */
-		fclose(f);
-		if (!err && old.len == sb->len &&
-		    !memcmp(old.buf, sb->buf, sb->len))
-			goto out; /* unchanged */
-	} else {
-		f = fopen(path.buf, "wx");
-		if (f) {
-			int bad = fwrite(sb->buf, 1, sb->len, f) != sb->len;
-			if ((ferror(f) | fclose(f)) || bad) {
-				why_set(why, "cannot write '%s': %m", path.buf);
-				unlink(path.buf);
-				err = SC_EIO;
-			}
-			goto out;
-		}
-	}
-	err = outf_open(&o, dir, name, why);
-	if (!err) {
-		err = outf_write(&o, sb, why);
-		sc_err e = outf_close(&o, !err, why);
-		if (!err)
-			err = e;
-	}
-out:
-	sbuf_release(&path);
-	sbuf_release(&old);
 	return err;
 }
 
@@ -1011,7 +959,9 @@ struct ex {
 	sc_err err;
 	struct sbuf line;
 	struct progress prog;
-	struct outf out;            /* json, md, one adr or minutes file */
+	struct outf out;            /* json, md, one minutes file */
+	struct bgf *files;          /* adr and minutes files */
+	struct sbuf file;           /* one minutes file */
 	struct outf csv[REC_NKINDS];
 };
 
@@ -1636,6 +1586,39 @@ static sc_err export_md(struct ex *x)
 	return err;
 }
 
+/* ---- folders of small files: adr and minutes ---- */
+
+static sc_err files_open(struct ex *x)
+{
+	if (bgf_open(x->o->out, &x->files)) {
+		why_set(x->why, "cannot open '%s': %m", x->o->out);
+		return SC_EIO;
+	}
+	return SC_OK;
+}
+
+/* Wait for the files queued; err, or the first file's failure. */
+static sc_err files_close(struct ex *x, sc_err err)
+{
+	char *failed = NULL;
+
+	if (!x->files)
+		return err;
+	if (bgf_close(x->files, &failed)) {
+		const char *f = failed ? failed : "a file";
+
+		if (errno == EEXIST)
+			why_set(x->why, "cannot write '%s/%s': it is not a "
+					"regular file", x->o->out, f);
+		else
+			why_set(x->why, "cannot write '%s/%s': %m", x->o->out, f);
+		err = SC_EIO;
+	}
+	x->files = NULL;
+	free(failed);
+	return err;
+}
+
 /* ---- ADR: one file per decision ---- */
 
 /* "0004-use-linear.md" for decision D4 with that text. */
@@ -1795,7 +1778,7 @@ static sc_err adr_write(struct ex *x, const struct rec_full *f,
 	else if (!err)
 		err = sbuf_puts(sb, "To be filled in as they become known.\n");
 	if (!err)
-		err = write_whole(x->o->out, name.buf, sb, x->why);
+		err = bgf_put(x->files, name.buf, sb->buf, sb->len);
 	sbuf_release(&name);
 	return err;
 }
@@ -1831,9 +1814,12 @@ static sc_err export_adr(struct ex *x)
 	q.status = NULL;
 	progress_start(&x->prog, x->st, &q, x->o->progress);
 	if (!err)
+		err = files_open(x);
+	if (!err)
 		err = ex_store_err(x, store_export(x->st, &q, 0, adr_cb, &a));
 	if (!err)
 		err = x->err;
+	err = files_close(x, err);
 	progress_end(&x->prog);
 	free(preds.v);
 	return err;
@@ -1922,10 +1908,11 @@ static sc_err minutes_write(struct ex *x, const struct record *m)
 		err = export_slug(&name, m->text, SLUG_MAX);
 	if (!err)
 		err = sbuf_puts(&name, ".md");
-	if (!err)
-		err = outf_open(&x->out, x->o->out, name.buf, x->why);
 	if (err)
 		goto out;
+	memset(&x->out, 0, sizeof(x->out));
+	x->out.mem = &x->file;
+	sbuf_setlen(&x->file, 0);
 	sbuf_setlen(sb, 0);
 	err = sbuf_puts(sb, "# ");
 	if (!err)
@@ -1994,13 +1981,11 @@ static sc_err minutes_write(struct ex *x, const struct record *m)
 		err = minutes_section(x, "Follow Up", &q, &action_item,
 				      "### Actionable Items\n\n",
 				      "No action items.\n");
+	if (!err)
+		err = bgf_put(x->files, name.buf, x->file.buf, x->file.len);
 out:
 	sbuf_release(&name);
-	{
-		sc_err e = outf_close(&x->out, !err, x->why);
-		if (!err)
-			err = e;
-	}
+	x->out.mem = NULL;
 	return err;
 }
 
@@ -2027,9 +2012,12 @@ static sc_err export_minutes(struct ex *x)
 	base_query(x->o, &q);
 	q.kinds = REC_BIT(REC_MEETING);
 	progress_start(&x->prog, x->st, &q, x->o->progress);
-	err = ex_store_err(x, store_query(x->st, &q, minutes_cb, x));
+	err = files_open(x);
+	if (!err)
+		err = ex_store_err(x, store_query(x->st, &q, minutes_cb, x));
 	if (!err)
 		err = x->err;
+	err = files_close(x, err);
 	progress_end(&x->prog);
 	return err;
 }
@@ -2082,6 +2070,7 @@ sc_err export_run(struct store *st, const struct export_opts *o, char **why)
 	x.why = why;
 	*why = NULL;
 	sbuf_init(&x.line, 0);
+	sbuf_init(&x.file, 0);
 	if (o->out && o->format != FMT_JSON && mkdir_p(o->out)) {
 		why_set(why, "cannot create directory '%s': %m", o->out);
 		sbuf_release(&x.line);
@@ -2101,5 +2090,6 @@ sc_err export_run(struct store *st, const struct export_opts *o, char **why)
 	if (err && !*why)
 		why_set(why, "%s", sc_strerror(err));
 	sbuf_release(&x.line);
+	sbuf_release(&x.file);
 	return err;
 }

@@ -207,21 +207,36 @@ def adr_numbering_and_supersede_links():
 
 
 @test
-def adr_reexport_leaves_unchanged_files_alone():
-    d = os.path.join(tmp, "adr-again")
-    run("export", "--format", "adr", "--store", STORE, "-o", d, check=True)
-    one = os.path.join(d, "0001-use-linear.md")
-    two = os.path.join(d, "0002-use-jira.md")
+def reexport_leaves_unchanged_files_alone():
+    # adr and minutes: a file per record, rewritten only when it changed
     past = 1000000000
-    os.utime(one, (past, past))
-    os.utime(two, (past, past))
-    good = open(two).read()
-    with open(two, "a") as f:
-        f.write("edited by hand\n")
-    os.utime(two, (past, past))
-    run("export", "--format", "adr", "--store", STORE, "-o", d, check=True)
-    eq(os.stat(one).st_mtime, past, "unchanged file not rewritten")
-    eq(open(two).read(), good, "edited file restored")
+    for fmt in ("adr", "minutes"):
+        d = os.path.join(tmp, fmt + "-again")
+        run("export", "--format", fmt, "--store", STORE, "-o", d, check=True)
+        names = sorted(os.listdir(d))
+        paths = [os.path.join(d, n) for n in names]
+        for p in paths:
+            os.utime(p, (past, past))
+        run("export", "--format", fmt, "--store", STORE, "-o", d, check=True)
+        eq([os.stat(p).st_mtime for p in paths], [past] * len(paths),
+           fmt + ": time stamps after a re-export")
+        good = open(paths[-1]).read()
+        with open(paths[-1], "a") as f:
+            f.write("edited by hand\n")
+        run("export", "--format", fmt, "--store", STORE, "-o", d, check=True)
+        eq(open(paths[-1]).read(), good, fmt + ": edited file restored")
+        eq(sorted(os.listdir(d)), names, fmt + ": files")
+
+
+@test
+def adr_name_taken_by_a_folder_is_an_error():
+    d = os.path.join(tmp, "adr-blocked")
+    os.makedirs(os.path.join(d, "0002-use-jira.md"))
+    p = run("export", "--format", "adr", "--store", STORE, "-o", d)
+    eq(p.returncode, 1, "exit")
+    eq(p.stderr, "scribe: error: cannot write '%s/0002-use-jira.md': it is not a "
+       "regular file\n" % d, "stderr")
+    assert os.path.isdir(os.path.join(d, "0002-use-jira.md")), "folder kept"
 
 
 @test

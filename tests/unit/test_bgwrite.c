@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* test_bgwrite.c - the background-written file gets exactly the bytes
  * given, in order, whatever the sizes of the writes, and a failed write
- * is reported with its errno. */
+ * is reported with its errno; whole files written by the pool get their
+ * bytes, unchanged ones are not touched, and a failure names its file. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <utime.h>
 
 #include "bgwrite.h"
 #include "harness.h"
@@ -103,5 +106,133 @@ static void test_small_file_error_at_close(void)
 	CHECK_INT(errno, ENOSPC);
 }
 
+/* ---- whole files ---- */
+
+#define NFILES 3000
+
+static void file_name(char *buf, size_t size, int i)
+{
+	snprintf(buf, size, "%04d-decision-%d.md", i, i * 7);
+}
+
+/* Content of file i in round r (r changes every tenth file). */
+static size_t file_content(char *buf, size_t size, int i, int r)
+{
+	int n = snprintf(buf, size, "# %d. decision\n\nround %d\n%*s\n", i,
+			 i % 10 ? 0 : r, i % 3000, "");
+	return (size_t)n;
+}
+
+static int put_all(const char *dir, int r)
+{
+	struct bgf *f = NULL;
+	char name[64], body[4096];
+	sc_err err;
+
+	CHECK_OK(bgf_open(dir, &f));
+	if (!f)
+		return 0;
+	for (int i = 0; i < NFILES; i++) {
+		file_name(name, sizeof(name), i);
+		size_t n = file_content(body, sizeof(body), i, r);
+		CHECK_OK(bgf_put(f, name, body, n));
+	}
+	err = bgf_close(f, NULL);
+	CHECK_OK(err);
+	return err == SC_OK;
+}
+
+/* 1 when every file holds round r's content. */
+static int all_match(const char *dir, int r)
+{
+	char path[256], name[64], body[4096], back[4097];
+
+	for (int i = 0; i < NFILES; i++) {
+		file_name(name, sizeof(name), i);
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		size_t n = file_content(body, sizeof(body), i, r);
+		FILE *f = fopen(path, "rb");
+		size_t got = f ? fread(back, 1, sizeof(back), f) : 0;
+		if (f)
+			fclose(f);
+		if (got != n || memcmp(body, back, n))
+			return 0;
+	}
+	return 1;
+}
+
+static void test_whole_files(void)
+{
+	char dir[] = "/tmp/scribe-bgf-XXXXXX", path[256], name[64];
+	struct utimbuf past = { 1000000000, 1000000000 };
+	struct stat st;
+	int kept = 0, replaced = 0, other = 0;
+
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK(put_all(dir, 1));
+	CHECK(all_match(dir, 1));
+	for (int i = 0; i < NFILES; i++) {
+		file_name(name, sizeof(name), i);
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		utime(path, &past);
+	}
+	/* round 2: every tenth file changes, the rest keep their time */
+	CHECK(put_all(dir, 2));
+	CHECK(all_match(dir, 2));
+	for (int i = 0; i < NFILES; i++) {
+		file_name(name, sizeof(name), i);
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		if (stat(path, &st))
+			continue;
+		if (st.st_mtime == past.modtime)
+			kept += i % 10 != 0;
+		else
+			replaced += i % 10 == 0;
+	}
+	CHECK_INT(kept, NFILES - NFILES / 10);
+	CHECK_INT(replaced, NFILES / 10);
+	/* nothing else in the folder: no temporary file left */
+	snprintf(path, sizeof(path), "ls -A %s | grep -vc '^[0-9]*-decision-[0-9]*\\.md$'", dir);
+	FILE *p = popen(path, "r");
+	CHECK(p && fscanf(p, "%d", &other) == 1);
+	if (p)
+		pclose(p);
+	CHECK_INT(other, 0);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	CHECK_INT(system(path), 0);
+}
+
+static void test_whole_file_failure_names_the_file(void)
+{
+	char dir[] = "/tmp/scribe-bgf-XXXXXX", path[256], name[64];
+	char *failed = NULL;
+	struct bgf *f = NULL;
+	sc_err err = SC_OK;
+
+	CHECK(mkdtemp(dir) != NULL);
+	/* a folder where file 0005 goes: not a regular file, never replaced */
+	file_name(name, sizeof(name), 5);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	CHECK_INT(mkdir(path, 0777), 0);
+	CHECK_OK(bgf_open(dir, &f));
+	for (int i = 0; i < NFILES && !err; i++) {
+		char body[4096], n[64];
+		file_name(n, sizeof(n), i);
+		err = bgf_put(f, n, body, file_content(body, sizeof(body), i, 1));
+	}
+	CHECK_INT(bgf_close(f, &failed), SC_EIO);
+	CHECK_INT(errno, EEXIST);
+	CHECK_STR(failed ? failed : "(none)", name);
+	free(failed);
+	struct stat st;
+	CHECK(stat(path, &st) == 0 && S_ISDIR(st.st_mode));
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	CHECK_INT(system(path), 0);
+
+	CHECK_INT(bgf_open("/nonexistent/scribe-bgf", &f), SC_EIO);
+	CHECK_INT(errno, ENOENT);
+}
+
 TESTS(TEST(test_sizes_around_the_buffer), TEST(test_write_error_keeps_errno),
-      TEST(test_small_file_error_at_close))
+      TEST(test_small_file_error_at_close), TEST(test_whole_files),
+      TEST(test_whole_file_failure_names_the_file))
