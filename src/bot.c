@@ -361,6 +361,13 @@ static sc_err on_event(struct bot *b, struct room_batch *rb, json_t *ev,
 
 	if (!type || !sender || !event_id)
 		return SC_OK;
+	if (!json_object_get(ev, "state_key") && !strcmp(sender, b->mx->user_id)) {
+		/* our own message coming back: never answered, so nothing to
+		 * remember (a reply each command: half the writes of a busy
+		 * room) */
+		rb->last_event = event_id;
+		return SC_OK;
+	}
 	err = store_event_seen(b->st, event_id, now);
 	if (err == SC_EEXISTS)
 		return SC_OK; /* back-filled or delivered twice */
@@ -381,8 +388,6 @@ static sc_err on_event(struct bot *b, struct room_batch *rb, json_t *ev,
 		}
 		return err;
 	}
-	if (!strcmp(sender, b->mx->user_id))
-		return SC_OK; /* never answer ourselves */
 	if (!rb->joined_at || ts < rb->joined_at)
 		return SC_OK; /* from before we joined */
 	if (!strcmp(type, "m.room.message"))

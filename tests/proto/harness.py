@@ -360,16 +360,23 @@ pickle_key_file = %s/pickle.key
     def record_count(self):
         return self._count("records")
 
-    def recorded_event_ids(self):
-        """The source event ids of every committed record."""
+    def _event_ids(self, table):
         path = os.path.join(self.dir, "scribe.db")
         if not os.path.exists(path):
             return set()
         db = sqlite3.connect("file:%s?mode=ro" % urllib.parse.quote(path), uri=True, timeout=10)
         try:
-            return {e for (e,) in db.execute("SELECT event_id FROM records")}
+            return {e for (e,) in db.execute("SELECT event_id FROM %s" % table)}
         finally:
             db.close()
+
+    def recorded_event_ids(self):
+        """The source event ids of every committed record."""
+        return self._event_ids("records")
+
+    def seen_event_ids(self):
+        """The events scribe remembers having handled."""
+        return self._event_ids("seen_events")
 
     def outbox_count(self):
         """Messages decided but not yet accepted by the homeserver."""
