@@ -39,6 +39,7 @@ struct bot {
 	int64_t data_version;    /* the store's, when the last sync began */
 	struct outgoing *out;    /* the batch of replies being sent, or NULL */
 	int64_t pumped;          /* monotonic us of the last pump */
+	int out_rooms;           /* rooms in the last batch of replies */
 	int64_t committed;       /* outbox seq up to which messages are durable */
 	int64_t first_run_ms;    /* the store's first `scribe run`, less a margin
 	                            for clock skew; 0 = unknown (see bot.c) */

@@ -8,7 +8,15 @@
   batch size after pending_clear had zeroed it).
 - Replies leave while the backlog is still read: each back-filled page
   is committed, and its replies are sent while scribe fetches and
-  handles the next pages, in command order and once each."""
+  handles the next pages, in command order and once each.
+- A backlog in several rooms queues its replies room after room; the
+  rooms' replies still travel side by side (a batch takes at most
+  256 / parallel_sends of a room at first), each room's in order."""
+import json
+import os
+import sqlite3
+import urllib.parse
+
 from harness import World, check, expect, finish, wait_for
 
 N = 300
@@ -83,7 +91,51 @@ def t_replies_while_reading():
            "replies out of order or missing: %d of %d" % (len(answered), len(ids)))
 
 
+def t_rooms_side_by_side():
+    # ten rooms with 80 queued messages each, queued room after room (as
+    # a backlog queues its replies); scribe is stopped while they are
+    # put in the outbox directly, so what it sends when it starts does
+    # not depend on how fast it handled anything
+    nrooms, per_room = 10, 80
+    rooms = [room]
+    for i in range(nrooms - 1):
+        r = hs.create_room("alice", invite=["scribe"], name="side%d" % i)
+        wait_for(lambda: any(ev["type"] == "m.room.member" and
+                             ev.get("state_key") == "@scribe:localhost" and
+                             ev["content"].get("membership") == "join"
+                             for ev in hs.room_events(r)), what="scribe to join %s" % r)
+        rooms.append(r)
+    w.scribe.stop()
+    db = sqlite3.connect(os.path.join(w.scribe.dir, "scribe.db"))
+    with db:
+        for k, r in enumerate(rooms):
+            db.executemany("INSERT INTO outbox (txn_id, room_id, type, content) "
+                           "VALUES (?, ?, 'm.room.message', ?)",
+                           [("side-%d-%d" % (k, i), r,
+                             json.dumps({"msgtype": "m.notice", "body": "side %d" % i}))
+                            for i in range(per_room)])
+    db.close()
+    start = len(hs.requests())
+    w.scribe.start()
+    wait_for(lambda: not w.scribe.outbox_count(), 120, "an empty outbox", interval=0.2)
+    by_path = {"/rooms/%s/" % urllib.parse.quote(r): r for r in rooms}
+    sent = [next(r for p, r in by_path.items() if p in q["path"])
+            for q in hs.requests()[start:] if is_send(q) and q["status"] == 200]
+    expect(len(sent) == nrooms * per_room, "sent %d" % len(sent))
+    # the oldest 256 are the messages of four rooms: taken as they are,
+    # at most five rooms would ever be in flight together
+    widest = max(len(set(sent[i:i + 16])) for i in range(len(sent) - 15))
+    expect(widest >= 7, "at most %d rooms among 16 messages in a row" % widest)
+    for r in rooms:
+        bodies = [ev["content"]["body"] for ev in hs.room_events(r)
+                  if ev["sender"] == "@scribe:localhost" and
+                  ev["content"].get("body", "").startswith("side ")]
+        expect(bodies == ["side %d" % i for i in range(per_room)],
+               "%s: out of order or missing: %s" % (r, bodies[:5]))
+
+
 check("a backlog's replies all go out before the next sync", t_one_flush)
 check("replies leave while the rest of a backlog is read, in order", t_replies_while_reading)
+check("rooms' replies go side by side, each room's in order", t_rooms_side_by_side)
 w.close()
 finish()
