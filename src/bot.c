@@ -351,9 +351,20 @@ static sc_err on_late_decrypted(const char *room, json_t *plain, void *ctx)
 	return on_decrypted(b, &rb, plain, b->clock());
 }
 
+/* Whether ev is our own join. */
+static int is_own_join(struct bot *b, json_t *ev)
+{
+	const char *type = jstr(ev, "type"), *key = jstr(ev, "state_key");
+	const char *ms = jstr(json_object_get(ev, "content"), "membership");
+
+	return type && key && ms && !strcmp(type, "m.room.member") &&
+	       !strcmp(key, b->mx->user_id) && !strcmp(ms, "join");
+}
+
 static sc_err on_event(struct bot *b, struct room_batch *rb, json_t *ev,
 		       int64_t now)
 {
+	json_t *state_key = json_object_get(ev, "state_key");
 	const char *type = jstr(ev, "type");
 	const char *sender = jstr(ev, "sender");
 	const char *event_id = jstr(ev, "event_id");
@@ -362,7 +373,7 @@ static sc_err on_event(struct bot *b, struct room_batch *rb, json_t *ev,
 
 	if (!type || !sender || !event_id)
 		return SC_OK;
-	if (!json_object_get(ev, "state_key") && !strcmp(sender, b->mx->user_id)) {
+	if (!state_key && !strcmp(sender, b->mx->user_id)) {
 		/* our own message coming back: never answered, so nothing to
 		 * remember (a reply each command: half the writes of a busy
 		 * room) */
@@ -375,15 +386,10 @@ static sc_err on_event(struct bot *b, struct room_batch *rb, json_t *ev,
 	if (err)
 		return err;
 	rb->last_event = event_id;
-	if (json_object_get(ev, "state_key")) {
+	if (state_key) {
 		err = on_state(b, rb->room, ev);
-		if (err || strcmp(type, "m.room.member") ||
-		    strcmp(jstr(ev, "state_key"), b->mx->user_id))
-			return err;
 		/* our own join: everything before it is history */
-		if (!strcmp(jstr(json_object_get(ev, "content"), "membership") ?
-			    jstr(json_object_get(ev, "content"), "membership") : "", "join") &&
-		    !rb->joined_at) {
+		if (!err && !rb->joined_at && is_own_join(b, ev)) {
 			rb->joined_at = ts;
 			err = engine_room_ensure(b->st, rb->room, ts / 1000);
 		}
@@ -501,16 +507,6 @@ static sc_err backfill(struct bot *b, struct room_batch *rb, const char *since,
 	if (!err && total)
 		log_info("back-filled %zu events in %s", total, rb->room);
 	return err;
-}
-
-/* Whether ev is our own join. */
-static int is_own_join(struct bot *b, json_t *ev)
-{
-	const char *type = jstr(ev, "type"), *key = jstr(ev, "state_key");
-	const char *ms = jstr(json_object_get(ev, "content"), "membership");
-
-	return type && key && ms && !strcmp(type, "m.room.member") &&
-	       !strcmp(key, b->mx->user_id) && !strcmp(ms, "join");
 }
 
 /* Whether events holds our own join. */
@@ -865,8 +861,7 @@ static int collect_pending(const struct outbox_msg *m, void *ctx)
 		return 1;
 	}
 	if (!rc) {
-		rc = &o->rooms[o->nrooms++];
-		memset(rc, 0, sizeof(*rc));
+		rc = &o->rooms[o->nrooms++]; /* zeroed by calloc */
 		rc->room = p->room;
 	}
 	rc->n++;
