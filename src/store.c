@@ -408,7 +408,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_TAG_CLEAR] = "DELETE FROM tags WHERE record = ?1",
 	[S_FTS_INSERT] = "INSERT INTO records_fts (rowid, text, detail, tags) "
 			 "SELECT id, text, detail, tags FROM records_search "
-			 "WHERE id = ?1",
+			 "WHERE id BETWEEN ?1 AND ?2",
 	[S_FTS_DELETE] = "INSERT INTO records_fts (records_fts, rowid, text, "
 			 "detail, tags) SELECT 'delete', id, text, detail, "
 			 "tags FROM records_search WHERE id = ?1",
@@ -999,17 +999,18 @@ static sc_err run(struct store *st, enum stmt_id id, const char *what)
 	return err;
 }
 
-/* Run a fixed statement taking one integer (a record id, a seq). */
-static sc_err run_id(struct store *st, enum stmt_id id, int64_t v,
-		     const char *what)
+/* Run a fixed statement taking n integers as ?1..?n. */
+static sc_err run_ints(struct store *st, enum stmt_id id, const int64_t *v,
+		       int n, const char *what)
 {
 	sqlite3_stmt *s = NULL;
 	sc_err err = stmt_get(st, id, &s);
-	int rc;
+	int rc = SQLITE_OK;
 
 	if (err)
 		goto out;
-	rc = bind_int(s, 1, v);
+	for (int i = 0; i < n && rc == SQLITE_OK; i++)
+		rc = bind_int(s, i + 1, v[i]);
 	if (rc != SQLITE_OK) {
 		err = db_err(st, rc, what);
 		goto out;
@@ -1018,6 +1019,22 @@ static sc_err run_id(struct store *st, enum stmt_id id, int64_t v,
 out:
 	stmt_put(st, id, s);
 	return err;
+}
+
+/* Run a fixed statement taking one integer (a record id, a seq). */
+static sc_err run_id(struct store *st, enum stmt_id id, int64_t v,
+		     const char *what)
+{
+	return run_ints(st, id, &v, 1, what);
+}
+
+/* Index the records with ids lo..hi, as they are now: one statement,
+ * because FTS5 writes what it holds to disk at the end of each. */
+static sc_err fts_index(struct store *st, int64_t lo, int64_t hi)
+{
+	int64_t v[2] = {lo, hi};
+
+	return run_ints(st, S_FTS_INSERT, v, 2, "cannot index record");
 }
 
 /* A copy of text column i into *out (NULL for SQL NULL). */
@@ -1392,16 +1409,23 @@ static int cmp_id(const void *a, const void *b)
 
 /* Index the deferred records. An id can be there twice (a rolled-back
  * record's rowid is reused) or stand for no record any more (rolled
- * back): each is indexed once, from the row as it is now, if any. */
+ * back): each is indexed once, from the row as it is now, if any. A run
+ * of consecutive ids (a sync batch's records) is indexed by one
+ * statement: every id in it is pending, so the range holds no record
+ * indexed before. */
 static sc_err fts_flush(struct store *st)
 {
 	sc_err err = SC_OK;
+	size_t i = 0;
 
 	qsort(st->fts_pending, st->fts_n, sizeof(*st->fts_pending), cmp_id);
-	for (size_t i = 0; i < st->fts_n && !err; i++)
-		if (i == 0 || st->fts_pending[i] != st->fts_pending[i - 1])
-			err = run_id(st, S_FTS_INSERT, st->fts_pending[i],
-				     "cannot index record");
+	while (i < st->fts_n && !err) {
+		int64_t lo = st->fts_pending[i], hi = lo;
+
+		while (++i < st->fts_n && st->fts_pending[i] <= hi + 1)
+			hi = st->fts_pending[i];
+		err = fts_index(st, lo, hi);
+	}
 	if (!err)
 		st->fts_n = 0;
 	return err;
@@ -1992,7 +2016,7 @@ sc_err store_record_update(struct store *st, const struct record *r,
 					 r->ntags);
 	}
 	if (!err && reindex)
-		err = run_id(st, S_FTS_INSERT, r->id, "cannot index record");
+		err = fts_index(st, r->id, r->id);
 	for (size_t i = 0; i < ch.n && !err; i++)
 		err = history_add(st, r->id, now, actor, ch.c[i].field,
 				  ch.c[i].old_value, ch.c[i].new_value,

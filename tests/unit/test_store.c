@@ -215,6 +215,23 @@ static int raw_exec(const char *path, const char *sql)
 	return rc;
 }
 
+/* The integer the query returns, from a second connection; -1 when it
+ * fails. */
+static int64_t raw_int(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int64_t v = -1;
+
+	if (sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
 /* ---- helpers without a database ---- */
 
 static void test_kind_and_id_helpers(void)
@@ -1181,6 +1198,46 @@ static void test_search_within_transaction(void)
 		  SQLITE_OK);
 }
 
+/* A sync batch's records, each added in a savepoint of its own as the
+ * bot adds them, are indexed together when the batch commits: FTS5
+ * writes what it holds to disk at the end of every statement, so one
+ * statement per record left a one-record segment each (300 of them,
+ * merged over and over). */
+static void test_batch_indexed_together(void)
+{
+	const char *path = tmp_path("search-batch.db");
+	struct store *st = NULL;
+	struct rec_query q;
+	int64_t pages;
+
+	CHECK_OK(store_open(path, &st));
+	CHECK_OK(store_tx_begin(st));
+	for (int i = 0; i < 300; i++) {
+		struct record r;
+		char text[64];
+
+		snprintf(text, sizeof(text), "upgraded nginx on web%d", i);
+		mk(&r, REC_CHANGE, ROOM_A, "@a:x", NULL, text, "logged", 1 + i);
+		CHECK_OK(store_tx_begin(st));
+		CHECK_OK(store_record_add(st, &r));
+		CHECK_OK(store_tx_commit(st));
+		record_clear(&r);
+	}
+	CHECK_OK(store_tx_commit(st));
+	memset(&q, 0, sizeof(q));
+	q.terms = "nginx";
+	CHECK_INT(count(st, &q), 300);
+	q.terms = "web299";
+	CHECK_INT(count(st, &q), 1);
+	store_close(st);
+	pages = raw_int(path, "SELECT count(*) FROM records_fts_data");
+	fprintf(stderr, "# %lld rows in records_fts_data\n", (long long)pages);
+	CHECK(pages > 0 && pages < 10);
+	CHECK_INT(raw_exec(path, "INSERT INTO records_fts(records_fts, rank) "
+				 "VALUES('integrity-check', 1)"),
+		  SQLITE_OK);
+}
+
 /* A callback may use the store, even the statement being stepped. */
 struct reenter {
 	struct store *st;
@@ -2026,7 +2083,8 @@ TESTS(TEST(test_kind_and_id_helpers), TEST(test_add_get_round_trip),
       TEST(test_query_combined_order_limit), TEST(test_query_assignees),
       TEST(test_query_skip), TEST(test_query_terms),
       TEST(test_search_follows_updates),
-      TEST(test_search_within_transaction), TEST(test_query_reentrant),
+      TEST(test_search_within_transaction),
+      TEST(test_batch_indexed_together), TEST(test_query_reentrant),
       TEST(test_query_plans_use_indexes), TEST(test_scale_20000),
       TEST(test_member_resolve), TEST(test_members), TEST(test_votes),
       TEST(test_reply_links), TEST(test_outbox), TEST(test_outbox_encrypted_room), TEST(test_events_seen),
