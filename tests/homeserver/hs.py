@@ -36,6 +36,7 @@ import argparse
 import base64
 import bisect
 import collections
+import email.utils
 import json
 import os
 import random
@@ -108,6 +109,17 @@ NOTIFYING_TYPES = ("m.room.message", "m.room.encrypted")
 
 def now_ms():
     return int(time.time() * 1000)
+
+
+_http_date = [0, ""]
+
+
+def http_date():
+    """The Date header's value, formatted once a second."""
+    now = int(time.time())
+    if _http_date[0] != now:
+        _http_date[:] = [now, email.utils.formatdate(now, usegmt=True)]
+    return _http_date[1]
 
 
 def canonical_json(obj):
@@ -2119,6 +2131,11 @@ ROUTES = [
     ("PUT", C + r"/sendToDevice/" + SEG + "/" + SEG + "$", "ep_send_to_device", True),
 ]
 ROUTES = [(m, re.compile(rx), h, a) for m, rx, h, a in ROUTES]
+# the same, by method (in the same order): a request tries only its own
+ROUTES_BY_METHOD = collections.defaultdict(list)
+for _route in ROUTES:
+    ROUTES_BY_METHOD[_route[0]].append(_route[1:])
+del _route
 
 
 # ---------------------------------------------------------------------------
@@ -2189,15 +2206,10 @@ class RequestLog:
     def start(self, req):
         headers = {k: req.headers[k] for k in ("Authorization", "Content-Type")
                    if req.headers.get(k) is not None}
-        if req.raw_body:
-            try:
-                body = json.loads(req.raw_body.decode("utf-8"))
-            except (ValueError, UnicodeDecodeError):
-                body = req.raw_body.decode("utf-8", "replace")
-        else:
-            body = None
+        # the body stays bytes until the log is read (see _decoded)
         entry = {"index": None, "ts": now_ms(), "method": req.method, "path": req.raw_path,
-                 "query": dict(req.query), "headers": headers, "body": body, "status": None}
+                 "query": req.query, "headers": headers, "body": req.raw_body or None,
+                 "status": None}
         with self.lock:
             entry["index"] = self.next_index
             self.next_index += 1
@@ -2206,18 +2218,31 @@ class RequestLog:
                 del self.entries[:len(self.entries) - self.keep]
         return entry
 
+    @staticmethod
+    def _decoded(entry):
+        """A copy of entry with its body as JSON (or text when it is not)."""
+        out = dict(entry)
+        body = out["body"]
+        if isinstance(body, bytes):
+            try:
+                out["body"] = json.loads(body.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                out["body"] = body.decode("utf-8", "replace")
+        out["query"] = dict(out["query"])
+        return out
+
     def finish(self, entry, status, fault=None):
         with self.lock:
             entry["status"] = status
             if fault:
                 entry["fault"] = fault
             if self.file:
-                self.file.write(json.dumps(entry, ensure_ascii=False) + "\n")
+                self.file.write(json.dumps(self._decoded(entry), ensure_ascii=False) + "\n")
 
     def since(self, index):
         with self.lock:
             i = bisect.bisect_left(self.entries, index, key=lambda e: e["index"])
-            return [dict(e) for e in self.entries[i:]]
+            return [self._decoded(e) for e in self.entries[i:]]
 
     def clear(self):
         with self.lock:
@@ -2323,7 +2348,7 @@ class Handler(BaseHTTPRequestHandler):
         reason = self.responses.get(status, ("",))[0]
         head = ["HTTP/1.1 %d %s" % (status, reason),
                 "Server: Synapse/1.67.0",
-                "Date: " + self.date_time_string(),
+                "Date: " + http_date(),
                 "Content-Type: " + content_type,
                 "Content-Length: %d" % len(body),
                 "Cache-Control: no-cache, no-store, must-revalidate",
@@ -2363,7 +2388,7 @@ class Handler(BaseHTTPRequestHandler):
     def handle_any(self):
         srv = self.server
         raw_path, _, qs = self.path.partition("?")
-        query = dict(urllib.parse.parse_qsl(qs, keep_blank_values=True))
+        query = dict(urllib.parse.parse_qsl(qs, keep_blank_values=True)) if qs else {}
         try:
             raw_body = self.read_body()
         except (ValueError, OSError):
@@ -2433,9 +2458,7 @@ class Server(ThreadingHTTPServer):
         if req.method == "OPTIONS":
             return 200, b"{}", "application/json"
         hs = self.hs
-        for method, rx, handler, needs_auth in ROUTES:
-            if method != req.method:
-                continue
+        for rx, handler, needs_auth in ROUTES_BY_METHOD.get(req.method, ()):
             m = rx.match(req.raw_path)
             if not m:
                 continue
