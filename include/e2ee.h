@@ -76,16 +76,22 @@ typedef sc_err (*e2ee_retry_fn)(const char *room_id, json_t *plain, void *ctx);
  * the next batch; only errors that must stop the bot are returned. */
 sc_err e2ee_after_batch(struct e2ee *e, e2ee_retry_fn retry, void *ctx);
 
-/* Encrypt every queued message of the encrypted rooms, room by room:
- * share the room's outbound session with each device that lacks it,
- * encrypt the room's messages (as many as the session takes before it
- * rotates, then the next session) and store their ciphertexts and the
- * advanced session, once, in one transaction before any send (a crash
- * resends the same ciphertexts, never re-encrypts). A message that
- * cannot be encrypted now stays queued as plaintext, which
- * bot_flush_outbox never sends to an encrypted room. Only errors that
- * must stop the bot are returned. */
+/* The queued messages of the encrypted rooms are encrypted on a worker
+ * thread, room by room: the main thread shares each room's outbound
+ * session with every device that lacks it, the worker encrypts the
+ * room's messages (as many as the session takes before it rotates),
+ * and the main thread stores their ciphertexts and the advanced session,
+ * once, in one transaction before any send (a crash resends the same
+ * ciphertexts, never re-encrypts). A message that cannot be encrypted
+ * now stays queued as plaintext, which bot_flush_outbox never sends to
+ * an encrypted room. Only errors that must stop the bot are returned.
+ *
+ * e2ee_prepare_outbox does not wait: it stores the job the worker
+ * finished, if any, and hands it the messages queued since, if it is
+ * free. e2ee_finish_outbox waits until every message queued when it was
+ * called is encrypted (or left as plaintext, as above). */
 sc_err e2ee_prepare_outbox(struct e2ee *e);
+sc_err e2ee_finish_outbox(struct e2ee *e);
 
 /* Membership changed (inside the batch transaction; rooms not marked
  * encrypted are ignored): leave/kick/ban rotates the room's outbound

@@ -1038,9 +1038,10 @@ static sc_err pump(struct bot *b)
 /*
  * A commit point while a sync is handled (after each room and each
  * back-fill page): what was queued is durable now, so it may be sent.
- * Encrypted rooms' replies are encrypted first (in their own
- * transactions). Inside an outer transaction nothing is durable yet and
- * nothing starts.
+ * Encrypted rooms' replies go to the encryption worker first and are
+ * sent once it is done and their ciphertexts are stored (in their own
+ * transactions), while later commands are handled. Inside an outer
+ * transaction nothing is durable yet and nothing starts.
  */
 static sc_err committed(struct bot *b)
 {
@@ -1086,7 +1087,7 @@ sc_err bot_flush_outbox(struct bot *b)
 		err = batch_end(b, &sent, &full);
 	}
 	if (!err && b->e2ee)
-		err = e2ee_prepare_outbox(b->e2ee);
+		err = e2ee_finish_outbox(b->e2ee);
 	while (!err && (first || (full && sent))) {
 		first = 0;
 		err = batch_start(b, INT64_MAX);

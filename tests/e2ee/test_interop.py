@@ -305,6 +305,47 @@ def batch_rotation():
     expect(len(batch) >= 2, "the batch rotated: %r" % batch)
 
 
+def leave_while_encrypting():
+    """A reply is encrypted on scribe's worker thread while the next
+    back-fill page is handled; it is stored only if the room's session is
+    still the one it used. Here that page holds carol's leave, which
+    drops the session: the reply goes out once, in a new session that
+    carol never got."""
+    alice, carol, hs = S["alice"], S["carol"], S["hs"]
+    room = alice.create_room([SCRIBE, "@carol:localhost"])
+    carol.join(room)
+    alice.wait_member(room, SCRIBE, 30)
+    alice.wait_member(room, "@carol:localhost")
+    _batch_ready(room)
+    shared = scribe_events(room)[-1]["content"]["session_id"]
+    carol.sync()
+
+    def chatter(body):   # not commands, and plaintext: cheap to page through
+        return {"room_id": room, "sender": "@bob:localhost", "type": "m.room.message",
+                "content": {"msgtype": "m.text", "body": body}}
+    # the sync shows the last 50 events; the gap before them is paged
+    # 250 at a time: the command opens the first page, the leave is in
+    # the second
+    events = [{"room_id": room, "sender": "@alice:localhost", "type": "m.room.encrypted",
+               "content": alice.c.olm.group_encrypt(room, {
+                   "type": "m.room.message",
+                   "content": {"msgtype": "m.text", "body": "!todo asked before carol left"}})}]
+    events += [chatter("chatter %d" % i) for i in range(299)]
+    events.append({"room_id": room, "sender": "@carol:localhost", "type": "m.room.member",
+                   "state_key": "@carol:localhost", "content": {"membership": "leave"}})
+    events += [chatter("after %d" % i) for i in range(60)]
+    hs.hold_sync("scribe", True)
+    try:
+        cmd = hs.inject(events)["event_ids"][0]
+    finally:
+        hs.hold_sync("scribe", False)
+    _each_answered_once([cmd], ["asked before carol left"])
+    sid = encrypted_reply(room, cmd)["content"]["session_id"]
+    expect(sid != shared, "the reply used the session carol had (%s)" % sid)
+    expect("changed while its messages were encrypted" in S["scribe"].stderr(),
+           "scribe did not notice the dropped session")
+
+
 def scenario_7_otk_drain():
     hs, dev = S["hs"], S["scribe_device"]
     for _ in range(60):
@@ -515,6 +556,8 @@ def main():
         check("6: rotation_period_msgs=3 rotates on the 4th message", scenario_6_rotation_msgs)
         check("a batch of replies rotates every rotation_period_msgs",
               batch_rotation)
+        check("a leave after a reply was encrypted: re-encrypted in a new session",
+              leave_while_encrypting)
         check("7: drained one-time keys are replenished", scenario_7_otk_drain)
         check("8: room key after the message: queued, answered once",
               scenario_8_key_after_message)
