@@ -48,8 +48,9 @@ struct export_opts {
  * Run the export o describes. Files in a directory are written whole to
  * a temporary name and renamed into place, so a reader never sees half a
  * file; adr and minutes files are left alone when they hold the right
- * bytes and created in place when new (bgwrite.h). On failure *why (a new string, caller frees) says what failed,
- * e.g. "cannot write 'out/T.csv': No space left on device"; the error is
+ * bytes and created in place when new (bgwrite.h). On failure *why (a
+ * new string, caller frees) says what failed, e.g. "cannot write
+ * 'out/T.csv': No space left on device"; the error is
  * SC_EINVAL for options that do not fit the format (usage), SC_EIO for a
  * file, and the store's error otherwise.
  */

@@ -2162,17 +2162,17 @@ sc_err e2ee_prepare_outbox(struct e2ee *e)
 
 sc_err e2ee_finish_outbox(struct e2ee *e)
 {
-	int left, more = 1, started;
+	int left, more, started = 0;
 	sc_err err = enc_harvest(e, 1, &left, &more);
 
 	/* the first job takes every queued plaintext; another follows only
 	 * for rooms whose session rotated before their last message */
-	for (int first = 1; !err && (first || more); first = 0) {
-		err = enc_start(e, &started);
-		if (err || !started)
-			break;
-		err = enc_harvest(e, 1, &left, &more);
-	}
+	do {
+		if (!err)
+			err = enc_start(e, &started);
+		if (!err && started)
+			err = enc_harvest(e, 1, &left, &more);
+	} while (!err && started && more);
 	return err;
 }
 
