@@ -134,6 +134,17 @@ sc_err mx_many_start(struct matrix *m, struct mx_req *reqs, int n,
 		     int parallel, struct mx_many **out);
 int mx_many_step(struct matrix *m, struct mx_many *mm, int block);
 sc_err mx_many_end(struct matrix *m, struct mx_many *mm);
+/*
+ * Hand a started batch to a thread of its own, which steps it until it
+ * is over: replies travel while the caller works or waits on another
+ * request. mx_many_step then only says whether the thread still works
+ * (with block, after waiting up to 100 ms for it to finish), and
+ * mx_many_end stops and joins it. The thread uses m's multi handle and
+ * pool, and a copy of m's settings for its errcode and status, so m's
+ * single-request calls may run meanwhile; m's token, base and CA file
+ * must not change until mx_many_end.
+ */
+sc_err mx_many_detach(struct matrix *m, struct mx_many *mm);
 
 /*
  * Build "/_matrix/client/v3" + fmt into sb, where each %s in fmt is

@@ -31,7 +31,7 @@
 #define BACKFILL_PAGES 40000 /* x PAGE_EVENTS: a guard, not a limit */
 #define OUTBOX_BATCH 256 /* messages read from the outbox at a time */
 #define OUTBOX_SKIP_MAX 1024 /* rows of full rooms the first pass reads */
-#define PUMP_US 200     /* how often pump lets a batch move on */
+#define PUMP_US 200     /* how often pump looks at the batch in flight */
 #define JOIN_SEARCH_PAGES 40 /* x PAGE_EVENTS: first_sync_join's guard */
 #define CLOCK_SKEW_S 300  /* homeserver clock behind ours by up to this */
 #define LOGIN_ATTEMPTS 5 /* scribe login: about 4 s of retries at most */
@@ -454,7 +454,7 @@ static sc_err next_page(json_t *resp, char **token, int *more)
 	return *token ? SC_OK : SC_ENOMEM;
 }
 
-/* Handle one timeline event, then let the replies in flight move on. */
+/* Handle one timeline event, then see to the replies in flight. */
 static sc_err take_event(struct bot *b, struct room_batch *rb, json_t *ev,
 			 int64_t now)
 {
@@ -984,8 +984,7 @@ static sc_err batch_start(struct bot *b, int64_t upto)
 			o->upto = o->items[i].seq;
 	b->out = o;
 	b->pumped = mono_us();
-	mx_many_step(b->mx, o->mm, 0); /* the first requests leave now */
-	return SC_OK;
+	return mx_many_detach(b->mx, o->mm);
 }
 
 /* The batch in flight is over (or stopped): record it. *sent counts the
@@ -1008,11 +1007,11 @@ static sc_err batch_end(struct bot *b, int *sent, int *full)
 }
 
 /*
- * Let the batch in flight move on while a sync is handled: called
- * between events (at most every PUMP_US), it hands curl what the
- * homeserver answered and starts the next requests, so the server
- * stores replies while scribe works on later commands. A batch that
- * is over is recorded, and the next one taken from what was committed.
+ * While a sync is handled, the batch in flight travels on its own
+ * thread (mx_many_detach), so the server stores replies while scribe
+ * works on later commands or waits for a page. Called between events
+ * (at most every PUMP_US), pump sees whether it is over: then it is
+ * recorded, and the next one taken from what was committed.
  */
 static sc_err pump(struct bot *b)
 {

@@ -25,9 +25,11 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 
 	if (lvl > log_level)
 		return;
+	flockfile(stderr); /* one line, even when two threads log */
 	fprintf(stderr, "scribe: %s: ", names[lvl]);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }

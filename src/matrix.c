@@ -5,6 +5,7 @@
  * the one place where HTTP statuses and Matrix errcodes become sc_err.
  */
 #include <curl/curl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -474,6 +475,15 @@ struct mx_many {
 	int *prev;        /* order_by_key */
 	int left, running;
 	sc_err fatal;
+	/* mx_many_detach: the thread that steps the batch, and the view of
+	 * the struct matrix it works with (its own errcode, status, ...) */
+	int detached;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int busy;   /* the thread still steps the batch (under lock) */
+	int cancel; /* mx_many_end asks it to stop (under lock) */
+	struct matrix view;
 };
 
 sc_err mx_many_start(struct matrix *m, struct mx_req *reqs, int n,
@@ -593,7 +603,7 @@ static int many_reap(struct matrix *m, struct mx_many *mm)
 	return done_any;
 }
 
-int mx_many_step(struct matrix *m, struct mx_many *mm, int block)
+static int many_step(struct matrix *m, struct mx_many *mm, int block)
 {
 	int64_t now, next;
 	int still;
@@ -617,12 +627,93 @@ int mx_many_step(struct matrix *m, struct mx_many *mm, int block)
 	return !mm->fatal && mm->left > 0;
 }
 
+/* The thread of a detached batch: step it until it is over or
+ * mx_many_end cancels it. */
+static void *many_thread(void *arg)
+{
+	struct mx_many *mm = arg;
+	int more = 1;
+
+	while (more) {
+		pthread_mutex_lock(&mm->lock);
+		more = !mm->cancel;
+		pthread_mutex_unlock(&mm->lock);
+		if (more)
+			more = many_step(&mm->view, mm, 1);
+	}
+	pthread_mutex_lock(&mm->lock);
+	mm->busy = 0;
+	pthread_cond_broadcast(&mm->cond);
+	pthread_mutex_unlock(&mm->lock);
+	return NULL;
+}
+
+sc_err mx_many_detach(struct matrix *m, struct mx_many *mm)
+{
+	if (mm->fatal || mm->left <= 0)
+		return SC_OK; /* nothing to do: mx_many_step says so */
+	mm->view = *m;
+	mm->view.wake = NULL;
+	mm->view.wake_armed = 0;
+	if (pthread_mutex_init(&mm->lock, NULL))
+		return SC_ENOMEM;
+	if (pthread_cond_init(&mm->cond, NULL)) {
+		pthread_mutex_destroy(&mm->lock);
+		return SC_ENOMEM;
+	}
+	mm->busy = 1;
+	if (pthread_create(&mm->thread, NULL, many_thread, mm)) {
+		pthread_cond_destroy(&mm->cond);
+		pthread_mutex_destroy(&mm->lock);
+		return SC_ENOMEM;
+	}
+	mm->detached = 1;
+	return SC_OK;
+}
+
+/* mx_many_step of a detached batch: whether its thread still works,
+ * after waiting up to 100 ms for it to finish when block is set. */
+static int detached_step(struct mx_many *mm, int block)
+{
+	int busy;
+
+	pthread_mutex_lock(&mm->lock);
+	if (mm->busy && block) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&mm->cond, &mm->lock, &until);
+	}
+	busy = mm->busy;
+	pthread_mutex_unlock(&mm->lock);
+	return busy;
+}
+
+int mx_many_step(struct matrix *m, struct mx_many *mm, int block)
+{
+	return mm->detached ? detached_step(mm, block) : many_step(m, mm, block);
+}
+
 sc_err mx_many_end(struct matrix *m, struct mx_many *mm)
 {
 	sc_err err;
 
 	if (!mm)
 		return SC_OK;
+	if (mm->detached) {
+		pthread_mutex_lock(&mm->lock);
+		mm->cancel = 1;
+		pthread_mutex_unlock(&mm->lock);
+		curl_multi_wakeup(m->multi);
+		pthread_join(mm->thread, NULL);
+		pthread_cond_destroy(&mm->cond);
+		pthread_mutex_destroy(&mm->lock);
+	}
 	for (int k = 0; k < mm->parallel; k++)
 		if (mm->slots[k].req >= 0)
 			slot_stop(m, &mm->slots[k]);

@@ -9,6 +9,8 @@
 - Replies leave while the backlog is still read: each back-filled page
   is committed, and its replies are sent while scribe fetches and
   handles the next pages, in command order and once each.
+- They keep leaving while scribe waits for a slow page: the replies
+  travel on a thread of their own, not only between two events.
 - A backlog in several rooms queues its replies room after room; the
   rooms' replies still travel side by side (a batch takes at most
   256 / parallel_sends of a room at first), each room's in order."""
@@ -91,6 +93,30 @@ def t_replies_while_reading():
            "replies out of order or missing: %d of %d" % (len(answered), len(ids)))
 
 
+def t_replies_while_waiting():
+    # 600 commands: the sync shows the last 50, /messages the 550 before
+    # them in pages of 250, 250 and 50, then an empty one. Each page is
+    # answered only after 800 ms. While scribe waits for the second and
+    # later pages, the replies of the pages before must reach the server
+    # (before, a reply started only between two events: one at most)
+    hs.hold_sync("scribe", True)
+    ids = w.inject_commands("alice", ["!todo @elon patch host %d" % i for i in range(600)])
+    start = len(hs.requests())
+    hs.faults(rate=1.0, kinds=["stall"], stall_ms=800, paths="/messages", methods=["GET"])
+    try:
+        hs.hold_sync("scribe", False)
+        w.expect_exactly_once(ids)
+    finally:
+        hs.faults()
+    reqs = hs.requests()[start:]
+    pages = [r["ts"] for r in reqs if "/messages" in r["path"]]
+    sends = [r["ts"] for r in reqs if is_send(r)]
+    expect(len(pages) >= 3, "back-fill pages: %d" % len(pages))
+    waiting = sum(1 for p in pages[1:] for t in sends if p < t < p + 750)
+    expect(waiting >= 20, "%d replies reached the server while scribe waited for "
+           "%d slow pages" % (waiting, len(pages) - 1))
+
+
 def t_rooms_side_by_side():
     # ten rooms with 80 queued messages each, queued room after room (as
     # a backlog queues its replies); scribe is stopped while they are
@@ -136,6 +162,7 @@ def t_rooms_side_by_side():
 
 check("a backlog's replies all go out before the next sync", t_one_flush)
 check("replies leave while the rest of a backlog is read, in order", t_replies_while_reading)
+check("replies leave while scribe waits for a slow page", t_replies_while_waiting)
 check("rooms' replies go side by side, each room's in order", t_rooms_side_by_side)
 w.close()
 finish()
