@@ -29,7 +29,7 @@
  * second in a backlog of 10,000, plain or encrypted. */
 #define PAGE_EVENTS 250
 #define BACKFILL_PAGES 40000 /* x PAGE_EVENTS: a guard, not a limit */
-#define OUTBOX_BATCH 256 /* messages read from the outbox at a time */
+#define OUTBOX_BATCH 1024 /* messages read from the outbox at a time */
 #define OUTBOX_SKIP_MAX 1024 /* rows of full rooms the first pass reads */
 #define PUMP_US 200     /* how often pump looks at the batch in flight */
 #define JOIN_SEARCH_PAGES 40 /* x PAGE_EVENTS: first_sync_join's guard */
@@ -814,6 +814,9 @@ struct outgoing {
 	struct sbuf paths[OUTBOX_BATCH];
 	int n;
 	int64_t upto;    /* only messages up to this seq (committed ones) */
+	const int64_t *skip; /* batch_start: seqs of the batch just finished,
+	                        not recorded yet (sorted), to leave out */
+	int nskip;
 	sc_err err;
 	struct mx_many *mm;
 	int pass;        /* of collect_pending: 1, then 2 to fill up */
@@ -836,6 +839,13 @@ static int64_t mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+static int seq_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 /* outbox_cb of batch_start, over the queue oldest first: the first
  * pass takes up to room_cap messages of each room, the second (when the
  * first left some and the batch is not full) what follows them. */
@@ -847,6 +857,9 @@ static int collect_pending(const struct outbox_msg *m, void *ctx)
 
 	if (m->seq > o->upto)
 		return 1; /* queued by the transaction still open */
+	if (o->nskip && bsearch(&m->seq, o->skip, (size_t)o->nskip,
+				sizeof(*o->skip), seq_cmp))
+		return 0; /* in the batch before, which is being recorded */
 	for (int i = 0; i < o->nrooms && !rc; i++)
 		if (!strcmp(o->rooms[i].room, m->room_id))
 			rc = &o->rooms[i];
@@ -920,21 +933,37 @@ static sc_err mark_sent(struct bot *b, struct outgoing *o)
  * cfg.parallel_sends in flight, one at a time per room so replies keep
  * their order. b->out stays NULL when nothing is queued.
  *
- * A backlog queues its replies room after room, so the oldest 256 were
- * the replies of one or two rooms, and one or two were in flight: the
+ * A backlog queues its replies room after room, so the oldest 1,024 were
+ * the replies of a few rooms, and only those few were in flight: the
  * batch takes at most OUTBOX_BATCH / parallel_sends of a room first,
  * so parallel_sends rooms go at once, and fills up with the later
  * messages of the rooms it has when there are not that many. After a
  * batch of one room the next one reads the queue as before, without a
  * first pass (its extra reads cost a one-room backlog 7%).
+ *
+ * prev (or NULL) is the batch that just finished: the messages it sent
+ * or dropped are still queued until batch_record, which runs while this
+ * one travels, so they are left out. They were all answered, so what
+ * this batch sends to their rooms still comes after them.
  */
-static sc_err batch_start(struct bot *b, int64_t upto)
+static sc_err batch_start(struct bot *b, int64_t upto,
+			  const struct outgoing *prev)
 {
 	struct outgoing *o = calloc(1, sizeof(*o));
+	int64_t *skip = prev && prev->n ? malloc((size_t)prev->n * sizeof(*skip)) : NULL;
 	sc_err err;
 
-	if (!o)
+	if (!o || (prev && prev->n && !skip)) {
+		free(o);
+		free(skip);
 		return SC_ENOMEM;
+	}
+	for (int i = 0; skip && i < prev->n; i++)
+		if (prev->reqs[i].err != SC_EAGAIN)
+			skip[o->nskip++] = prev->items[i].seq;
+	if (o->nskip)
+		qsort(skip, (size_t)o->nskip, sizeof(*skip), seq_cmp);
+	o->skip = skip;
 	o->upto = upto;
 	o->pass = 1;
 	o->room_cap = b->out_rooms == 1 ? OUTBOX_BATCH
@@ -948,6 +977,9 @@ static sc_err batch_start(struct bot *b, int64_t upto)
 	}
 	if (!err)
 		err = o->err;
+	free(skip);
+	o->skip = NULL;
+	o->nskip = 0;
 	if (o->n)
 		b->out_rooms = o->nrooms;
 	for (int i = 0; i < o->n; i++) {
@@ -987,37 +1019,51 @@ static sc_err batch_start(struct bot *b, int64_t upto)
 	return mx_many_detach(b->mx, o->mm);
 }
 
-/* The batch in flight is over (or stopped): record it. *sent counts the
- * messages that left the queue, *full whether the batch was full (more
- * may be queued). */
-static sc_err batch_end(struct bot *b, int *sent, int *full)
+/* The batch in flight is over (or stopped): take it off b->out into
+ * *done, for batch_record, whatever mx_many_end returns. */
+static sc_err batch_take(struct bot *b, struct outgoing **done)
 {
 	struct outgoing *o = b->out;
-	sc_err err = mx_many_end(b->mx, o->mm), merr;
+	sc_err err = mx_many_end(b->mx, o->mm);
 
+	o->mm = NULL;
 	b->out = NULL;
-	merr = mark_sent(b, o);
-	*sent = 0;
+	*done = o;
+	return err;
+}
+
+/* Whether messages of the finished batch o left the queue (not only
+ * ones still to be encrypted, which wait). */
+static int batch_sent_any(const struct outgoing *o)
+{
 	for (int i = 0; i < o->n; i++)
 		if (o->reqs[i].err != SC_EAGAIN)
-			(*sent)++;
-	*full = o->n == OUTBOX_BATCH;
+			return 1;
+	return 0;
+}
+
+/* Record a finished batch in the store and free it. */
+static sc_err batch_record(struct bot *b, struct outgoing *o)
+{
+	sc_err err = mark_sent(b, o);
+
 	outgoing_free(o);
-	return err ? err : merr;
+	return err;
 }
 
 /*
  * While a sync is handled, the batch in flight travels on its own
  * thread (mx_many_detach), so the server stores replies while scribe
  * works on later commands or waits for a page. Called between events
- * (at most every PUMP_US), pump sees whether it is over: then it is
- * recorded, and the next one taken from what was committed.
+ * (at most every PUMP_US), pump sees whether it is over: then the next
+ * batch is taken from what was committed and sent while the finished
+ * one is recorded.
  */
 static sc_err pump(struct bot *b)
 {
-	int64_t now, upto;
-	int sent, full;
-	sc_err err;
+	struct outgoing *done;
+	int64_t now;
+	sc_err err, rerr;
 
 	if (!b->out)
 		return SC_OK;
@@ -1027,11 +1073,11 @@ static sc_err pump(struct bot *b)
 	b->pumped = now;
 	if (mx_many_step(b->mx, b->out->mm, 0))
 		return SC_OK;
-	upto = b->out->upto;
-	err = batch_end(b, &sent, &full);
-	if (!err && sent && upto < b->committed)
-		err = batch_start(b, b->committed);
-	return err;
+	err = batch_take(b, &done);
+	if (!err && batch_sent_any(done) && done->upto < b->committed)
+		err = batch_start(b, b->committed, done);
+	rerr = batch_record(b, done);
+	return err ? err : rerr;
 }
 
 /*
@@ -1055,7 +1101,7 @@ static sc_err committed(struct bot *b)
 	}
 	err = store_outbox_last(b->st, &b->committed);
 	if (!err && !b->out)
-		err = batch_start(b, b->committed);
+		err = batch_start(b, b->committed, NULL);
 	return err ? err : pump(b);
 }
 
@@ -1073,30 +1119,39 @@ static sc_err checkpoint(struct bot *b)
 	return err ? err : again;
 }
 
+/* Send every queued message, batch after batch; each batch is recorded
+ * while the next one travels. */
 sc_err bot_flush_outbox(struct bot *b)
 {
-	sc_err err = SC_OK;
-	int sent = 1, full = 1, first = 1;
+	struct outgoing *done = NULL;
+	sc_err err = SC_OK, rerr;
+	int more = 1; /* a first batch always */
 
 	/* the batch started while the sync was handled holds the oldest
 	 * messages: it finishes first */
 	if (b->out) {
 		while (mx_many_step(b->mx, b->out->mm, 1))
 			;
-		err = batch_end(b, &sent, &full);
+		err = batch_take(b, &done);
 	}
 	if (!err && b->e2ee)
 		err = e2ee_finish_outbox(b->e2ee);
-	while (!err && (first || (full && sent))) {
-		first = 0;
-		err = batch_start(b, INT64_MAX);
+	for (;;) {
+		if (!err && more)
+			err = batch_start(b, INT64_MAX, done);
+		if (done) {
+			rerr = batch_record(b, done);
+			done = NULL;
+			err = err ? err : rerr;
+		}
 		if (err || !b->out)
-			break;
+			return err;
 		while (mx_many_step(b->mx, b->out->mm, 1))
 			;
-		err = batch_end(b, &sent, &full);
+		err = batch_take(b, &done);
+		/* a full batch that sent something: more may be queued */
+		more = done->n == OUTBOX_BATCH && batch_sent_any(done);
 	}
-	return err;
 }
 
 /* Drop a batch still in flight at exit: its messages stay queued. */
