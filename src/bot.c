@@ -32,6 +32,7 @@
 #define OUTBOX_BATCH 1024 /* messages read from the outbox at a time */
 #define OUTBOX_SKIP_MAX 1024 /* rows of full rooms the first pass reads */
 #define PUMP_US 200     /* how often pump looks at the batch in flight */
+#define DETACH_MIN 32   /* smaller batches are stepped here, not on a thread */
 #define JOIN_SEARCH_PAGES 40 /* x PAGE_EVENTS: first_sync_join's guard */
 #define CLOCK_SKEW_S 300  /* homeserver clock behind ours by up to this */
 #define LOGIN_ATTEMPTS 5 /* scribe login: about 4 s of retries at most */
@@ -807,12 +808,14 @@ struct pending {
 };
 
 /* A batch of queued messages on its way: read from the outbox once they
- * were committed, sent by mx_many while the bot goes on (see pump). */
+ * were committed, sent by mx_many while the bot goes on (see pump). The
+ * arrays grow with the batch: a reply on its own does not pay for the
+ * 1,024 of a backlog (their half a megabyte, zeroed, cost it 0.2 ms). */
 struct outgoing {
-	struct pending items[OUTBOX_BATCH];
-	struct mx_req reqs[OUTBOX_BATCH];
-	struct sbuf paths[OUTBOX_BATCH];
-	int n;
+	struct pending *items;    /* cap of them, n used */
+	struct mx_req *reqs;      /* n, once the batch is read */
+	struct sbuf *paths;       /* n, likewise */
+	int n, cap;
 	int64_t upto;    /* only messages up to this seq (committed ones) */
 	const int64_t *skip; /* batch_start: seqs of the batch just finished,
 	                        not recorded yet (sorted), to leave out */
@@ -827,9 +830,27 @@ struct outgoing {
 		int n;            /* its messages in the batch */
 		int first;        /* of which the first pass took */
 		int again;        /* rows of it the second pass passed */
-	} rooms[OUTBOX_BATCH];
+	} *rooms;             /* cap of them (at most one a message) */
 	int nrooms;
 };
+
+/* Room for cap messages (and rooms) instead of o->cap. */
+static int outgoing_grow(struct outgoing *o, int cap)
+{
+	struct pending *items = realloc(o->items, (size_t)cap * sizeof(*items));
+	struct room_count *rooms;
+
+	if (!items)
+		return -1;
+	o->items = items;
+	rooms = realloc(o->rooms, (size_t)cap * sizeof(*rooms));
+	if (!rooms)
+		return -1;
+	memset(rooms + o->cap, 0, (size_t)(cap - o->cap) * sizeof(*rooms));
+	o->rooms = rooms;
+	o->cap = cap;
+	return 0;
+}
 
 static int64_t mono_us(void)
 {
@@ -852,14 +873,19 @@ static int seq_cmp(const void *a, const void *b)
 static int collect_pending(const struct outbox_msg *m, void *ctx)
 {
 	struct outgoing *o = ctx;
-	struct pending *p = &o->items[o->n];
 	struct room_count *rc = NULL;
+	struct pending *p;
 
 	if (m->seq > o->upto)
 		return 1; /* queued by the transaction still open */
 	if (o->nskip && bsearch(&m->seq, o->skip, (size_t)o->nskip,
 				sizeof(*o->skip), seq_cmp))
 		return 0; /* in the batch before, which is being recorded */
+	if (o->n == o->cap && /* before rc points into o->rooms */
+	    outgoing_grow(o, o->cap ? 2 * o->cap : 16)) {
+		o->err = SC_ENOMEM;
+		return 1;
+	}
 	for (int i = 0; i < o->nrooms && !rc; i++)
 		if (!strcmp(o->rooms[i].room, m->room_id))
 			rc = &o->rooms[i];
@@ -869,6 +895,7 @@ static int collect_pending(const struct outbox_msg *m, void *ctx)
 		rc->again++;
 		return 0; /* the first pass took it */
 	}
+	p = &o->items[o->n];
 	p->seq = m->seq;
 	p->txn = strdup(m->txn_id);
 	p->room = strdup(m->room_id);
@@ -881,7 +908,7 @@ static int collect_pending(const struct outbox_msg *m, void *ctx)
 		return 1;
 	}
 	if (!rc) {
-		rc = &o->rooms[o->nrooms++]; /* zeroed by calloc */
+		rc = &o->rooms[o->nrooms++]; /* zeroed by outgoing_grow */
 		rc->room = p->room;
 	}
 	rc->n++;
@@ -895,9 +922,15 @@ static void outgoing_free(struct outgoing *o)
 		free(o->items[i].room);
 		free(o->items[i].type);
 		free(o->items[i].content);
-		json_decref(o->reqs[i].resp);
-		sbuf_release(&o->paths[i]);
+		if (o->reqs)
+			json_decref(o->reqs[i].resp);
+		if (o->paths)
+			sbuf_release(&o->paths[i]);
 	}
+	free(o->items);
+	free(o->reqs);
+	free(o->paths);
+	free(o->rooms);
 	free(o);
 }
 
@@ -980,8 +1013,17 @@ static sc_err batch_start(struct bot *b, int64_t upto,
 	free(skip);
 	o->skip = NULL;
 	o->nskip = 0;
-	if (o->n)
-		b->out_rooms = o->nrooms;
+	if (!err && o->n) {
+		o->reqs = calloc((size_t)o->n, sizeof(*o->reqs));
+		o->paths = calloc((size_t)o->n, sizeof(*o->paths));
+	}
+	if (!o->reqs || !o->paths) { /* nothing queued, an error, no memory */
+		int n = o->n;
+
+		outgoing_free(o);
+		return err ? err : n ? SC_ENOMEM : SC_OK;
+	}
+	b->out_rooms = o->nrooms;
 	for (int i = 0; i < o->n; i++) {
 		struct pending *p = &o->items[i];
 
@@ -1003,10 +1045,10 @@ static sc_err batch_start(struct bot *b, int64_t upto,
 		o->reqs[i].body = p->content;
 		o->reqs[i].key = p->room;
 	}
-	if (!err && o->n)
+	if (!err)
 		err = mx_many_start(b->mx, o->reqs, o->n, b->cfg.parallel_sends,
 				    &o->mm);
-	if (err || !o->n) {
+	if (err) {
 		outgoing_free(o);
 		return err;
 	}
@@ -1016,6 +1058,10 @@ static sc_err batch_start(struct bot *b, int64_t upto,
 			o->upto = o->items[i].seq;
 	b->out = o;
 	b->pumped = mono_us();
+	if (o->n < DETACH_MIN) {
+		mx_many_step(b->mx, o->mm, 0); /* the first requests leave now */
+		return SC_OK;
+	}
 	return mx_many_detach(b->mx, o->mm);
 }
 
