@@ -138,7 +138,7 @@ sc_err mx_many_end(struct matrix *m, struct mx_many *mm);
  * Hand a started batch to a thread of its own, which steps it until it
  * is over: replies travel while the caller works or waits on another
  * request. mx_many_step then only says whether the thread still works
- * (with block, after waiting up to 100 ms for it to finish), and
+ * (with block, it waits until the thread is done: 0), and
  * mx_many_end stops and joins it. The thread uses m's multi handle and
  * pool, and a copy of m's settings for its errcode and status, so m's
  * single-request calls may run meanwhile; m's token, base and CA file

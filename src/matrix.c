@@ -671,24 +671,15 @@ sc_err mx_many_detach(struct matrix *m, struct mx_many *mm)
 	return SC_OK;
 }
 
-/* mx_many_step of a detached batch: whether its thread still works,
- * after waiting up to 100 ms for it to finish when block is set. */
+/* mx_many_step of a detached batch: whether its thread still works;
+ * with block, once it has finished (a stop ends it within 100 ms). */
 static int detached_step(struct mx_many *mm, int block)
 {
 	int busy;
 
 	pthread_mutex_lock(&mm->lock);
-	if (mm->busy && block) {
-		struct timespec until;
-
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 100 * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&mm->cond, &mm->lock, &until);
-	}
+	while (mm->busy && block)
+		pthread_cond_wait(&mm->cond, &mm->lock);
 	busy = mm->busy;
 	pthread_mutex_unlock(&mm->lock);
 	return busy;
