@@ -4,7 +4,7 @@ baseline bot) against the test homeserver over loopback.
 
   python3 bench/matrix_bench.py ingest  [--bot scribe|nio] [--commands 10000] [--rooms 50]
   python3 bench/matrix_bench.py latency [--commands 1000]
-  python3 bench/matrix_bench.py memory  [--rooms 100] [--build system|lean]
+  python3 bench/matrix_bench.py memory  [--rooms 100] [--build system|lean] [--tls]
 
 Each prints one summary line, "bench NAME key=value ...". The scribe
 binary is $SCRIBE_BIN (default build-bench/scribe, built by `make bench`).
@@ -24,6 +24,9 @@ memory: the bot joins N rooms and idles; peak and current RSS from
   the binary by `make bench`) initialises and uses libcurl, SQLite,
   jansson and libolm once and does nothing else: its RSS is the floor
   the shared libraries set, and own_rss_kb is scribe's RSS above it.
+  --tls serves the homeserver over https (a certificate made for the
+  run, which scribe and the floor trust through ca_file), as a real
+  deployment is reached: the TLS library's state is then in both.
 ingest-e2ee: as ingest, in encrypted rooms: alice (a real matrix-nio
   client with encryption) shares a Megolm session with scribe's device
   in each room, encrypts the backlog locally and the homeserver gets the
@@ -43,7 +46,7 @@ ROOT = os.path.dirname(HERE)
 os.environ.setdefault("SCRIBE_BIN", os.path.join(ROOT, "build-bench", "scribe"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "proto"))
 import harness  # noqa: E402  (after the path and SCRIBE_BIN are set)
-from harness import Homeserver, Scribe, wait_for  # noqa: E402
+from harness import Homeserver, Scribe, make_cert, wait_for  # noqa: E402
 
 PY = "/usr/bin/python3"
 NIO_BOT = os.path.join(HERE, "nio_bot.py")
@@ -124,14 +127,17 @@ class NioBot:
 class Setup:
     """A homeserver with alice, bob and the bot, and n rooms the bot joined."""
 
-    def __init__(self, rooms, bot="scribe"):
+    def __init__(self, rooms, bot="scribe", tls=False):
         import tempfile
         self.tmp = tempfile.mkdtemp(prefix="scribe-bench-")
-        self.hs = Homeserver(users=("alice", "bob", "scribe"), workdir=self.tmp)
+        self.cert = make_cert(self.tmp) if tls else None
+        self.hs = Homeserver(users=("alice", "bob", "scribe"), workdir=self.tmp,
+                             tls=self.cert)
         self.hs.login("alice")
         self.hs.login("bob")
         if bot == "scribe":
-            self.bot = Scribe(self.hs, self.tmp, "")
+            self.bot = Scribe(self.hs, self.tmp, "",
+                              matrix_conf="ca_file = %s" % self.cert[0] if tls else "")
             self.bot.login()
         else:
             self.bot = NioBot(self.hs, self.tmp)
@@ -253,23 +259,25 @@ def latency(args):
 
 
 def memory(args):
-    s = Setup(args.rooms)
+    s = Setup(args.rooms, tls=args.tls)
     try:
         time.sleep(args.idle)
         peak, cur = rss_kb(s.bot.proc.pid)
         anon, pss = mem_detail_kb(s.bot.proc.pid)
+        build = args.build + (" tls=1" if args.tls else "")
         print("bench memory-idle build=%s rooms=%d peak_rss_kb=%d rss_kb=%d anon_rss_kb=%d "
-              "pss_kb=%d" % (args.build, args.rooms, peak, cur, anon, pss), flush=True)
+              "pss_kb=%d" % (build, args.rooms, peak, cur, anon, pss), flush=True)
         # The floor: the same four libraries, initialised and used once
         # by a program that does nothing else (bench/rss_floor.c).
         floor = os.path.join(os.path.dirname(os.environ["SCRIBE_BIN"]), "bench", "rss_floor")
         if os.path.exists(floor):
             out = subprocess.run([floor, s.hs.base + "/_matrix/client/versions",
-                                  os.path.join(s.tmp, "floor.db")],
+                                  os.path.join(s.tmp, "floor.db")] +
+                                 ([s.cert[0]] if args.tls else []),
                                  capture_output=True, text=True, timeout=30)
             line = out.stdout.strip()
             if out.returncode == 0 and line.startswith("bench memory-floor"):
-                line = line.replace("memory-floor", "memory-floor build=" + args.build, 1)
+                line = line.replace("memory-floor", "memory-floor build=" + build, 1)
                 print(line + " own_rss_kb=%d" % (cur - int(line.split(" rss_kb=")[1].split()[0])),
                       flush=True)
             else:
@@ -360,6 +368,8 @@ def main():
     ap.add_argument("--idle", type=float, default=3.0)
     ap.add_argument("--build", default="system",
                     help="memory: which build $SCRIBE_BIN is (system or lean), for the line")
+    ap.add_argument("--tls", action="store_true",
+                    help="memory: serve the homeserver over https")
     ap.add_argument("--timeout", type=float, default=600.0)
     args = ap.parse_args()
     if args.what in ("ingest", "ingest-e2ee"):

@@ -4,7 +4,7 @@
  * before scribe does anything of its own: the floor under the
  * memory-idle figure of bench/matrix_bench.py.
  *
- *   build-bench/bench/rss_floor URL STORE
+ *   build-bench/bench/rss_floor URL STORE [CAFILE]
  *
  * Initialises libcurl and makes one GET to URL over a kept easy handle,
  * opens the SQLite database STORE in WAL mode and runs a query, parses
@@ -54,8 +54,8 @@ int main(int argc, char **argv)
 	OlmAccount *acct;
 	size_t n;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: rss_floor URL STORE\n");
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: rss_floor URL STORE [CAFILE]\n");
 		return 2;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -64,6 +64,8 @@ int main(int argc, char **argv)
 		return 1;
 	curl_easy_setopt(h, CURLOPT_URL, argv[1]);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep);
+	if (argc == 4) /* an https URL: trust CAFILE, as scribe's ca_file */
+		curl_easy_setopt(h, CURLOPT_CAINFO, argv[3]);
 	if (curl_easy_perform(h) != CURLE_OK) {
 		fprintf(stderr, "rss_floor: GET %s failed\n", argv[1]);
 		return 1;
