@@ -17,9 +17,9 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 
 # CURL=system links Debian's libcurl (OpenSSL; about 30 shared libraries
-# come with it). CURL=lean links the static libcurl that
-# docker/build-curl.sh builds from Debian's curl source into CURL_DIR:
-# HTTP and HTTPS over static mbedTLS, nothing else loaded.
+# come with it). CURL=lean links the static libcurl and mbedTLS that
+# docker/build-curl.sh builds from Debian's sources into CURL_DIR: HTTP
+# and HTTPS, nothing else loaded.
 CURL ?= system
 CURL_DIR ?= build-curl
 ifeq ($(CURL),system)
@@ -32,8 +32,8 @@ else ifeq ($(CURL),lean)
 O ?= build-lean
 PKGS := jansson olm sqlite3
 CURL_CFLAGS := -I$(CURL_DIR)/include
-CURL_LIBS := $(CURL_DIR)/lib/libcurl.a -l:libmbedtls.a -l:libmbedx509.a -l:libmbedcrypto.a
-CURL_DEP := $(CURL_DIR)/lib/libcurl.a
+CURL_LIBS := $(addprefix $(CURL_DIR)/lib/,libcurl.a libmbedtls.a libmbedx509.a libmbedcrypto.a)
+CURL_DEP := $(CURL_DIR)/recipe-2.done
 else
 $(error CURL must be system or lean, not '$(CURL)')
 endif
@@ -83,7 +83,7 @@ $(O)/%.o: %.c
 
 # the lean libcurl is built once, before anything includes its headers
 $(LIB_OBJ) $(O)/src/main.o: | $(CURL_DEP)
-$(CURL_DIR)/lib/libcurl.a:
+$(CURL_DIR)/recipe-2.done:
 	sh docker/build-curl.sh $(CURL_DIR)
 
 $(O)/tests/%: tests/unit/%.c $(O)/tests/harness.o $(O)/libscribe.a

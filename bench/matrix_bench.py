@@ -3,6 +3,7 @@
 baseline bot) against the test homeserver over loopback.
 
   python3 bench/matrix_bench.py ingest  [--bot scribe|nio] [--commands 10000] [--rooms 50]
+                                        [--tls]
   python3 bench/matrix_bench.py latency [--commands 1000]
   python3 bench/matrix_bench.py memory  [--rooms 100] [--build system|lean] [--tls]
 
@@ -27,6 +28,7 @@ memory: the bot joins N rooms and idles; peak and current RSS from
   --tls serves the homeserver over https (a certificate made for the
   run, which scribe and the floor trust through ca_file), as a real
   deployment is reached: the TLS library's state is then in both.
+  ingest --tls (scribe only) measures the same over https.
 ingest-e2ee: as ingest, in encrypted rooms: alice (a real matrix-nio
   client with encryption) shares a Megolm session with scribe's device
   in each room, encrypts the backlog locally and the homeserver gets the
@@ -223,7 +225,7 @@ def scribe_todos(s):
 
 
 def ingest(args):
-    s = Setup(args.rooms, args.bot)
+    s = Setup(args.rooms, args.bot, tls=args.tls)
     try:
         events = [{"room_id": s.rooms[i % len(s.rooms)], "sender": "@alice:localhost",
                    "type": "m.room.message",
@@ -232,7 +234,8 @@ def ingest(args):
                   for i in range(args.commands)]
         if args.bot == "nio":
             return run_backlog(s, "ingest-plain-nio", events, args, s.bot.records)
-        return run_backlog(s, "ingest-plain", events, args, scribe_todos(s))
+        return run_backlog(s, "ingest-plain-tls" if args.tls else "ingest-plain", events, args,
+                           scribe_todos(s))
     finally:
         s.close()
 
@@ -369,9 +372,11 @@ def main():
     ap.add_argument("--build", default="system",
                     help="memory: which build $SCRIBE_BIN is (system or lean), for the line")
     ap.add_argument("--tls", action="store_true",
-                    help="memory: serve the homeserver over https")
+                    help="memory, ingest: serve the homeserver over https")
     ap.add_argument("--timeout", type=float, default=600.0)
     args = ap.parse_args()
+    if args.tls and (args.bot != "scribe" or args.what not in ("ingest", "memory")):
+        ap.error("--tls is for scribe's ingest and memory")
     if args.what in ("ingest", "ingest-e2ee"):
         args.commands = args.commands or 10000
         args.rooms = args.rooms or 50

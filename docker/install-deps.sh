@@ -14,9 +14,9 @@ pkgs="build-essential pkg-config libcurl4-openssl-dev libjansson-dev libolm-dev
 libsqlite3-dev tzdata ca-certificates"
 case "${1:-}" in
 --lean | --test)
-	# docker/build-curl.sh: Debian's curl source, built with CMake
-	# against static mbedTLS
-	pkgs="$pkgs dpkg-dev cmake libmbedtls-dev"
+	# docker/build-curl.sh: Debian's curl and mbedtls sources, built
+	# with CMake
+	pkgs="$pkgs dpkg-dev cmake"
 	;;
 "") ;;
 *)

@@ -59,7 +59,7 @@ struct matrix {
 	void *pool[MX_PARALLEL_MAX]; /* its easy handles */
 };
 
-/* libcurl's version and features, e.g. "libcurl/7.88.1 mbedTLS/2.28.3". */
+/* libcurl's version and features, e.g. "libcurl/8.14.1 mbedTLS/3.6.6". */
 const char *mx_library_version(void);
 
 /* Once per process, before any other call. */
