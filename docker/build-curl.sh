@@ -61,13 +61,17 @@ apt-get "$@" update >"$work/apt.log" 2>&1 || fail "apt-get update" "$work/apt.lo
 fetch() { # package apt-options...
 	pkg=$1
 	shift
+	newest=
 	for v in $(apt-cache "$@" showsrc "$pkg" 2>>"$work/apt.log" |
 		sed -n 's/^Version: //p' | sort -u -r -V); do
+		newest=${newest:-$v}
 		if (cd "$work/dl" && apt-get "$@" source --download-only "$pkg=$v") \
 			>>"$work/apt.log" 2>&1; then
 			dpkg-source -x "$work/dl/${pkg}_$(echo "$v" | sed 's/^[0-9]*://').dsc" \
 				"$work/$pkg" >>"$work/apt.log" 2>&1 ||
 				fail "unpacking $pkg $v" "$work/apt.log"
+			[ "$v" = "$newest" ] || echo "build-curl: warning: $pkg $newest is" \
+				"listed but not on the mirror; building $v" >&2
 			echo "build-curl: building $pkg $v" >&2
 			echo "$pkg $v" >>"$dir/sources.txt"
 			return 0
