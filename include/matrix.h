@@ -141,8 +141,9 @@ sc_err mx_many_end(struct matrix *m, struct mx_many *mm);
  * (with block, it waits until the thread is done: 0), and
  * mx_many_end stops and joins it. The thread uses m's multi handle and
  * pool, and a copy of m's settings for its errcode and status, so m's
- * single-request calls may run meanwhile; m's token, base and CA file
- * must not change until mx_many_end.
+ * single-request calls may run meanwhile; mx_many_end copies the
+ * batch's errcode, error and status back into m. m's token, base and
+ * CA file must not change until mx_many_end.
  */
 sc_err mx_many_detach(struct matrix *m, struct mx_many *mm);
 

@@ -704,6 +704,12 @@ sc_err mx_many_end(struct matrix *m, struct mx_many *mm)
 		pthread_join(mm->thread, NULL);
 		pthread_cond_destroy(&mm->cond);
 		pthread_mutex_destroy(&mm->lock);
+		/* what the batch's last response said, as when stepped here:
+		 * a caller explains a failure from m (errcode, error) */
+		memcpy(m->errcode, mm->view.errcode, sizeof(m->errcode));
+		memcpy(m->error, mm->view.error, sizeof(m->error));
+		m->status = mm->view.status;
+		m->retry_after_ms = mm->view.retry_after_ms;
 	}
 	for (int k = 0; k < mm->parallel; k++)
 		if (mm->slots[k].req >= 0)

@@ -230,6 +230,29 @@ def t_revoked_token_exits_5():
     expect(token not in err, "the token is never logged")
 
 
+def t_revoked_token_during_replies():
+    """The token is revoked while 60 replies travel on the sending thread
+    (a batch that large is detached): the exit names the server's reason,
+    as when a sync is refused."""
+    w = world(matrix_conf="timeline_limit = 200")  # no back-fill page first
+    hs = w.hs
+    with open(os.path.join(w.scribe.dir, "token")) as f:
+        hs.tokens["scribe"] = f.read().strip()
+    hs.faults(kinds=["stall"], methods=["PUT"], paths="/send/", rate=1.0, stall_ms=1500)
+    hs.hold_sync("scribe", True)  # all 60 in one sync, so one batch
+    w.inject_commands("alice", ["!todo @elon step %d" % i for i in range(60)])
+    hs.hold_sync("scribe", False)
+    wait_for(lambda: any(q["method"] == "PUT" for q in hs.requests()), 30,
+             "the first reply to reach the server")
+    hs.call("POST", "/_matrix/client/v3/logout", {}, "scribe")
+    wait_for(lambda: w.scribe.proc.poll() is not None, 30, "scribe to stop")
+    expect(w.scribe.proc.returncode == 5, "exit status %r" % w.scribe.proc.returncode)
+    last = w.scribe.stderr().strip().splitlines()[-1]
+    expect(last == "scribe: error: the homeserver refused the access token (M_UNKNOWN_TOKEN); "
+           "run 'scribe login' again", last)
+    expect(len(w.scribe.records()) == 60, len(w.scribe.records()))
+
+
 for name, fn in [("an invite from someone not allowed is declined", t_untrusted_invite_declined),
                  ("a 30-message gap with a limited timeline is back-filled", t_gap_backfilled),
                  ("500/502/429/reset/stall faults: every command once", t_faults_exactly_once),
@@ -245,7 +268,9 @@ for name, fn in [("an invite from someone not allowed is declined", t_untrusted_
                   t_scribe_log_wakes_the_bot),
                  ("a reply that times out is retried with the same txn id", t_timeout_retried_once),
                  ("SIGKILL mid-batch and restart: no loss, no duplicate", t_sigkill_mid_batch),
-                 ("a revoked access token stops scribe with exit 5", t_revoked_token_exits_5)]:
+                 ("a revoked access token stops scribe with exit 5", t_revoked_token_exits_5),
+                 ("a token revoked while replies travel on their thread: exit 5, with the reason",
+                  t_revoked_token_during_replies)]:
     check(name, fn)
 for w in worlds:
     w.close()
