@@ -938,6 +938,14 @@ static void outgoing_free(struct outgoing *o)
 	free(o);
 }
 
+/* Whether message i of a finished batch left the queue: sent, or
+ * refused for good. Not one still to be encrypted, or cut off by an
+ * error (SC_EAGAIN): it stays queued. */
+static int left_queue(const struct outgoing *o, int i)
+{
+	return o->reqs[i].err != SC_EAGAIN;
+}
+
 /* Record the outcome of a sent batch in one transaction: each finished
  * message leaves the outbox (linked to its event when sent). A crash
  * before the commit sends them again with the same transaction ids,
@@ -952,8 +960,8 @@ static sc_err mark_sent(struct bot *b, struct outgoing *o)
 		struct pending *p = &o->items[i];
 		struct mx_req *r = &o->reqs[i];
 
-		if (r->err == SC_EAGAIN)
-			continue; /* not sent: it stays queued */
+		if (!left_queue(o, i))
+			continue;
 		if (r->err == SC_EMATRIX && r->method)
 			/* 403 not in the room, 400 bad content: retrying cannot help */
 			log_error("cannot send to %s: %s %s; message dropped",
@@ -996,7 +1004,7 @@ static sc_err batch_start(struct bot *b, int64_t upto,
 		return SC_ENOMEM;
 	}
 	for (int i = 0; skip && i < prev->n; i++)
-		if (prev->reqs[i].err != SC_EAGAIN)
+		if (left_queue(prev, i))
 			skip[o->nskip++] = prev->items[i].seq;
 	if (o->nskip)
 		qsort(skip, (size_t)o->nskip, sizeof(*skip), seq_cmp);
@@ -1082,12 +1090,11 @@ static sc_err batch_take(struct bot *b, struct outgoing **done)
 	return err;
 }
 
-/* Whether messages of the finished batch o left the queue (not only
- * ones still to be encrypted, which wait). */
+/* Whether messages of the finished batch o left the queue. */
 static int batch_sent_any(const struct outgoing *o)
 {
 	for (int i = 0; i < o->n; i++)
-		if (o->reqs[i].err != SC_EAGAIN)
+		if (left_queue(o, i))
 			return 1;
 	return 0;
 }
