@@ -30,6 +30,8 @@
 #include "error.h"
 
 #define MX_PARALLEL_MAX 16 /* requests in flight in mx_call_many */
+/* A 429's retry_after_ms is honoured up to this (5 minutes). */
+#define MX_RETRY_AFTER_MAX_MS 300000L
 
 struct matrix {
 	char *base;           /* homeserver base URL, no trailing slash */

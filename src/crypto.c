@@ -20,6 +20,7 @@
 
 #include "canonjson.h"
 #include "crypto.h"
+#include "wirejson.h"
 #include "log.h"
 #include "sbuf.h"
 #include "banned.h"
@@ -2200,7 +2201,9 @@ static sc_err parse_plaintext(const char *text, size_t len, const char *what,
 			      json_t **root)
 {
 	json_error_t jerr;
-	json_t *v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	/* a NUL or lone surrogate inside reaches the handlers as a NUL
+	 * (wirejson.h), which refuse it with a reply */
+	json_t *v = wire_json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 
 	if (!v) {
 		log_warn("%s is not JSON: %s", what, jerr.text);

@@ -1520,7 +1520,8 @@ static sc_err retry_queued(struct e2ee *e, e2ee_retry_fn retry, void *ctx)
 			  : SC_ENOMEM;
 
 	json_array_foreach(list, i, item) {
-		json_t *ev = json_loads(jstr(item, "event"), 0, NULL),
+		/* stored by json_dumps: a NUL in it is "\u0000" */
+		json_t *ev = json_loads(jstr(item, "event"), JSON_ALLOW_NUL, NULL),
 		       *plain = NULL;
 		const char *room = jstr(item, "room");
 		sc_err r;

@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "matrix.h"
+#include "wirejson.h"
 #include "banned.h"
 
 #define BODY_MAX ((size_t)256 << 20) /* a /sync can be large, not unbounded */
@@ -193,7 +194,10 @@ static sc_err map_status(struct matrix *m, long status, json_t *body)
 	snprintf(m->errcode, sizeof(m->errcode), "%s", code ? code : "");
 	snprintf(m->error, sizeof(m->error), "%s", msg ? msg : "");
 	if (status == 429 || (code && !strcmp(code, "M_LIMIT_EXCEEDED"))) {
-		m->retry_after_ms = retry >= 0 ? (long)retry : 1000;
+		/* a server asking for hours (or 10^20 ms) gets minutes */
+		m->retry_after_ms = retry < 0 ? 1000 :
+				    retry > MX_RETRY_AFTER_MAX_MS ? MX_RETRY_AFTER_MAX_MS :
+				    (long)retry;
 		return SC_ERATELIMIT;
 	}
 	if (status >= 500)
@@ -307,7 +311,8 @@ static sc_err xfer_result(struct matrix *m, void *h, struct xfer *x, int rc,
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	m->status = status;
-	parsed = json_loadb(x->resp.buf, x->resp.len, JSON_REJECT_DUPLICATES, &jerr);
+	/* one hostile event must not make the whole body unreadable */
+	parsed = wire_json_loadb(x->resp.buf, x->resp.len, 0, &jerr);
 	err = map_status(m, status, parsed);
 	if (err) {
 		if (err != SC_ERATELIMIT)

@@ -34,7 +34,7 @@ mkdir -p "$work/new" "$work/crash"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:symbolize=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-	-max_len=8192 -print_final_stats=1 -artifact_prefix="$work/crash/" \
+	-max_len=16384 -print_final_stats=1 -artifact_prefix="$work/crash/" \
 	"$work/new" "$corpus" >"$log" 2>&1
 rc=$?
 stats=$(grep -E '^stat::(number_of_executed_units|peak_rss_mb|new_units_added)' "$log" |
