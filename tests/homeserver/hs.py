@@ -60,7 +60,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 ROOM_VERSION = "9"
 TIMELINE_LIMIT_DEFAULT = 10
 TO_DEVICE_LIMIT = 100
+# Synapse's MAX_PDU_SIZE (synapse/api/constants.py): the limit on the
+# canonical JSON of a whole PDU, checked by event_auth._check_size_limits.
 MAX_EVENT_BYTES = 65536
+# Canonical JSON integers (room versions >= 6, "strict_canonicaljson").
+CANONICALJSON_MAX_INT = 2 ** 53 - 1
+# POST /keys/device_signing/upload and user-interactive auth:
+#   always  - Synapse 1.67: every upload needs UIA (SigningKeyUploadServlet
+#             calls validate_user_via_ui_auth unconditionally)
+#   replace - Synapse 1.160: an upload that changes nothing is 200 at once,
+#             the first one (no master key yet) needs no UIA (MSC3967), one
+#             that replaces a stored key does
+#   none    - no UIA at all (an "auth" that is given is still checked)
+UIA_SIGNING_MODES = ("always", "replace", "none")
+UIA_PASSWORD_FLOWS = [{"stages": ["m.login.password"]}]
 
 HTML_404 = ("\n<html>\n  <head><title>404 - No Such Resource</title></head>\n  <body>\n"
             "    <h1>No Such Resource</h1>\n    <p>Sorry. No luck finding that resource.</p>\n"
@@ -105,6 +118,12 @@ INVITE_STATE_KEYS = ("m.room.topic", "m.room.name", "m.room.avatar", "m.room.can
                      "m.room.encryption", "m.room.join_rules", "m.room.create")
 
 NOTIFYING_TYPES = ("m.room.message", "m.room.encrypted")
+
+# Injected raw content (/_test/event "content_raw"): the event's content is
+# this marker string until a response is encoded; then the marker, as
+# json.dumps writes it, is replaced by the raw bytes.
+RAW_MARKER = "\x00scribe-raw-content:%d\x00"
+RAW_MARKER_RX = re.compile(rb'"\\u0000scribe-raw-content:\d+\\u0000"')
 
 
 def now_ms():
@@ -163,10 +182,16 @@ def _reject_constant(name):
 
 
 def parse_json(raw):
-    """Decode a request body like Synapse: M_NOT_JSON on anything invalid."""
+    """Decode a request body like Synapse: M_NOT_JSON on anything invalid.
+
+    Like Synapse's json_decoder this accepts what JSON allows and jansson
+    refuses by default: "\u0000", lone surrogates ("\udc00"), integers of
+    any size; NaN/Infinity are refused (parse_constant), and so is nesting
+    too deep for the parser (RecursionError: Synapse's `except Exception`).
+    """
     try:
         return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise MatrixError(400, "M_NOT_JSON", "Content not JSON.")
 
 
@@ -249,7 +274,7 @@ def default_push_rules(user_id):
 class Event:
     """One room event.  Redaction is applied when serialising, never stored."""
     __slots__ = ("event_id", "room_id", "type", "sender", "content", "state_key", "redacts",
-                 "ts", "pos", "txn", "prev", "redacted_by", "hist_vis")
+                 "ts", "pos", "txn", "prev", "redacted_by", "hist_vis", "raw")
 
     def __init__(self, room_id, etype, sender, content, state_key, redacts, ts, pos, txn):
         self.event_id = new_event_id()
@@ -265,6 +290,7 @@ class Event:
         self.prev = None            # the state event this one replaced
         self.redacted_by = None     # the m.room.redaction event, once redacted
         self.hist_vis = "shared"    # history_visibility in force when it was sent
+        self.raw = None             # marker of injected raw content (Homeserver.raw_content)
 
     def relation(self):
         rel = self.content.get("m.relates_to")
@@ -381,6 +407,8 @@ class User:
         self.filters = []           # canonical JSON strings; the index is the filter id
         self.account_data = {}      # type -> (content, pos)
         self.cross_signing = {}     # "master" / "self_signing" / "user_signing" -> key
+        #                             (with the signatures /keys/signatures/upload added)
+        self.cross_signing_uploaded = {}    # the same keys exactly as uploaded
         self.presence_pos = 0       # stream position when the user came online (0: offline)
         self.last_active = 0
 
@@ -422,9 +450,13 @@ class Request:
 
 
 class Homeserver:
-    def __init__(self, server_name="localhost", quirks=True):
+    def __init__(self, server_name="localhost", quirks=True, uia_signing="replace",
+                 max_event_bytes=MAX_EVENT_BYTES):
+        assert uia_signing in UIA_SIGNING_MODES
         self.server_name = server_name
         self.quirks = quirks        # reproduce Synapse 1.67 bugs seen in the fixtures
+        self.uia_signing = uia_signing
+        self.max_event_bytes = max_event_bytes
         self.base_url = "http://127.0.0.1/"
         self.cond = threading.Condition(threading.RLock())
         self.pos = 0                # global stream position
@@ -440,7 +472,8 @@ class Homeserver:
         self.device_change_pos = []
         self.txns = {}              # (user, device, request path) -> response body
         self.holds = {}             # user -> (pos, td_pos) while its syncs are held
-        self.uia_sessions = set()
+        self.uia_sessions = {}      # session id -> {"op": (method, path), "creds": {}}
+        self.raw_content = {}       # marker -> raw JSON bytes (/_test/event content_raw)
         # sender -> ([stream positions], [server ts]) of its messages, for
         # /_test/bench/count without scanning every room
         self.sent_messages = collections.defaultdict(lambda: ([], []))
@@ -597,6 +630,15 @@ class Homeserver:
                 del lst[i]
 
     # -- serialisation -------------------------------------------------------
+    def encode(self, obj):
+        """A response body: JSON like Synapse's json_encoder (ensure_ascii, so
+        "\u0000", "\udc00" and big integers go out as escapes and digits),
+        with injected raw content spliced in where its marker is."""
+        body = json.dumps(obj, separators=(",", ":")).encode()
+        if self.raw_content and b"\\u0000scribe-raw-content:" in body:
+            body = RAW_MARKER_RX.sub(lambda m: self.raw_content.get(m.group(0), m.group(0)), body)
+        return body
+
     @staticmethod
     def _pruned(ev):
         keep = REDACT_KEEP.get(ev.type, ())
@@ -618,7 +660,7 @@ class Homeserver:
         if full:
             d["room_id"] = ev.room_id
         d["sender"] = ev.sender
-        d["content"] = self._content(ev)
+        d["content"] = ev.raw if ev.raw is not None and not redacted else self._content(ev)
         if ev.redacts is not None and not redacted:
             d["redacts"] = ev.redacts
         if ev.state_key is not None:
@@ -877,23 +919,74 @@ class Homeserver:
         }}
 
     def _uia(self, req, body):
-        """User-interactive auth with one m.login.password stage."""
-        flows = {"flows": [{"stages": ["m.login.password"]}], "params": {}}
-        auth = body.get("auth")
-        if not isinstance(auth, dict) or not auth.get("type"):
-            session = random_letters(24)
-            self.uia_sessions.add(session)
-            raise MatrixError(401, None, None, body=dict(session=session, **flows))
-        if auth.get("type") == "m.login.dummy":
+        """User-interactive auth with one m.login.password stage, as Synapse's
+        AuthHandler.validate_user_via_ui_auth/check_ui_auth do it (shared by
+        DELETE /devices, /delete_devices and /keys/device_signing/upload).
+
+        Returns once the session has a completed password stage for the
+        requesting user; otherwise raises the 401 that carries the session:
+        {"session", "flows", "params"} (no "auth"), plus "completed" and, when
+        the password was wrong, "error"/"errcode" merged from the LoginError.
+        """
+        auth = body.pop("auth", None)
+        if not isinstance(auth, dict):
+            auth = {}
+        op = (req.method, req.raw_path)
+        sid = auth.get("session")
+        if not sid:
+            sid = random_letters(24)
+            self.uia_sessions[sid] = {"op": op, "creds": {}}
+        session = self.uia_sessions.get(sid) if isinstance(sid, str) else None
+        if session is None:
+            raise MatrixError(400, "M_UNKNOWN", "Unknown session ID: %s" % (sid,))
+        if session["op"] != op:
+            raise MatrixError(403, "M_UNKNOWN", "Requested operation has changed during "
+                                                "the UI authentication session.")
+        challenge = {"session": sid, "flows": UIA_PASSWORD_FLOWS, "params": {}}
+        if not auth:
+            raise MatrixError(401, None, None, body=challenge)
+        error = {}
+        if "type" in auth:
+            stage = auth["type"]
+            if stage == "m.login.dummy":
+                session["creds"][stage] = True
+            else:
+                who = self._uia_password(auth)
+                if who is None:
+                    error = {"error": "Invalid username or password", "errcode": "M_FORBIDDEN"}
+                else:
+                    session["creds"][stage] = who
+        who = session["creds"].get("m.login.password")
+        if who is not None:
+            if who != req.user:
+                raise forbidden("Invalid auth")
             return
-        ident = auth.get("identifier")
-        name = ident.get("user") if isinstance(ident, dict) else auth.get("user", req.user)
-        user = self.users.get(self.resolve_user_id(name or req.user))
-        if auth.get("type") != "m.login.password" or user is None or \
-                user.user_id != req.user or user.password != auth.get("password"):
-            raise MatrixError(401, None, None, body=dict(
-                errcode="M_FORBIDDEN", error="Invalid username or password", completed=[],
-                session=auth.get("session", ""), **flows))
+        raise MatrixError(401, None, None, body=dict(challenge, completed=list(session["creds"]),
+                                                     **error))
+
+    def _uia_password(self, auth):
+        """The user id a UIA stage authenticates (AuthHandler.validate_login
+        with is_reauth), None for a wrong user or password; raises the 400s
+        Synapse raises for a malformed stage."""
+        if not isinstance(auth.get("type"), str):
+            raise MatrixError(400, "M_INVALID_PARAM", "Bad parameter: type")
+        if auth["type"] != "m.login.password":
+            raise MatrixError(400, "M_UNKNOWN", "Unknown login type %s" % auth["type"])
+        if not isinstance(auth.get("password"), str):
+            raise MatrixError(400, "M_INVALID_PARAM", "Bad parameter: password")
+        ident = {"type": "m.id.user", "user": auth["user"]} if auth.get("user") else \
+            auth.get("identifier")
+        if not ident:
+            raise MatrixError(400, "M_INVALID_PARAM", "Invalid login submission")
+        if not isinstance(ident, dict) or ident.get("type") != "m.id.user":
+            raise MatrixError(400, "M_UNKNOWN", "Unknown login identifier type")
+        name = ident.get("user")
+        if not name or not isinstance(name, str):
+            raise MatrixError(400, "M_UNKNOWN", "User identifier is missing 'user' key")
+        user = self.users.get(self.resolve_user_id(name))
+        if user is None or user.password != auth["password"]:
+            return None
+        return user.user_id
 
     def ep_devices(self, req):
         user = self.users[req.user]
@@ -1289,16 +1382,142 @@ class Homeserver:
         return {}
 
     # -- sending ------------------------------------------------------------
+    @staticmethod
+    def room_version(room):
+        return str(room.content_of("m.room.create").get("room_version", "1"))
+
+    def check_new_event(self, room, sender, etype, content, state_key=None, redacts=None,
+                        raw=None):
+        """What Synapse checks of an event a client creates, in Synapse's order.
+
+        1. builder.build hashes the event: canonicaljson encodes it with
+           ensure_ascii=False and then as UTF-8, which a lone surrogate
+           ("\udc00") cannot be; the UnicodeEncodeError is not caught, so
+           the client gets 500 M_UNKNOWN (the same text in a to-device
+           message is forwarded as sent: Synapse 1.67 never encodes it so).
+        2. EventValidator.validate_new: in room versions with
+           strict_canonicaljson (6 and later) the content must be canonical
+           JSON: 400 M_BAD_JSON "JSON integer out of range" past +-(2**53-1),
+           "Bad JSON value: float" for any real (events/utils.py
+           validate_canonicaljson).
+        3. event_auth._check_size_limits: the canonical JSON of the whole
+           PDU over MAX_PDU_SIZE is 413 M_TOO_LARGE "event too large"
+           (--max-event-bytes).
+
+        raw, the request body, allows a shortcut for the common case: with
+        no "\\ud..." escape in it (nothing that could be a lone surrogate)
+        and no reals allowed (strict rooms), the canonical content is never
+        longer than the request, so a body well under the limit needs no
+        encoding here.
+        """
+        strict = self.room_version(room) not in ("1", "2", "3", "4", "5")
+        if raw is not None and strict and b"\\ud" not in raw and b"\\uD" not in raw and \
+                len(raw) + self._overhead_bound(room, sender, etype, state_key, redacts) \
+                <= self.max_event_bytes:
+            self._validate_canonicaljson(content)
+            return
+        try:
+            body = json.dumps(content, ensure_ascii=False, allow_nan=False, sort_keys=True,
+                              separators=(",", ":")).encode("utf-8")
+        except (UnicodeEncodeError, ValueError):
+            raise MatrixError(500, "M_UNKNOWN", "Internal server error")
+        if strict:
+            self._validate_canonicaljson(content)
+        if len(body) + self._pdu_overhead(room, sender, etype, content, state_key,
+                                          redacts) > self.max_event_bytes:
+            raise MatrixError(413, "M_TOO_LARGE", "event too large")
+
+    def _overhead_bound(self, room, sender, etype, state_key, redacts):
+        """More than _pdu_overhead can be: 1024 bytes for the fixed fields
+        (about 600), 6 for each character of the variable ones."""
+        return 1024 + 6 * (len(room.room_id) + len(sender) + len(etype) + len(state_key or "") +
+                           len(redacts or "") + len(self.server_name))
+
+    @staticmethod
+    def _validate_canonicaljson(value):
+        stack = [value]
+        while stack:
+            v = stack.pop()
+            if isinstance(v, bool) or v is None or isinstance(v, str):
+                continue
+            if isinstance(v, int):
+                if not -CANONICALJSON_MAX_INT <= v <= CANONICALJSON_MAX_INT:
+                    raise MatrixError(400, "M_BAD_JSON", "JSON integer out of range")
+            elif isinstance(v, float):
+                raise MatrixError(400, "M_BAD_JSON", "Bad JSON value: float")
+            elif isinstance(v, dict):
+                stack.extend(v.values())
+            else:
+                stack.extend(v)
+
+    def _pdu_overhead(self, room, sender, etype, content, state_key, redacts):
+        """Bytes the PDU Synapse 1.67 builds around the content adds to it.
+
+        The client sends only the content; the PDU that _check_size_limits
+        measures (event.get_pdu_json(), canonical JSON) is, for room
+        versions 3 and later as Synapse 1.67 writes it (EventBuilder.build,
+        create_local_event_from_event_dict, add_hashes_and_signatures):
+          auth_events     event ids of the create, power levels and sender's
+                          member event (for a member event also the
+                          target's member and the join rules), "$" + 43
+          content         what the client sent
+          depth           the room's depth + 1
+          hashes          {"sha256": 43 base64 characters}
+          origin          the server name
+          origin_server_ts, unsigned.age_ts  13 digits each
+          prev_events     the one forward extremity
+          prev_state      []
+          redacts         (redactions) the target's event id
+          room_id, sender, type, state_key
+          signatures      {server: {"ed25519:a_XXXX": 86 base64 characters}}
+          unsigned        also replaces_state when a state event replaces one
+        (the layout of a PDU Synapse stored in September 2022). The same
+        skeleton with placeholders of those exact lengths is encoded here:
+        for a message from @scribe:localhost in a new room that is 644 bytes
+        of overhead, 702 for a redaction. Synapse 1.160 writes no origin and
+        no prev_state (36 bytes less): it takes content up to 36 bytes
+        bigger than this does. Real rooms may have more prev_events after a
+        fork (46 bytes each) and more digits of depth: a few dozen bytes
+        either way.
+        """
+        eid = "$" + "A" * 43
+        auth = [("m.room.create", ""), ("m.room.power_levels", ""), ("m.room.member", sender)]
+        if etype == "m.room.member" and state_key is not None:
+            auth.append(("m.room.member", state_key))
+            if content.get("membership") in ("join", "invite", "knock"):
+                auth.append(("m.room.join_rules", ""))
+        n_auth = len({k for k in auth if k in room.state})
+        now = now_ms()
+        pdu = {"auth_events": [eid] * n_auth, "content": 0, "depth": len(room.events) + 1,
+               "hashes": {"sha256": "A" * 43}, "origin": self.server_name,
+               "origin_server_ts": now, "prev_events": [eid] if room.events else [],
+               "prev_state": [], "room_id": room.room_id, "sender": sender,
+               "signatures": {self.server_name: {"ed25519:a_AAAA": "A" * 86}},
+               "type": etype, "unsigned": {"age_ts": now}}
+        if state_key is not None:
+            pdu["state_key"] = state_key
+            if (etype, state_key) in room.state:
+                pdu["unsigned"]["replaces_state"] = eid
+        if redacts is not None:
+            pdu["redacts"] = redacts
+        try:
+            skeleton = json.dumps(pdu, ensure_ascii=False, sort_keys=True,
+                                  separators=(",", ":")).encode("utf-8")
+        except UnicodeEncodeError:
+            raise MatrixError(500, "M_UNKNOWN", "Internal server error")
+        return len(skeleton) - 1        # less the placeholder content "0"
+
     def ep_send(self, req, room_id, etype, txn_id):
         key = self._txn_key(req)
         if key in self.txns:
             return self.txns[key]
         content = req.json()
-        if len(req.raw_body) > MAX_EVENT_BYTES:
-            raise MatrixError(413, "M_TOO_LARGE", "event too large")
         room = self._require_joined(room_id, req.user)
-        self._check_power(room, req.user, etype, False)
         redacts = content.get("redacts") if etype == "m.room.redaction" else None
+        self.check_new_event(room, req.user, etype, content,
+                             redacts=redacts if isinstance(redacts, str) else None,
+                             raw=req.raw_body)
+        self._check_power(room, req.user, etype, False)
         ev = self.add_event(room, req.user, etype, content, redacts=redacts,
                             txn=(req.user, req.device, txn_id))
         self.txns[key] = {"event_id": ev.event_id}
@@ -1310,6 +1529,8 @@ class Homeserver:
             return self.txns[key]
         content = req.json(allow_empty=True)
         room = self._require_joined(room_id, req.user)
+        self.check_new_event(room, req.user, "m.room.redaction", content, redacts=event_id,
+                             raw=req.raw_body)
         target = self.events.get(event_id)
         if target is not None and target.sender != req.user and \
                 room.user_level(req.user) < int(room.power_levels().get("redact", 50)):
@@ -1323,10 +1544,12 @@ class Homeserver:
         state_key = state_key or ""
         content = req.json()
         room = self._require_joined(room_id, req.user)
-        self._check_power(room, req.user, etype, True)
         current = room.state.get((etype, state_key))
         if current is not None and current.sender == req.user and current.content == content:
             return {"event_id": current.event_id}   # Synapse deduplicates no-op state
+        self.check_new_event(room, req.user, etype, content, state_key=state_key,
+                             raw=req.raw_body)
+        self._check_power(room, req.user, etype, True)
         ev = self.add_event(room, req.user, etype, content, state_key=state_key)
         return {"event_id": ev.event_id}
 
@@ -1591,19 +1814,41 @@ class Homeserver:
                     out.setdefault(user_id, {})[device_id] = {claimed[0]: claimed[1]}
         return {"one_time_keys": out, "failures": {}}
 
+    XSIGN_FIELDS = (("master_key", "master"), ("self_signing_key", "self_signing"),
+                    ("user_signing_key", "user_signing"))
+
     def ep_device_signing_upload(self, req):
+        """SigningKeyUploadServlet: UIA as --uia-signing says, then
+        E2eKeysHandler.upload_signing_keys_for_user (signatures unchecked)."""
         body = req.json()
-        if isinstance(body.get("auth"), dict):
-            self._uia(req, body)
         user = self.users[req.user]
-        for field, name in (("master_key", "master"), ("self_signing_key", "self_signing"),
-                            ("user_signing_key", "user_signing")):
-            key = body.get(field)
-            if isinstance(key, dict):
-                if key.get("user_id") != req.user:
-                    raise MatrixError(400, "M_INVALID_PARAM", "Invalid %s" % field)
-                user.cross_signing[name] = json.loads(canonical_json(key))
-        self._device_list_changed(req.user)
+        if self.uia_signing == "always":
+            self._uia(req, body)
+        elif self.uia_signing == "replace":
+            # has_different_keys: every key given equals the stored one
+            if all(field not in body or user.cross_signing_uploaded.get(name) == body[field]
+                   for field, name in self.XSIGN_FIELDS):
+                return {}
+            if "master" in user.cross_signing:
+                self._uia(req, body)
+        elif isinstance(body.get("auth"), dict):
+            self._uia(req, body)
+        keys = {}
+        for field, name in self.XSIGN_FIELDS:
+            if field in body:
+                key = body[field]
+                if not isinstance(key, dict) or key.get("user_id") != req.user or \
+                        name not in (key.get("usage") or ()) or \
+                        not isinstance(key.get("keys"), dict) or len(key["keys"]) != 1:
+                    raise MatrixError(400, "M_INVALID_PARAM", "Invalid %s key" % name)
+                keys[name] = key
+        if "master" not in keys and "master" not in user.cross_signing:
+            raise MatrixError(400, "M_MISSING_PARAM", "No master key available")
+        for name, key in keys.items():
+            user.cross_signing_uploaded[name] = json.loads(canonical_json(key))
+            user.cross_signing[name] = json.loads(canonical_json(key))
+        if keys:
+            self._device_list_changed(req.user)
         return {}
 
     def ep_signatures_upload(self, req):
@@ -2025,11 +2270,28 @@ class Homeserver:
         etype, sender = spec.get("type"), spec.get("sender")
         if not isinstance(etype, str) or not isinstance(sender, str):
             raise bad_json("type and sender are required")
-        content = spec.get("content", {})
+        raw = spec.get("content_raw")
+        if spec.get("content_raw_b64") is not None:
+            raw = base64.b64decode(spec["content_raw_b64"])
+        elif isinstance(raw, str):
+            raw = raw.encode("utf-8", "surrogatepass")
+        if raw is not None:
+            # the stored content (what relations, unread counts ... see) is
+            # what Python makes of it; clients get the bytes as they are
+            try:
+                content = json.loads(raw.decode("utf-8", "surrogatepass"))
+            except (ValueError, RecursionError):
+                content = None
+            content = content if isinstance(content, dict) else {}
+        else:
+            content = spec.get("content", {})
         if not isinstance(content, dict):
             raise bad_json("content must be an object")
         ev = self.add_event(room, sender, etype, content, state_key=spec.get("state_key"),
                             redacts=spec.get("redacts"), ts=spec.get("origin_server_ts"))
+        if raw is not None:
+            ev.raw = RAW_MARKER % len(self.raw_content)
+            self.raw_content[json.dumps(ev.raw).encode()] = raw
         return ev.event_id
 
     def test_state(self):
@@ -2126,7 +2388,9 @@ ROUTES = [
     ("POST", C + r"/keys/query$", "ep_keys_query", True),
     ("POST", C + r"/keys/claim$", "ep_keys_claim", True),
     ("GET", C + r"/keys/changes$", "ep_keys_changes", True),
-    ("POST", C + r"/keys/device_signing/upload$", "ep_device_signing_upload", True),
+    # releases=("v3",) in Synapse: no r0 (answered M_UNRECOGNIZED)
+    ("POST", r"^/_matrix/client/(?:v3|unstable)/keys/device_signing/upload$",
+     "ep_device_signing_upload", True),
     ("POST", C + r"/keys/signatures/upload$", "ep_signatures_upload", True),
     ("PUT", C + r"/sendToDevice/" + SEG + "/" + SEG + "$", "ep_send_to_device", True),
 ]
@@ -2201,7 +2465,10 @@ class RequestLog:
         self.entries = []           # the newest `keep` entries, oldest first
         self.keep = keep
         self.next_index = 0
-        self.file = open(path, "a", buffering=1) if path else None
+        # a lone surrogate in a body (valid JSON, "\udc00") is written back
+        # as that same escape
+        self.file = open(path, "a", buffering=1, encoding="utf-8",
+                         errors="backslashreplace") if path else None
 
     def start(self, req):
         headers = {k: req.headers[k] for k in ("Authorization", "Content-Type")
@@ -2472,8 +2739,7 @@ class Server(ThreadingHTTPServer):
                     if isinstance(result, tuple):
                         status, result = result
                     # encode under the lock: results may share stored objects
-                    return status, json.dumps(result, separators=(",", ":")).encode(), \
-                        "application/json"
+                    return status, hs.encode(result), "application/json"
             except MatrixError as e:
                 return e.status, e.body, "application/json"
             except Exception:   # noqa: BLE001 - answer like Synapse, log the bug
@@ -2522,6 +2788,9 @@ class Server(ThreadingHTTPServer):
                             d["_device_id"], d["_txn_id"] = ev.txn[1], ev.txn[2]
                         if ev.redacted_by is not None:
                             d["_original_content"] = ev.content
+                        if ev.raw is not None:
+                            d["_raw_content"] = hs.raw_content[json.dumps(ev.raw).encode()] \
+                                .decode("utf-8", "replace")
                         out.append(d)
                     return 200, json.loads(json.dumps({"events": out}))
                 if path == "/_test/hold_sync" and req.method == "POST":
@@ -2606,12 +2875,19 @@ def main(argv=None):
                     help="request-log entries kept in memory for /_test/requests")
     ap.add_argument("--no-quirks", action="store_true",
                     help="do not reproduce Synapse bugs (duplicated own join event)")
+    ap.add_argument("--uia-signing", choices=UIA_SIGNING_MODES, default="replace",
+                    help="user-interactive auth on POST /keys/device_signing/upload: "
+                         "'replace' (Synapse 1.160, the default: only to replace a key), "
+                         "'always' (Synapse 1.67), 'none'")
+    ap.add_argument("--max-event-bytes", type=int, default=MAX_EVENT_BYTES,
+                    help="refuse events whose PDU's canonical JSON is longer (413 M_TOO_LARGE)")
     ap.add_argument("--tls-cert", help="serve https with this PEM certificate (chain)")
     ap.add_argument("--tls-key", help="... and this PEM private key")
     ap.add_argument("--tls13-only", action="store_true", help="refuse TLS 1.2 and older")
     args = ap.parse_args(argv)
 
-    hs = Homeserver(args.server_name, quirks=not args.no_quirks)
+    hs = Homeserver(args.server_name, quirks=not args.no_quirks, uia_signing=args.uia_signing,
+                    max_event_bytes=args.max_event_bytes)
     for spec in filter(None, args.users.split(",")):
         name, _, password = spec.partition(":")
         hs.add_user(name.strip(), password)

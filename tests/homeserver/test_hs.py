@@ -4,7 +4,10 @@
 
 Starts hs.py on a free port and checks the Synapse 1.67 error shapes, txn-id
 dedup, /sync long-polling, limited timelines and /messages back-fill,
-to-device and key semantics, every fault kind, the request log, keep-alive
+to-device and key semantics, what Synapse refuses (user-interactive auth on
+cross-signing uploads in each --uia-signing mode, the 64 KiB PDU limit,
+non-canonical JSON in events) and the JSON it lets through to clients, raw
+content injection, every fault kind, the request log, keep-alive
 throughput, and finally two real matrix-nio clients exchanging an encrypted
 message through it.
 
@@ -14,6 +17,7 @@ Run: /usr/bin/python3 tests/homeserver/test_hs.py
 """
 
 import asyncio
+import base64
 import http.client as http_client
 import json
 import os
@@ -24,6 +28,7 @@ import threading
 import time
 import traceback
 import urllib.error
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -579,6 +584,304 @@ def keys_semantics(w):
     expect_eq(qr["master_keys"]["@bob:localhost"]["keys"], {"ed25519:MPUB": "MPUB"}, "master")
     expect("ed25519:SPUB" in qr["device_keys"]["@bob:localhost"]["BOBKEYS"]["signatures"][
         "@bob:localhost"], "merged device signature")
+
+
+# ---------------------------------------------------------------------------
+# What Synapse refuses: UIA on cross-signing uploads, the event size limit,
+# non-canonical JSON in events (and what it lets through to clients)
+# ---------------------------------------------------------------------------
+
+SIGNING_UPLOAD = "/keys/device_signing/upload"
+PASSWORD_FLOWS = [{"stages": ["m.login.password"]}]
+
+
+def _xsign(uid, tag):
+    """Cross-signing keys of uid (signatures are not checked by hs.py)."""
+    return {"master_key": {"user_id": uid, "usage": ["master"],
+                           "keys": {"ed25519:M" + tag: "M" + tag}},
+            "self_signing_key": {"user_id": uid, "usage": ["self_signing"],
+                                 "keys": {"ed25519:S" + tag: "S" + tag},
+                                 "signatures": {uid: {"ed25519:M" + tag: "sig" + tag}}}}
+
+
+def _password(user, pw, session):
+    return {"type": "m.login.password", "identifier": {"type": "m.id.user", "user": user},
+            "password": pw, "session": session}
+
+
+def _master(w, user_id):
+    qr = w.alice.call("POST", "/keys/query", {"device_keys": {user_id: []}})
+    return qr["master_keys"].get(user_id, {}).get("keys")
+
+
+def _challenge(resp):
+    """The session of a 401 UIA challenge, after checking its exact shape."""
+    st, body = resp
+    expect_eq(st, 401, "UIA status")
+    expect_eq(list(body), ["session", "flows", "params"], "challenge keys, in Synapse's order")
+    expect_eq((body["flows"], body["params"]), (PASSWORD_FLOWS, {}), "challenge flows/params")
+    expect(isinstance(body["session"], str) and len(body["session"]) >= 16,
+           "random session: %r" % body["session"])
+    return body["session"]
+
+
+@check
+def uia_signing_upload_replace(w):
+    """Default --uia-signing replace (Synapse 1.160): the first upload and an
+    identical one pass, a replacement needs the password."""
+    c = Client.register(w.base, "xsign-replace", "pw")
+    first, second = _xsign(c.user_id, "1"), _xsign(c.user_id, "2")
+    expect_eq(c.request("POST", SIGNING_UPLOAD, first), (200, {}),
+              "first upload without UIA (no master key yet)")
+    expect_eq(_master(w, c.user_id), {"ed25519:M1": "M1"}, "master key stored")
+    expect_eq(c.request("POST", SIGNING_UPLOAD, first), (200, {}),
+              "the same keys again: 200 without UIA")
+    expect_eq(c.request("POST", SIGNING_UPLOAD, {}), (200, {}), "no keys at all: 200")
+    sid = _challenge(c.request("POST", SIGNING_UPLOAD, second))
+    st, body = c.request("POST", SIGNING_UPLOAD,
+                         dict(second, auth=_password("xsign-replace", "wrong", sid)))
+    expect_eq((st, body), (401, {"session": sid, "flows": PASSWORD_FLOWS, "params": {},
+                                 "completed": [], "error": "Invalid username or password",
+                                 "errcode": "M_FORBIDDEN"}), "wrong password")
+    expect_eq(list(body), ["session", "flows", "params", "completed", "error", "errcode"],
+              "wrong-password body in Synapse's key order")
+    expect_eq(_master(w, c.user_id), {"ed25519:M1": "M1"}, "nothing replaced yet")
+    st, body = c.request("POST", SIGNING_UPLOAD, dict(second, auth={"type": "m.login.dummy",
+                                                                   "session": sid}))
+    expect_eq((st, body.get("completed"), body.get("session")), (401, ["m.login.dummy"], sid),
+              "a dummy stage does not satisfy the password flow")
+    # another user's right password completes the stage, for the wrong user
+    expect_error(c.request("POST", SIGNING_UPLOAD, dict(second, auth=_password(
+        "alice", "pw", sid))), 403, "M_FORBIDDEN", "Invalid auth")
+    expect_error(c.request("POST", SIGNING_UPLOAD, dict(second, auth=_password(
+        "xsign-replace", "pw", "no-such-session"))), 400, "M_UNKNOWN",
+        "Unknown session ID: no-such-session")
+    expect_eq(c.request("POST", SIGNING_UPLOAD, dict(second, auth=_password(
+        "@xsign-replace:localhost", "pw", sid))), (200, {}), "password (full user id) accepted")
+    expect_eq(_master(w, c.user_id), {"ed25519:M2": "M2"}, "keys/query has the new master key")
+    # a session belongs to one request: it cannot authorise another one
+    third = _xsign(c.user_id, "3")
+    sid = _challenge(c.request("POST", SIGNING_UPLOAD, third))
+    other = Client.login(w.base, "xsign-replace", "pw")
+    expect_error(c.request("DELETE", "/devices/" + other.device_id,
+                           {"auth": _password("xsign-replace", "pw", sid)}), 403, "M_UNKNOWN",
+                 "Requested operation has changed during the UI authentication session.")
+    expect_eq(c.request("POST", SIGNING_UPLOAD, dict(third, auth=_password(
+        "xsign-replace", "pw", sid))), (200, {}), "then it still finishes its own")
+    # Synapse serves this endpoint under v3 (and unstable) only
+    st, body = http(w.base, "POST", "/_matrix/client/r0" + SIGNING_UPLOAD, third, c.token)
+    expect_eq((st, body), (400, {"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"}),
+              "r0 path")
+
+
+@check
+def uia_delete_device(w):
+    """DELETE /devices goes through the same UIA code."""
+    c = Client.register(w.base, "uia-devices", "pw")
+    other = Client.login(w.base, "uia-devices", "pw")
+    path = "/devices/" + other.device_id
+    sid = _challenge(c.request("DELETE", path))
+    expect_eq(c.request("DELETE", path, {"auth": _password("uia-devices", "bad", sid)})[0], 401,
+              "wrong password")
+    expect_eq(c.request("DELETE", path, {"auth": _password("uia-devices", "pw", sid)}),
+              (200, {}), "deleted with the password")
+    expect_error(other.request("GET", "/account/whoami"), 401, "M_UNKNOWN_TOKEN")
+
+
+@check
+def uia_signing_modes(w):
+    """--uia-signing always (Synapse 1.67) and none; --max-event-bytes."""
+    with ServerProcess(users="alice:pw,bob:pw", extra_args=[
+            "--uia-signing", "always", "--max-event-bytes", "4096"]) as srv:
+        c = Client.login(srv.base, "bob", "pw")
+        keys = _xsign(c.user_id, "1")
+        sid = _challenge(c.request("POST", SIGNING_UPLOAD, keys))
+        expect_eq(c.request("POST", SIGNING_UPLOAD, dict(keys, auth=_password("bob", "pw", sid))),
+                  (200, {}), "first upload with the password")
+        _challenge(c.request("POST", SIGNING_UPLOAD, keys))     # even the same keys again
+        a = Client.login(srv.base, "alice", "pw")
+        room = a.create_room(name="small")
+        expect_eq(a.request("PUT", "/rooms/%s/send/m.room.message/s1" % q(room), {
+            "msgtype": "m.text", "body": "x" * 3000})[0], 200, "3000 bytes under 4096")
+        expect_error(a.request("PUT", "/rooms/%s/send/m.room.message/s2" % q(room), {
+            "msgtype": "m.text", "body": "x" * 3500}), 413, "M_TOO_LARGE", "event too large")
+    with ServerProcess(users="bob:pw", extra_args=["--uia-signing", "none"]) as srv:
+        c = Client.login(srv.base, "bob", "pw")
+        for tag in ("1", "2"):
+            expect_eq(c.request("POST", SIGNING_UPLOAD, _xsign(c.user_id, tag)), (200, {}),
+                      "--uia-signing none: upload %s without UIA" % tag)
+
+
+def _put(w, client, path, body=None, raw=None):
+    return http(w.base, "PUT", V3 + path, body, client.token, raw=raw)
+
+
+def _largest_accepted(send, lo, hi):
+    """The largest n in [lo, hi) that send(n) accepts (send(lo) must pass,
+    send(hi) must fail)."""
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if send(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+@check
+def event_size_limit(w):
+    """413 M_TOO_LARGE past 65536 bytes of canonical PDU, whatever the
+    request's own size; encrypted events, state and redactions alike."""
+    c = Client.register(w.base, "big-sender", "pw")
+    room = c.create_room(name="big")
+    before = len(w.ctl.room_events(room))
+
+    def send(n, etype="m.room.message", key="body"):
+        content = {"msgtype": "m.text", key: "x" * n} if etype == "m.room.message" else \
+            {"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "A" * n}
+        st, body = _put(w, c, "/rooms/%s/send/%s/%s" % (q(room), etype, c.txn()), content)
+        if st == 413:
+            expect_eq(body, {"errcode": "M_TOO_LARGE", "error": "event too large"}, "413 body")
+        return st == 200
+
+    n = _largest_accepted(send, 60000, 66000)
+    # canonical content {"body":"x...x","msgtype":"m.text"} is n + 30 bytes;
+    # the rest is the PDU Synapse 1.67 wraps around it: about 650 bytes for
+    # ids this long (1.160: 36 less), see Homeserver._pdu_overhead
+    overhead = 65536 - (n + 30)
+    expect(600 <= overhead <= 700, "PDU overhead %d bytes (largest body %d)" % (overhead, n))
+    expect(not send(n + 1), "one byte more is refused")
+    sent = [e for e in w.ctl.room_events(room)[before:] if e["type"] == "m.room.message"]
+    expect_eq(max(len(e["content"]["body"]) for e in sent), n, "only accepted events stored")
+    # the measure is canonical UTF-8, not the request: "\u00e9" escapes are 6
+    # bytes on the wire, 2 in the PDU
+    st, _ = _put(w, c, "/rooms/%s/send/m.room.message/eacute1" % q(room),
+                 {"msgtype": "m.text", "body": "\u00e9" * 30000})
+    expect_eq(st, 200, "30000 x e-acute (180 kB escaped, 60 kB canonical)")
+    st, _ = _put(w, c, "/rooms/%s/send/m.room.message/eacute2" % q(room),
+                 {"msgtype": "m.text", "body": "\u00e9" * 33000})
+    expect_eq(st, 413, "33000 x e-acute (66 kB canonical)")
+    m = _largest_accepted(lambda k: send(k, "m.room.encrypted"), 60000, 66000)
+    expect(abs((m + len('{"algorithm":"m.megolm.v1.aes-sha2","ciphertext":""}')) -
+               (n + 30)) < 10, "encrypted events count the same way (%d vs %d)" % (m, n))
+    expect_error(_put(w, c, "/rooms/%s/state/m.room.topic" % q(room), {"topic": "t" * 65000}),
+                 413, "M_TOO_LARGE", "event too large")
+    expect_eq(_put(w, c, "/rooms/%s/state/m.room.topic" % q(room), {"topic": "t" * 60000})[0],
+              200, "a big topic under the limit")
+    target = c.send_text(room, "to be redacted")
+    expect_error(_put(w, c, "/rooms/%s/redact/%s/r1" % (q(room), q(target)),
+                      {"reason": "r" * 65000}), 413, "M_TOO_LARGE", "event too large")
+    expect_eq(_put(w, c, "/rooms/%s/redact/%s/r2" % (q(room), q(target)),
+                   {"reason": "r" * 64000})[0], 200, "a long reason under the limit")
+
+
+def _raw_get(w, client, path, query=None):
+    """(status, raw body bytes) of a GET: the JSON text as it went out."""
+    conn = http_client.HTTPConnection("127.0.0.1", w.srv.port, timeout=10)
+    try:
+        url = V3 + path + ("?" + urllib.parse.urlencode(query) if query else "")
+        conn.request("GET", url, headers={"Authorization": "Bearer " + client.token})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def _raw_sync(w, client):
+    st, data = _raw_get(w, client, "/sync", {"since": client.next_batch, "timeout": "0"})
+    expect_eq(st, 200, "sync status")
+    client.next_batch = json.loads(data.decode("utf-8", "replace"))["next_batch"]
+    return data
+
+
+@check
+def json_jansson_refuses(w):
+    """What Synapse does with "\u0000", lone surrogates, big integers and
+    reals: in events and in to-device messages, and how /sync, /messages
+    and /event write them."""
+    a = Client.register(w.base, "json-sender", "pw")
+    b = Client.register(w.base, "json-reader", "pw")
+    room = a.create_room(name="json", invite=[b.user_id])
+    b.join(room)
+    b.sync()
+    send = "/rooms/%s/send/m.room.message/" % q(room)
+    # "\u0000": accepted, forwarded as the same escape
+    st, body = _put(w, a, send + "nul", raw=b'{"msgtype":"m.text","body":"hello \\u0000 world"}')
+    expect_eq(st, 200, "\\u0000 in a message")
+    eid = body["event_id"]
+    text = _raw_sync(w, b)
+    expect(b'"body":"hello \\u0000 world"' in text, "/sync carries the escape as sent")
+    for path, query in (("/rooms/%s/messages" % q(room), {"dir": "b", "limit": "5"}),
+                        ("/rooms/%s/event/%s" % (q(room), q(eid)), None)):
+        st, text = _raw_get(w, b, path, query)
+        expect(st == 200 and b'"body":"hello \\u0000 world"' in text, "%s: %r" % (path, text[:200]))
+    # canonical JSON only (room version 9): no integer past 2**53-1, no real
+    expect_eq(_put(w, a, send + "maxint", {"msgtype": "m.text", "body": "i",
+                                           "n": 2 ** 53 - 1})[0], 200, "2**53-1")
+    for txn, raw, want in (
+            ("bigint", b'{"msgtype":"m.text","body":"i","n":123456789012345678901234567890}',
+             (400, "M_BAD_JSON", "JSON integer out of range")),
+            ("int64", b'{"msgtype":"m.text","body":"i","n":9007199254740992}',
+             (400, "M_BAD_JSON", "JSON integer out of range")),
+            ("float", b'{"msgtype":"m.text","body":"f","x":1.5}',
+             (400, "M_BAD_JSON", "Bad JSON value: float")),
+            ("nan", b'{"msgtype":"m.text","body":"f","x":NaN}',
+             (400, "M_NOT_JSON", "Content not JSON.")),
+            # the content hash cannot encode it: Synapse answers 500
+            ("surrogate", b'{"msgtype":"m.text","body":"lone \\udc00"}',
+             (500, "M_UNKNOWN", "Internal server error"))):
+        expect_error(_put(w, a, send + txn, raw=raw), *want)
+    expect_error(_put(w, a, "/rooms/%s/state/org.example.n" % q(room),
+                      raw=b'{"n":123456789012345678901234567890}'),
+                 400, "M_BAD_JSON", "JSON integer out of range")
+    bodies = [e["content"].get("body") for e in w.ctl.room_events(room)]
+    expect(bodies.count("i") == 1 and "f" not in bodies, "refused events not stored: %r" % bodies)
+    # room versions 1-5 take any integer and reals
+    old = a.create_room(name="v5", invite=[b.user_id], room_version="5")
+    b.join(old)
+    _raw_sync(w, b)
+    st, _ = _put(w, a, "/rooms/%s/send/m.room.message/v5" % q(old),
+                 raw=b'{"msgtype":"m.text","body":"v5","n":123456789012345678901234567890,'
+                     b'"x":1.5}')
+    expect_eq(st, 200, "big integer and real in a v5 room")
+    text = _raw_sync(w, b)
+    expect(b'"n":123456789012345678901234567890' in text and b'"x":1.5' in text,
+           "big integer forwarded as digits")
+    # to-device content is not checked: all of it reaches the device
+    b_dev = Client.login(w.base, "json-reader", "pw", device_id="JSONDEV")
+    b_dev.sync()
+    st, _ = _put(w, a, "/sendToDevice/org.example.raw/td1", raw=(
+        b'{"messages":{"@json-reader:localhost":{"JSONDEV":{"a":"x\\u0000y","s":"\\udc00",'
+        b'"n":123456789012345678901234567890,"f":1.5}}}}'))
+    expect_eq(st, 200, "to-device with \\u0000, a lone surrogate, a big integer, a real")
+    text = _raw_sync(w, b_dev)
+    expect(b'"content":{"a":"x\\u0000y","s":"\\udc00","n":123456789012345678901234567890,'
+           b'"f":1.5}' in text, "to-device as sent: %r" % text[:300])
+
+
+@check
+def raw_content_injection(w):
+    """/_test/event content_raw: any JSON text (or bytes) as an event's
+    content, spliced verbatim into /sync, /messages and /event."""
+    c = Client.register(w.base, "raw-reader", "pw")
+    creator = Client.register(w.base, "raw-writer", "pw")
+    room = creator.create_room(name="raw", invite=[c.user_id])
+    c.join(room)
+    c.sync()
+    raw = '{"msgtype":"m.text","body":"dup","body":"two","big":1e999,"nul":"\\u0000"}'
+    eid = w.ctl.inject(room, creator.user_id, "m.room.message", {}, content_raw=raw)
+    eid2 = w.ctl.inject(room, creator.user_id, "m.room.message", {},
+                        content_raw_b64=base64.b64encode(b'{"body":"bad \xff byte"}').decode())
+    text = _raw_sync(w, c)
+    expect(b'"content":' + raw.encode() + b',' in text, "sync: raw text verbatim")
+    expect(b'"content":{"body":"bad \xff byte"},' in text, "sync: raw bytes verbatim")
+    st, text = _raw_get(w, c, "/rooms/%s/event/%s" % (q(room), q(eid)))
+    expect(st == 200 and raw.encode() in text, "/event")
+    st, text = _raw_get(w, c, "/rooms/%s/messages" % q(room), {"dir": "b", "limit": "3"})
+    expect(raw.encode() in text and b"\xff" in text, "/messages")
+    dump = {e["event_id"]: e for e in w.ctl.room_events(room)}
+    expect_eq((dump[eid]["_raw_content"], dump[eid2]["_raw_content"]),
+              (raw, '{"body":"bad \ufffd byte"}'), "control dump shows the raw text")
 
 
 # ---------------------------------------------------------------------------
