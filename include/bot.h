@@ -43,6 +43,8 @@ struct bot {
 	int64_t committed;       /* outbox seq up to which messages are durable */
 	int64_t first_run_ms;    /* the store's first `scribe run`, less a margin
 	                            for clock skew; 0 = unknown (see bot.c) */
+	int64_t created_ms;      /* that first run itself: no message sent
+	                            before it is ever answered */
 };
 
 /* Handle one /sync response (a borrowed object), committing as above;

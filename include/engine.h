@@ -19,6 +19,10 @@ struct message {
 	const char *body;     /* plain text as typed */
 	const char *html;     /* formatted_body or NULL (for pills) */
 	int64_t ts;           /* origin_server_ts in seconds */
+	int bad_text;         /* body or html held a NUL (or what the wire
+	                         parser replaced by one, wirejson.h): body
+	                         is the part before it; a command is refused
+	                         with a reply, chat is left alone */
 };
 
 /*
@@ -31,31 +35,37 @@ sc_err engine_message(struct store *st, const struct config *cfg,
 		      int *handled);
 
 /*
- * An edit (m.replace) of the message `original`: when that message made
- * a record and m->sender wrote it, the new text is parsed as the same
+ * An edit (m.replace) of the message `original`, applied only as
+ * Element shows it: an edit of an original (never of an edit) by the
+ * original's own sender, in the same room (else *handled = 0). When
+ * that message made a record, the new text is parsed as the same
  * command and the record takes its text, rationale, people, due date,
  * severity and tags (with history); the reply says so, or why not.
- * When the original made no record, the edit is run as a new message
- * (so fixing "!tood" into "!todo" works). Edits by someone else than
- * the original author are ignored (*handled = 0).
+ * When the original (seen, store_event_seen) made no record, the edit
+ * is run once as that original (so fixing "!tood" into "!todo" works,
+ * a second edit updates the record, and redacting the original
+ * withdraws it).
  */
 sc_err engine_edit(struct store *st, const struct config *cfg,
 		   const struct message *m, const char *original, int64_t now,
 		   struct reply *out, int *handled);
 
 /*
- * The message `redacted` was deleted: the record it made is marked
- * withdrawn (history keeps it), or the vote it was is taken back.
- * *handled = 1 with a reply when a record was withdrawn.
+ * The message `redacted` was deleted in room: the record it made is
+ * marked withdrawn (history keeps it), the vote it was is taken back,
+ * and what it changed in other records of the room goes back (an edit's
+ * changes; the decision a !supersede overturned is accepted again).
+ * *handled = 1 with a reply when a record was withdrawn or restored.
  */
-sc_err engine_redaction(struct store *st, const char *redacted,
+sc_err engine_redaction(struct store *st, const char *room, const char *redacted,
 			const char *actor, int64_t now, struct reply *out,
 			int *handled);
 
-/* A reaction `key` by sender to event target: 👍 👎 🤷 on a decision
- * (its command or scribe's reply) count as its check-in votes. */
-sc_err engine_reaction(struct store *st, const char *target, const char *key,
-		       const char *sender, const char *event_id);
+/* A reaction `key` by sender in room to event target: 👍 👎 🤷 on a
+ * decision of that room (its command or scribe's reply) count as its
+ * check-in votes. */
+sc_err engine_reaction(struct store *st, const char *room, const char *target,
+		       const char *key, const char *sender, const char *event_id);
 
 /* Make sure the store knows room_id (new rooms get the config's zone and
  * joined_at = now). */

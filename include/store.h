@@ -213,13 +213,19 @@ struct history_entry {
 typedef int (*hist_cb)(const struct history_entry *h, void *ctx);
 /* History of one record, oldest first. */
 sc_err store_history(struct store *st, int64_t record, hist_cb cb, void *ctx);
+/* Every history entry caused by event_id, over all records, oldest first. */
+sc_err store_history_by_event(struct store *st, const char *event_id,
+			      hist_cb cb, void *ctx);
 
-/* Votes (reactions on a proposal): one per (record, user); a new vote by
- * the same user replaces the old one. key is "up", "down" or "meh". */
+/* Votes (reactions on a proposal): one counted per (record, user), the
+ * user's latest reaction; every reaction event is kept (event_id given),
+ * so when the latest is redacted the one before counts again, as
+ * clients still show it. key is "up", "down" or "meh". */
 sc_err store_vote_add(struct store *st, int64_t record, const char *user_id,
 		      const char *key, const char *event_id);
-/* Remove the vote created by a (now redacted) reaction event; SC_ENOTFOUND
- * if that event was no vote. */
+/* Take back the vote of a (now redacted) reaction event: the voter's
+ * earlier reaction, if any, counts again. SC_ENOTFOUND if that event was
+ * no vote. */
 sc_err store_vote_remove_event(struct store *st, const char *event_id);
 
 /* Remember that the bot's event reply_event_id is about record id (so a
@@ -374,7 +380,15 @@ sc_err store_outbox_last(struct store *st, int64_t *seq);
 /* Mark a Matrix event as processed. SC_EEXISTS if it already was (a
  * back-filled or re-delivered event is then skipped). Rows older than
  * 30 days are pruned by store_events_prune(). */
-sc_err store_event_seen(struct store *st, const char *event_id, int64_t ts);
+sc_err store_event_seen(struct store *st, const char *event_id,
+			const char *sender, int64_t ts);
+/* Note that the seen event event_id is an edit (m.replace) of original. */
+sc_err store_event_edit(struct store *st, const char *event_id,
+			const char *original);
+/* Who sent a seen event and what it edits (*edit_of NULL: no edit);
+ * both new strings or NULL. SC_ENOTFOUND when not seen (or pruned). */
+sc_err store_event_get(struct store *st, const char *event_id, char **sender,
+		       char **edit_of);
 sc_err store_events_prune(struct store *st, int64_t before);
 
 /* Counts for `scribe stats`: one (room_id, kind, count) row per call of cb. */

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -24,6 +25,7 @@
 #include "e2ee.h"
 #include "engine.h"
 #include "log.h"
+#include "wirejson.h"
 #include "banned.h"
 
 /* Events asked of /messages per page. Each page is committed on its
@@ -38,6 +40,8 @@
 #define DETACH_MIN 32   /* smaller batches are stepped here, not on a thread */
 #define JOIN_SEARCH_PAGES 40 /* x PAGE_EVENTS: first_sync_join's guard */
 #define CLOCK_SKEW_S 300  /* homeserver clock behind ours by up to this */
+/* origin_server_ts beyond the year 9999 is clamped to it */
+#define EVENT_TS_MAX_MS 253402300799999LL
 #define LOGIN_ATTEMPTS 5 /* scribe login: about 4 s of retries at most */
 #define TRIM_MIN (1 << 20) /* free heap bytes worth handing back when idle */
 
@@ -101,6 +105,25 @@ static const char *jstr(json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
+/* Whether o's string key holds a NUL (or what the wire parser replaced
+ * by one, wirejson.h). */
+static int has_nul(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_string(v) && !wire_json_clean_str(v);
+}
+
+/* An event's origin_server_ts in ms, 0 when missing; a hostile server's
+ * far past or future (the wire parser clamps past int64) is kept within
+ * what seconds and milliseconds arithmetic holds. */
+static int64_t event_ts(json_t *ev)
+{
+	json_int_t ts = json_integer_value(json_object_get(ev, "origin_server_ts"));
+
+	return ts < 0 ? 0 : ts > EVENT_TS_MAX_MS ? EVENT_TS_MAX_MS : (int64_t)ts;
+}
+
 /* Queue c (a borrowed message content) in the outbox as txn. */
 static sc_err queue_message(struct bot *b, const char *room, const char *txn,
 			    json_t *content, int64_t record)
@@ -138,6 +161,44 @@ static sc_err queue_reply(struct bot *b, const char *room, const char *kind,
 
 /* ---- state: members, power levels, encryption ---- */
 
+/* A power level from a power_levels content: integers only, clamped to
+ * what an int holds (a hostile server may send 10^30). */
+static int power_value(json_t *v)
+{
+	json_int_t p = json_integer_value(v);
+
+	return !json_is_integer(v) ? 0 : p > INT_MAX ? INT_MAX :
+	       p < INT_MIN ? INT_MIN : (int)p;
+}
+
+/* The room's power_levels content as last seen is kept in the store, so a
+ * member who joins later gets the level it gives them. */
+static sc_err power_of(struct bot *b, const char *room, const char *who,
+		       int *power)
+{
+	struct sbuf key;
+	char *text = NULL;
+	json_t *c;
+	sc_err err;
+
+	*power = 0;
+	sbuf_init(&key, 0);
+	err = sbuf_printf(&key, "power_levels.%s", room);
+	if (!err)
+		err = store_kv_get(b->st, key.buf, &text);
+	sbuf_release(&key);
+	if (err)
+		return err == SC_ENOTFOUND ? SC_OK : err;
+	c = json_loads(text, 0, NULL);
+	free(text);
+	if (json_is_integer(json_object_get(json_object_get(c, "users"), who)))
+		*power = power_value(json_object_get(json_object_get(c, "users"), who));
+	else
+		*power = power_value(json_object_get(c, "users_default"));
+	json_decref(c);
+	return SC_OK;
+}
+
 static sc_err on_member(struct bot *b, const char *room, json_t *ev)
 {
 	json_t *c = json_object_get(ev, "content");
@@ -153,12 +214,36 @@ static sc_err on_member(struct bot *b, const char *room, json_t *ev)
 	if (err == SC_OK) {
 		power = old.power;
 		member_clear(&old);
-	} else if (err != SC_ENOTFOUND) {
-		return err;
+	} else if (err == SC_ENOTFOUND) {
+		/* power given before they joined counts from their join */
+		err = power_of(b, room, who, &power);
 	}
+	if (err)
+		return err;
 	err = store_member_put(b->st, room, who, jstr(c, "displayname"), ms, power);
 	if (!err && b->e2ee)
 		err = e2ee_on_member(b->e2ee, room, who, ms);
+	return err;
+}
+
+static sc_err keep_power_levels(struct bot *b, const char *room, json_t *c)
+{
+	json_t *keep = json_pack("{s:O?, s:O?}", "users",
+				 json_object_get(c, "users"), "users_default",
+				 json_object_get(c, "users_default"));
+	char *text = keep ? json_dumps(keep, JSON_COMPACT) : NULL;
+	struct sbuf key;
+	sc_err err;
+
+	json_decref(keep);
+	if (!text)
+		return SC_ENOMEM;
+	sbuf_init(&key, 0);
+	err = sbuf_printf(&key, "power_levels.%s", room);
+	if (!err)
+		err = store_kv_put(b->st, key.buf, text);
+	sbuf_release(&key);
+	free(text);
 	return err;
 }
 
@@ -183,12 +268,13 @@ static sc_err on_power_levels(struct bot *b, const char *room, json_t *ev)
 	}
 	json_object_foreach(users, k, v) {
 		ids[i] = k;
-		levels[i++] = json_is_integer(v) ? (int)json_integer_value(v) : 0;
+		levels[i++] = power_value(v);
 	}
-	err = store_member_powers(b->st, room, ids, levels, i,
-				  json_is_integer(def) ? (int)json_integer_value(def) : 0);
+	err = store_member_powers(b->st, room, ids, levels, i, power_value(def));
 	free(ids);
 	free(levels);
+	if (!err)
+		err = keep_power_levels(b, room, c);
 	return err;
 }
 
@@ -214,12 +300,16 @@ static sc_err on_room_flag(struct bot *b, const char *room, json_t *ev)
 
 static sc_err on_state(struct bot *b, const char *room, json_t *ev)
 {
-	const char *type = jstr(ev, "type");
+	const char *type = jstr(ev, "type"), *key = jstr(ev, "state_key");
 
-	if (!type || !json_object_get(ev, "state_key"))
+	if (!type || !key)
 		return SC_OK;
 	if (!strcmp(type, "m.room.member"))
 		return on_member(b, room, ev);
+	/* the room's own state has the empty key; any member may send an
+	 * event of the same type with another key, and it means nothing */
+	if (*key)
+		return SC_OK;
 	if (!strcmp(type, "m.room.power_levels"))
 		return on_power_levels(b, room, ev);
 	if (!strcmp(type, "m.room.encryption") || !strcmp(type, "m.room.name"))
@@ -233,6 +323,8 @@ struct room_batch {
 	const char *room;
 	int64_t joined_at;      /* ms; events before it are history */
 	const char *last_event; /* for the read receipt */
+	int64_t not_before;     /* ms; messages before it are history too */
+	int encrypted;          /* the room is encrypted; -1 not looked up */
 };
 
 static sc_err on_message(struct bot *b, struct room_batch *rb, json_t *ev,
@@ -254,26 +346,33 @@ static sc_err on_message(struct bot *b, struct room_batch *rb, json_t *ev,
 	m.room_id = rb->room;
 	m.sender = jstr(ev, "sender");
 	m.event_id = event_id;
-	m.ts = json_integer_value(json_object_get(ev, "origin_server_ts")) / 1000;
+	m.ts = event_ts(ev) / 1000;
 	if (rel_type && !strcmp(rel_type, "m.thread"))
-		thread = jstr(rel, "event_id");
+		thread = wire_json_clean_str(json_object_get(rel, "event_id"));
 	reply_init(&out);
 	if (rel_type && !strcmp(rel_type, "m.replace")) {
 		json_t *nc = json_object_get(c, "m.new_content");
-		const char *orig = jstr(rel, "event_id");
+		const char *orig = wire_json_clean_str(json_object_get(rel, "event_id"));
 		m.body = jstr(nc, "body");
 		m.html = jstr(nc, "formatted_body");
+		m.bad_text = has_nul(nc, "body") || has_nul(nc, "formatted_body");
 		if (!m.body || !orig)
 			goto out;
-		err = engine_edit(b->st, &b->cfg, &m, orig, now, &out, &handled);
+		err = store_event_edit(b->st, event_id, orig);
+		if (!err)
+			err = engine_edit(b->st, &b->cfg, &m, orig, now, &out, &handled);
 	} else {
 		m.body = jstr(c, "body");
 		if (!m.body)
 			goto out;
 		if (!strcmp(jstr(c, "format") ? jstr(c, "format") : "", "org.matrix.custom.html"))
 			m.html = jstr(c, "formatted_body");
+		m.bad_text = has_nul(c, "body") || (m.html && has_nul(c, "formatted_body"));
 		err = engine_message(b->st, &b->cfg, &m, now, &out, &handled);
 	}
+	if (m.bad_text)
+		log_warn("%s: %s from %s holds a NUL or invalid text; %s", rb->room,
+			 event_id, m.sender, handled ? "refused with a reply" : "ignored");
 	if (!err && handled)
 		err = queue_reply(b, rb->room, "r", event_id, thread, &out, 1);
 	reply_clear(&out);
@@ -296,14 +395,15 @@ static sc_err on_redaction(struct bot *b, struct room_batch *rb, json_t *ev,
 	if (!target)
 		return SC_OK;
 	reply_init(&out);
-	err = engine_redaction(b->st, target, jstr(ev, "sender"), now, &out, &handled);
+	err = engine_redaction(b->st, rb->room, target, jstr(ev, "sender"), now,
+			       &out, &handled);
 	if (!err && handled)
 		err = queue_reply(b, rb->room, "w", jstr(ev, "event_id"), NULL, &out, 0);
 	reply_clear(&out);
 	return err;
 }
 
-static sc_err on_reaction(struct bot *b, json_t *ev)
+static sc_err on_reaction(struct bot *b, struct room_batch *rb, json_t *ev)
 {
 	json_t *rel = json_object_get(json_object_get(ev, "content"), "m.relates_to");
 	const char *type = jstr(rel, "rel_type");
@@ -311,7 +411,7 @@ static sc_err on_reaction(struct bot *b, json_t *ev)
 	if (!type || strcmp(type, "m.annotation") || !jstr(rel, "event_id") ||
 	    !jstr(rel, "key"))
 		return SC_OK;
-	return engine_reaction(b->st, jstr(rel, "event_id"), jstr(rel, "key"),
+	return engine_reaction(b->st, rb->room, jstr(rel, "event_id"), jstr(rel, "key"),
 			       jstr(ev, "sender"), jstr(ev, "event_id"));
 }
 
@@ -325,7 +425,7 @@ static sc_err on_decrypted(struct bot *b, struct room_batch *rb, json_t *plain,
 	if (type && !strcmp(type, "m.room.message"))
 		return on_message(b, rb, plain, now);
 	if (type && !strcmp(type, "m.reaction"))
-		return on_reaction(b, plain);
+		return on_reaction(b, rb, plain);
 	return SC_OK;
 }
 
@@ -356,7 +456,7 @@ static sc_err on_encrypted(struct bot *b, struct room_batch *rb, json_t *ev,
 static sc_err on_late_decrypted(const char *room, json_t *plain, void *ctx)
 {
 	struct bot *b = ctx;
-	struct room_batch rb = { room, 1, NULL };
+	struct room_batch rb = { .room = room, .joined_at = 1, .encrypted = 1 };
 
 	return on_decrypted(b, &rb, plain, b->clock());
 }
@@ -371,18 +471,42 @@ static int is_own_join(struct bot *b, json_t *ev)
 	       !strcmp(key, b->mx->user_id) && !strcmp(ms, "join");
 }
 
+/* Whether rb's room is encrypted (looked up once per batch). */
+static sc_err batch_encrypted(struct bot *b, struct room_batch *rb, int *enc)
+{
+	struct room r;
+	sc_err err;
+
+	if (rb->encrypted < 0) {
+		err = store_room_get(b->st, rb->room, &r);
+		if (err && err != SC_ENOTFOUND)
+			return err;
+		rb->encrypted = !err && r.encrypted;
+		if (!err)
+			room_clear(&r);
+	}
+	*enc = rb->encrypted;
+	return SC_OK;
+}
+
 static sc_err on_event(struct bot *b, struct room_batch *rb, json_t *ev,
 		       int64_t now)
 {
 	json_t *state_key = json_object_get(ev, "state_key");
-	const char *type = jstr(ev, "type");
-	const char *sender = jstr(ev, "sender");
-	const char *event_id = jstr(ev, "event_id");
-	int64_t ts = json_integer_value(json_object_get(ev, "origin_server_ts"));
+	const char *type = wire_json_clean_str(json_object_get(ev, "type"));
+	const char *sender = wire_json_clean_str(json_object_get(ev, "sender"));
+	const char *event_id = wire_json_clean_str(json_object_get(ev, "event_id"));
+	int64_t ts = event_ts(ev);
+	int enc;
 	sc_err err;
 
-	if (!type || !sender || !event_id)
+	if (!type || !sender || !event_id) {
+		/* nothing to mark seen by: it is never handled */
+		log_warn("%s: skipped an event without a usable type, sender "
+			 "or id (%s)", rb->room, jstr(ev, "event_id") ?
+			 jstr(ev, "event_id") : "no id");
 		return SC_OK;
+	}
 	if (!state_key && !strcmp(sender, b->mx->user_id)) {
 		/* our own message coming back: never answered, so nothing to
 		 * remember (a reply each command: half the writes of a busy
@@ -390,14 +514,18 @@ static sc_err on_event(struct bot *b, struct room_batch *rb, json_t *ev,
 		rb->last_event = event_id;
 		return SC_OK;
 	}
-	err = store_event_seen(b->st, event_id, now);
+	err = store_event_seen(b->st, event_id, sender, now);
 	if (err == SC_EEXISTS)
 		return SC_OK; /* back-filled or delivered twice */
 	if (err)
 		return err;
 	rb->last_event = event_id;
 	if (state_key) {
+		if (!wire_json_clean_str(state_key))
+			return SC_OK; /* not a key any state of ours has */
 		err = on_state(b, rb->room, ev);
+		if (!strcmp(type, "m.room.encryption") && !*json_string_value(state_key))
+			rb->encrypted = 1;
 		/* our own join: everything before it is history */
 		if (!err && !rb->joined_at && is_own_join(b, ev)) {
 			rb->joined_at = ts;
@@ -405,16 +533,26 @@ static sc_err on_event(struct bot *b, struct room_batch *rb, json_t *ev,
 		}
 		return err;
 	}
-	if (!rb->joined_at || ts < rb->joined_at)
+	if (!rb->joined_at || ts < rb->joined_at || ts < rb->not_before)
 		return SC_OK; /* from before we joined */
-	if (!strcmp(type, "m.room.message"))
-		return on_message(b, rb, ev, now);
+	if (!strcmp(type, "m.room.message")) {
+		err = batch_encrypted(b, rb, &enc);
+		if (err || !enc)
+			return err ? err : on_message(b, rb, ev, now);
+		/* Element marks it "not encrypted", and a homeserver could
+		 * have made it up: never a command here */
+		log_info("%s: ignored %s from %s, sent in the clear in an "
+			 "encrypted room", rb->room, event_id, sender);
+		return SC_OK;
+	}
 	if (!strcmp(type, "m.room.encrypted"))
 		return on_encrypted(b, rb, ev, now);
 	if (!strcmp(type, "m.room.redaction"))
 		return on_redaction(b, rb, ev, now);
-	if (!strcmp(type, "m.reaction"))
-		return on_reaction(b, ev);
+	if (!strcmp(type, "m.reaction")) {
+		err = batch_encrypted(b, rb, &enc);
+		return err || enc ? err : on_reaction(b, rb, ev);
+	}
 	return SC_OK;
 }
 
@@ -560,7 +698,7 @@ static sc_err first_sync_join(struct bot *b, struct room_batch *rb,
 			break;
 		chunk = json_object_get(resp, "chunk");
 		json_array_foreach(chunk, i, ev) {
-			if (json_integer_value(json_object_get(ev, "origin_server_ts")) <
+			if (event_ts(ev) <
 			    horizon_ms) {
 				done = 1;
 				break;
@@ -598,7 +736,7 @@ static sc_err on_joined_room(struct bot *b, const char *room, json_t *jr,
 	json_t *tl = json_object_get(jr, "timeline");
 	json_t *events = json_object_get(tl, "events");
 	json_t *state = json_object_get(json_object_get(jr, "state"), "events");
-	struct room_batch rb = { room, 0, NULL };
+	struct room_batch rb = { .room = room, .encrypted = -1 };
 	struct room r;
 	json_t *ev;
 	size_t i;
@@ -626,6 +764,12 @@ static sc_err on_joined_room(struct bot *b, const char *room, json_t *jr,
 		if (err)
 			return err;
 	}
+	/* The store's first sync: what was said before the store existed is
+	 * history, even after a join found within the clock-skew margin
+	 * (a reinstall soon after the last run must not answer old
+	 * commands again). */
+	if (!since)
+		rb.not_before = b->created_ms;
 	/* Not joined as far as the store knows (a new room, or scribe died
 	 * between joining and the batch that showed it the join): unless
 	 * our join is in this timeline, it is in the gap, with the commands
@@ -1436,18 +1580,35 @@ static void bot_teardown(struct bot *b)
 static sc_err note_first_run(struct bot *b)
 {
 	char *v = NULL, now[32];
-	int64_t first = b->clock();
+	int64_t first = b->clock(), first_ms;
+	struct timespec ts;
 	sc_err err = store_kv_get(b->st, "run.first", &v);
 
+	/* milliseconds too: a command sent a moment before a new store's
+	 * first run is history, even within the same second */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	first_ms = first == (int64_t)ts.tv_sec ?
+		   (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 : first * 1000;
 	if (err == SC_ENOTFOUND) {
 		snprintf(now, sizeof(now), "%lld", (long long)first);
 		err = store_kv_put(b->st, "run.first", now);
+		snprintf(now, sizeof(now), "%lld", (long long)first_ms);
+		if (!err)
+			err = store_kv_put(b->st, "run.first_ms", now);
 	} else if (!err) {
 		first = strtoll(v, NULL, 10);
+		free(v);
+		v = NULL;
+		/* a store from before run.first_ms: the end of that second */
+		err = store_kv_get(b->st, "run.first_ms", &v);
+		first_ms = err ? (first + 1) * 1000 : strtoll(v, NULL, 10);
+		err = err == SC_ENOTFOUND ? SC_OK : err;
 	}
 	free(v);
-	if (!err)
+	if (!err) {
 		b->first_run_ms = (first - CLOCK_SKEW_S) * 1000;
+		b->created_ms = first_ms;
+	}
 	return err;
 }
 

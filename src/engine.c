@@ -4,6 +4,8 @@
  * Shared by the Matrix bot, the console and the tests so that all three
  * behave the same.
  */
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,6 +84,22 @@ static void html_unescape(char *s)
 	*w = '\0';
 }
 
+/* A user id as a pill may name: "@local:server", printable ASCII with
+ * no space, quote, angle bracket or percent sign, at most 255 bytes (the spec's
+ * limit). Anything else in an href is not a pill. */
+static int pill_user_id(const char *id)
+{
+	const char *colon = strchr(id, ':');
+	size_t n = strlen(id);
+
+	if (id[0] != '@' || !colon || colon == id + 1 || !colon[1] || n > 255)
+		return 0;
+	for (const char *p = id; *p; p++)
+		if (*p <= ' ' || *p > '~' || strchr("\"'<>%\\", *p))
+			return 0;
+	return 1;
+}
+
 sc_err engine_pills(const char *body, const char *html, char **out)
 {
 	static const char link[] = "href=\"https://matrix.to/#/";
@@ -125,7 +143,8 @@ sc_err engine_pills(const char *body, const char *html, char **out)
 				memmove(c + 1, c + 3, strlen(c + 3) + 1);
 			}
 			html_unescape(text);
-			if (strchr(text, '<') == NULL && strcmp(text, id) != 0)
+			if (pill_user_id(id) && strchr(text, '<') == NULL &&
+			    strcmp(text, id) != 0)
 				err = replace_first(&res, text, id);
 		}
 		free(id);
@@ -136,6 +155,24 @@ sc_err engine_pills(const char *body, const char *html, char **out)
 		return err;
 	}
 	*out = res;
+	return SC_OK;
+}
+
+/* A message with a NUL in it: a command (or a meeting tag) gets a clear
+ * refusal, anything else is chat and left alone. Nothing is stored: the
+ * text is not what the sender's client shows. */
+static sc_err refuse_bad_text(struct cmd_ctx *c, const char *body, int *handled)
+{
+	size_t plen = strlen(c->cfg->prefix);
+	int command = !strncmp(body, c->cfg->prefix, plen) && body[plen] &&
+		      !isspace((unsigned char)body[plen]);
+
+	if (!command && !(c->meeting && body[0] == '#'))
+		return SC_OK;
+	*handled = 1;
+	cmd_fail(c, SC_EINVAL, "that message holds a NUL character or an "
+		 "invalid escape or byte, which scribe cannot record; nothing "
+		 "was recorded (type it again without it)");
 	return SC_OK;
 }
 
@@ -185,7 +222,10 @@ sc_err engine_message(struct store *st, const struct config *cfg,
 		if (err)
 			goto out;
 	}
-	err = cmd_dispatch(&c, line ? line : m->body, handled);
+	if (m->bad_text)
+		err = refuse_bad_text(&c, m->body, handled);
+	else
+		err = cmd_dispatch(&c, line ? line : m->body, handled);
 out:
 	free(line);
 	room_clear(&room);
@@ -215,23 +255,53 @@ static sc_err take_edit(struct record *dst, const struct record *src)
 	return err;
 }
 
+/* Whether an edit of original by sender is one Element shows: the
+ * original was seen, is no edit itself, and is the editor's own. *seen
+ * says whether the original was seen at all (or is older than the seen
+ * events kept). */
+static sc_err edit_shown(struct store *st, const char *original,
+			 const char *sender, int *shown, int *seen)
+{
+	char *from = NULL, *edit_of = NULL;
+	sc_err err = store_event_get(st, original, &from, &edit_of);
+
+	*seen = err == SC_OK;
+	*shown = err == SC_ENOTFOUND ||
+		 (!err && !edit_of && from && !strcmp(from, sender));
+	free(from);
+	free(edit_of);
+	return err == SC_ENOTFOUND ? SC_OK : err;
+}
+
 sc_err engine_edit(struct store *st, const struct config *cfg,
 		   const struct message *m, const char *original, int64_t now,
 		   struct reply *out, int *handled)
 {
 	struct record old, fresh;
 	struct reply tmp;
-	int made = 0;
+	int made = 0, shown, seen;
 	sc_err err;
 
 	*handled = 0;
 	memset(&fresh, 0, sizeof(fresh));
+	err = edit_shown(st, original, m->sender, &shown, &seen);
+	if (err || !shown)
+		return err;
 	err = store_record_by_event(st, original, &old);
-	if (err == SC_ENOTFOUND)
-		return engine_message(st, cfg, m, now, out, handled);
+	if (err == SC_ENOTFOUND) {
+		/* A message that made no record now reads as a command: it
+		 * is run once, as the original (so a second edit updates
+		 * what the first made, and redacting the original withdraws
+		 * it). An original never seen is left alone. */
+		struct message as = *m;
+		if (!seen)
+			return SC_OK;
+		as.event_id = original;
+		return engine_message(st, cfg, &as, now, out, handled);
+	}
 	if (err)
 		return err;
-	if (strcmp(old.author, m->sender) != 0)
+	if (strcmp(old.author, m->sender) != 0 || strcmp(old.room_id, m->room_id) != 0)
 		goto out;
 	/* Parse the new text as a fresh command inside a savepoint, keep
 	 * the record it would make, and undo it: all parsing rules stay in
@@ -284,11 +354,154 @@ out:
 	return err;
 }
 
-sc_err engine_redaction(struct store *st, const char *redacted,
+/* A record's fields as history writes them (store.c diff_record). */
+static sc_err set_field(struct record *r, const char *field, const char *v)
+{
+	if (!strcmp(field, "status"))
+		return v ? record_set(&r->status, v) : SC_OK;
+	if (!strcmp(field, "text"))
+		return v ? record_set(&r->text, v) : SC_OK;
+	if (!strcmp(field, "detail"))
+		return record_set(&r->detail, v);
+	if (!strcmp(field, "severity"))
+		return record_set(&r->severity, v);
+	if (!strcmp(field, "due"))
+		r->due = v ? strtoll(v, NULL, 10) : 0;
+	else if (!strcmp(field, "closed"))
+		r->closed = v ? strtoll(v, NULL, 10) : 0;
+	else if (!strcmp(field, "superseded_by"))
+		r->superseded_by = v ? strtoll(v, NULL, 10) : 0;
+	else if (!strcmp(field, "assignees") || !strcmp(field, "tags")) {
+		int who = field[0] == 'a';
+		char **list = who ? r->assignees : r->tags;
+		size_t *n = who ? &r->nassignees : &r->ntags;
+		sc_err err = SC_OK;
+
+		for (size_t i = 0; i < *n; i++)
+			free(list[i]);
+		*n = 0;
+		for (const char *p = v; p && *p && !err;) {
+			size_t len = strcspn(p, ",");
+			char *one = strndup(p, len);
+			err = !one ? SC_ENOMEM : who ? record_add_assignee(r, one) :
+			      record_add_tag(r, one);
+			free(one);
+			p += len + (p[len] == ',');
+		}
+		return err;
+	}
+	return SC_OK;
+}
+
+/* The records (of room) the event `redacted` changed, other than by
+ * creating them: each field it changed goes back to its old value,
+ * unless it has changed again since. */
+struct undo {
+	struct store *st;
+	const char *room;
+	int64_t ids[16];
+	size_t n;
+};
+
+static int undo_collect(const struct history_entry *h, void *ctx)
+{
+	struct undo *u = ctx;
+
+	if (!strcmp(h->field, "created") || !strcmp(h->field, "withdrawn"))
+		return 0;
+	for (size_t i = 0; i < u->n; i++)
+		if (u->ids[i] == h->record)
+			return 0;
+	if (u->n < sizeof(u->ids) / sizeof(u->ids[0]))
+		u->ids[u->n++] = h->record;
+	return 0;
+}
+
+struct undo_one {
+	struct record *r;
+	const char *event_id;
+	sc_err err;
+	int changed;
+};
+
+/* Compare a record's current value of a field with v (as history has it). */
+static int field_is(const struct record *r, const char *field, const char *v)
+{
+	char num[24];
+	int64_t n = !strcmp(field, "due") ? r->due :
+		    !strcmp(field, "closed") ? r->closed :
+		    !strcmp(field, "superseded_by") ? r->superseded_by : -1;
+	const char *cur = !strcmp(field, "status") ? r->status :
+			  !strcmp(field, "text") ? r->text :
+			  !strcmp(field, "detail") ? r->detail :
+			  !strcmp(field, "severity") ? r->severity : NULL;
+
+	if (n >= 0) {
+		snprintf(num, sizeof(num), "%lld", (long long)n);
+		cur = n ? num : NULL;
+	} else if (!strcmp(field, "assignees") || !strcmp(field, "tags")) {
+		return 1; /* lists: the edit's value is taken back as a whole */
+	}
+	return (!cur && !v) || (cur && v && !strcmp(cur, v));
+}
+
+static int undo_apply(const struct history_entry *h, void *ctx)
+{
+	struct undo_one *u = ctx;
+
+	if (!h->event_id || strcmp(h->event_id, u->event_id) ||
+	    !field_is(u->r, h->field, h->new_value))
+		return 0;
+	u->err = set_field(u->r, h->field, h->old_value);
+	u->changed = 1;
+	return u->err != SC_OK;
+}
+
+static sc_err undo_event(struct store *st, const char *room, const char *redacted,
+			 const char *actor, int64_t now, struct reply *out,
+			 int *handled)
+{
+	struct undo u = { st, room, { 0 }, 0 };
+	sc_err err = store_history_by_event(st, redacted, undo_collect, &u);
+
+	for (size_t i = 0; i < u.n && !err; i++) {
+		struct record r;
+		struct undo_one one = { &r, redacted, SC_OK, 0 };
+
+		err = store_record_get_id(st, u.ids[i], &r);
+		if (err)
+			break;
+		if (!strcmp(r.room_id, room)) {
+			err = store_history(st, r.id, undo_apply, &one);
+			if (!err)
+				err = one.err;
+			if (!err && one.changed)
+				err = store_record_update(st, &r, actor, now, NULL);
+			if (!err && one.changed) {
+				*handled = 1;
+				if (!out->record)
+					out->record = r.id;
+				if (out->body.len)
+					err = reply_text(out, "; ");
+				if (!err)
+					err = reply_id(out, &r);
+				if (!err)
+					err = reply_textf(out, " is back to what it was "
+							  "before that message: %s", r.text);
+			}
+		}
+		record_clear(&r);
+	}
+	return err;
+}
+
+sc_err engine_redaction(struct store *st, const char *room, const char *redacted,
 			const char *actor, int64_t now, struct reply *out,
 			int *handled)
 {
 	struct record r;
+	char *from = NULL, *edit_of = NULL;
+	int made, is_edit;
 	sc_err err;
 
 	*handled = 0;
@@ -296,11 +509,9 @@ sc_err engine_redaction(struct store *st, const char *redacted,
 	if (err != SC_ENOTFOUND)
 		return err;
 	err = store_record_by_event(st, redacted, &r);
-	if (err == SC_ENOTFOUND)
-		return SC_OK;
-	if (err)
+	if (err && err != SC_ENOTFOUND)
 		return err;
-	if (!r.withdrawn) {
+	if (!err && !r.withdrawn && !strcmp(r.room_id, room)) {
 		r.withdrawn = 1;
 		err = store_record_update(st, &r, actor, now, NULL);
 		if (!err) {
@@ -312,12 +523,27 @@ sc_err engine_redaction(struct store *st, const char *redacted,
 						  r.text);
 		}
 	}
-	record_clear(&r);
-	return err;
+	made = err != SC_ENOTFOUND;
+	if (made)
+		record_clear(&r);
+	if (err && err != SC_ENOTFOUND)
+		return err;
+	err = store_event_get(st, redacted, &from, &edit_of);
+	if (err && err != SC_ENOTFOUND)
+		return err;
+	is_edit = edit_of != NULL;
+	free(from);
+	free(edit_of);
+	/* What an edit changed goes back, and so does what a command that
+	 * made a record changed elsewhere (the decision a !supersede
+	 * overturned). A deleted "!done T3" leaves T3 done: deleting
+	 * one's command is tidying the chat, not taking the work back. */
+	return made || is_edit ?
+	       undo_event(st, room, redacted, actor, now, out, handled) : SC_OK;
 }
 
-sc_err engine_reaction(struct store *st, const char *target, const char *key,
-		       const char *sender, const char *event_id)
+sc_err engine_reaction(struct store *st, const char *room, const char *target,
+		       const char *key, const char *sender, const char *event_id)
 {
 	/* Keys arrive with or without the emoji variation selector
 	 * (U+FE0F) and, for the shrug, with a gender sign. */
@@ -341,7 +567,9 @@ sc_err engine_reaction(struct store *st, const char *target, const char *key,
 		err = store_record_get_id(st, id, &r);
 		if (err)
 			return err;
-		if (r.kind == REC_DECISION && !r.withdrawn)
+		/* a relation inside ciphertext is unchecked by the server:
+		 * a reaction counts only in the record's own room */
+		if (r.kind == REC_DECISION && !r.withdrawn && !strcmp(r.room_id, room))
 			err = store_vote_add(st, id, sender, votes[i].vote, event_id);
 		record_clear(&r);
 		return err;

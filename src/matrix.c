@@ -818,16 +818,52 @@ sc_err mx_whoami(struct matrix *m)
 	return err;
 }
 
+/*
+ * The plain body of a reply that pings (m.text): it echoes what a member
+ * typed, and push rules match words of the body: "@room" pings everyone
+ * when the bot has the power to, which the member may lack, and older
+ * servers highlight any user id found there. A word joiner (U+2060,
+ * invisible) after every "@" keeps those from matching, except in the
+ * ids of the users the reply means to ping, which stay whole (a server
+ * without m.mentions finds them in the body). The HTML body, which
+ * clients show, is left as it is.
+ */
+static char *defuse_body(const struct reply *r)
+{
+	const char *p = r->body.buf;
+	struct sbuf out;
+
+	sbuf_init(&out, 0);
+	while (*p) {
+		size_t keep = 1;
+
+		for (size_t i = 0; i < r->nmentions && *p == '@'; i++)
+			if (!strncmp(p, r->mentions[i], strlen(r->mentions[i])))
+				keep = strlen(r->mentions[i]);
+		if (sbuf_add(&out, p, keep) ||
+		    (keep == 1 && *p == '@' && sbuf_puts(&out, "\xE2\x81\xA0"))) {
+			sbuf_release(&out);
+			return NULL;
+		}
+		p += keep;
+	}
+	return sbuf_detach(&out, NULL);
+}
+
 json_t *mx_reply_content(const struct reply *r, const char *in_reply_to,
 			 const char *thread_root)
 {
 	json_t *c, *rel = NULL, *mentions, *users;
+	char *body = r->nmentions ? defuse_body(r) : NULL;
 
+	if (r->nmentions && !body)
+		return NULL;
 	c = json_pack("{s:s, s:s, s:s, s:s}",
 		      "msgtype", r->nmentions ? "m.text" : "m.notice",
-		      "body", r->body.buf,
+		      "body", body ? body : r->body.buf,
 		      "format", "org.matrix.custom.html",
 		      "formatted_body", r->html.buf);
+	free(body);
 	users = json_array();
 	mentions = json_object();
 	if (!c || !users || !mentions)

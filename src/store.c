@@ -275,6 +275,30 @@ static const char schema_v5[] =
 	"CREATE INDEX outbox_plain ON outbox (seq)\n"
 	"	WHERE type != 'm.room.encrypted';\n";
 
+/*
+ * Schema version 6: every vote reaction is kept, not only the counted
+ * one. Element shows each reaction until it is redacted, so after 👍,
+ * 👎 and a redaction of the 👎 the 👍 still stands: votes holds the
+ * latest reaction of each voter not redacted, vote_events all of them
+ * (rowid order is arrival order).
+ */
+static const char schema_v6[] =
+	"CREATE TABLE vote_events (\n"
+	"	event_id TEXT PRIMARY KEY,\n"
+	"	record INTEGER NOT NULL REFERENCES records (id),\n"
+	"	user_id TEXT NOT NULL,\n"
+	"	key TEXT NOT NULL\n"
+	");\n"
+	"CREATE INDEX vote_events_voter ON vote_events (record, user_id);\n"
+	/* An edit must come from the original's sender and never edit an
+	 * edit (what Element shows): seen events keep who sent them and
+	 * what they edit. A redaction takes back what its event changed:
+	 * history is found by event. */
+	"ALTER TABLE seen_events ADD COLUMN sender TEXT;\n"
+	"ALTER TABLE seen_events ADD COLUMN edit_of TEXT;\n"
+	"CREATE INDEX history_event ON history (event_id)\n"
+	"	WHERE event_id IS NOT NULL;\n";
+
 /* Migration n (1-based) takes a store from user_version n-1 to n. Only
  * ever append; a released script is never edited. */
 static const char *const migrations[] = {
@@ -283,6 +307,7 @@ static const char *const migrations[] = {
 	schema_v3,
 	schema_v4,
 	schema_v5,
+	schema_v6,
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -343,8 +368,14 @@ enum stmt_id {
 	S_GET_ID,
 	S_GET_EVENT,
 	S_HISTORY,
+	S_HISTORY_EVENT,
 	S_VOTE_ADD,
 	S_VOTE_DEL_EVENT,
+	S_VOTE_EVENT_ADD,
+	S_VOTE_EVENT_FIND,
+	S_VOTE_EVENT_DEL,
+	S_VOTE_DEL_VOTER,
+	S_VOTE_RESTORE,
 	S_REPLY_LINK,
 	S_FOR_EVENT,
 	S_ROOM_GET,
@@ -373,6 +404,8 @@ enum stmt_id {
 	S_OUTBOX_LAST,
 	S_EVENT_SEEN,
 	S_EVENTS_PRUNE,
+	S_EVENT_EDIT,
+	S_EVENT_GET,
 	S_STATS,
 	S_COUNT
 };
@@ -422,11 +455,25 @@ static const char *const stmt_sql[S_COUNT] = {
 			"WHERE r.event_id = ?1",
 	[S_HISTORY] = "SELECT record, ts, actor, field, old, new, event_id "
 		      "FROM history WHERE record = ?1 ORDER BY id",
+	[S_HISTORY_EVENT] = "SELECT record, ts, actor, field, old, new, "
+			    "event_id FROM history WHERE event_id = ?1 "
+			    "ORDER BY id",
 	[S_VOTE_ADD] = "INSERT INTO votes (record, user_id, key, event_id) "
 		       "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (record, user_id) "
 		       "DO UPDATE SET key = excluded.key, "
 		       "event_id = excluded.event_id",
 	[S_VOTE_DEL_EVENT] = "DELETE FROM votes WHERE event_id = ?1",
+	[S_VOTE_EVENT_ADD] = "INSERT OR IGNORE INTO vote_events (event_id, "
+			     "record, user_id, key) VALUES (?4, ?1, ?2, ?3)",
+	[S_VOTE_EVENT_FIND] = "SELECT record, user_id FROM vote_events "
+			      "WHERE event_id = ?1",
+	[S_VOTE_EVENT_DEL] = "DELETE FROM vote_events WHERE event_id = ?1",
+	[S_VOTE_DEL_VOTER] = "DELETE FROM votes WHERE record = ?1 AND "
+			     "user_id = ?2",
+	[S_VOTE_RESTORE] = "INSERT INTO votes (record, user_id, key, event_id) "
+			   "SELECT record, user_id, key, event_id FROM "
+			   "vote_events WHERE record = ?1 AND user_id = ?2 "
+			   "ORDER BY rowid DESC LIMIT 1",
 	[S_REPLY_LINK] = "INSERT INTO reply_links (event_id, record) "
 			 "VALUES (?1, ?2) ON CONFLICT (event_id) "
 			 "DO UPDATE SET record = excluded.record",
@@ -510,8 +557,10 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_OUTBOX_GET] = "SELECT record FROM outbox WHERE seq = ?1",
 	[S_OUTBOX_DEL] = "DELETE FROM outbox WHERE seq = ?1",
 	[S_OUTBOX_LAST] = "SELECT coalesce(max(seq), 0) FROM outbox",
-	[S_EVENT_SEEN] = "INSERT INTO seen_events (event_id, ts) "
-			 "VALUES (?1, ?2) ON CONFLICT (event_id) DO NOTHING",
+	[S_EVENT_SEEN] = "INSERT INTO seen_events (event_id, ts, sender) "
+			 "VALUES (?1, ?2, ?3) ON CONFLICT (event_id) DO NOTHING",
+	[S_EVENT_EDIT] = "UPDATE seen_events SET edit_of = ?2 WHERE event_id = ?1",
+	[S_EVENT_GET] = "SELECT sender, edit_of FROM seen_events WHERE event_id = ?1",
 	[S_EVENTS_PRUNE] = "DELETE FROM seen_events WHERE ts < ?1",
 	[S_STATS] = "SELECT room_id, kind, count(*) FROM records "
 		    "GROUP BY room_id, kind ORDER BY room_id, kind",
@@ -2500,15 +2549,10 @@ sc_err store_query_assignee_names(struct store *st, const struct rec_query *q,
 	return query_people(st, q, Q_NAMES, cb, ctx);
 }
 
-sc_err store_history(struct store *st, int64_t record, hist_cb cb, void *ctx)
+/* Stream the history rows of statement id (?1 bound by the caller). */
+static sc_err history_rows(struct store *st, enum stmt_id id, sqlite3_stmt *s,
+			   int rc, hist_cb cb, void *ctx)
 {
-	sqlite3_stmt *s = NULL;
-	sc_err err = stmt_get(st, S_HISTORY, &s);
-	int rc;
-
-	if (err)
-		goto out;
-	rc = bind_int(s, 1, record);
 	while (rc == SQLITE_OK) {
 		struct history_entry h;
 
@@ -2528,34 +2572,48 @@ sc_err store_history(struct store *st, int64_t record, hist_cb cb, void *ctx)
 		}
 		rc = SQLITE_OK;
 	}
-	if (rc != SQLITE_DONE)
-		err = db_err(st, rc, "cannot read history");
-out:
-	stmt_put(st, S_HISTORY, s);
-	return err;
+	stmt_put(st, id, s);
+	return rc != SQLITE_DONE ? db_err(st, rc, "cannot read history") : SC_OK;
+}
+
+sc_err store_history(struct store *st, int64_t record, hist_cb cb, void *ctx)
+{
+	sqlite3_stmt *s = NULL;
+	sc_err err = stmt_get(st, S_HISTORY, &s);
+
+	return err ? err : history_rows(st, S_HISTORY, s, bind_int(s, 1, record),
+					cb, ctx);
+}
+
+sc_err store_history_by_event(struct store *st, const char *event_id,
+			      hist_cb cb, void *ctx)
+{
+	sqlite3_stmt *s = NULL;
+	sc_err err = stmt_get(st, S_HISTORY_EVENT, &s);
+
+	return err ? err : history_rows(st, S_HISTORY_EVENT, s,
+					bind_str(s, 1, event_id), cb, ctx);
 }
 
 /* ---- votes and reply links ---- */
 
-sc_err store_vote_add(struct store *st, int64_t record, const char *user_id,
-		      const char *key, const char *event_id)
+/* Run a vote statement: ?1 record, ?2 voter, then (when given) ?3 key
+ * and ?4 reaction event. */
+static sc_err vote_run(struct store *st, enum stmt_id id, int64_t record,
+		       const char *user_id, const char *key, const char *event_id)
 {
 	sqlite3_stmt *s = NULL;
-	sc_err err;
+	sc_err err = stmt_get(st, id, &s);
 	int rc;
 
-	if (!user_id || !key ||
-	    (strcmp(key, "up") && strcmp(key, "down") && strcmp(key, "meh")))
-		return set_err(st, SC_EINVAL, "invalid vote");
-	err = stmt_get(st, S_VOTE_ADD, &s);
 	if (err)
 		goto out;
 	rc = bind_int(s, 1, record);
 	if (rc == SQLITE_OK)
 		rc = bind_str(s, 2, user_id);
-	if (rc == SQLITE_OK)
+	if (rc == SQLITE_OK && key)
 		rc = bind_str(s, 3, key);
-	if (rc == SQLITE_OK)
+	if (rc == SQLITE_OK && key)
 		rc = bind_str(s, 4, event_id);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(s);
@@ -2563,10 +2621,23 @@ sc_err store_vote_add(struct store *st, int64_t record, const char *user_id,
 		err = set_err(st, SC_ENOTFOUND, "no record %lld",
 			      (long long)record);
 	else if (rc != SQLITE_DONE)
-		err = db_err(st, rc, "cannot add vote");
+		err = db_err(st, rc, "cannot record vote");
 out:
-	stmt_put(st, S_VOTE_ADD, s);
+	stmt_put(st, id, s);
 	return err;
+}
+
+sc_err store_vote_add(struct store *st, int64_t record, const char *user_id,
+		      const char *key, const char *event_id)
+{
+	sc_err err = SC_OK;
+
+	if (!user_id || !key ||
+	    (strcmp(key, "up") && strcmp(key, "down") && strcmp(key, "meh")))
+		return set_err(st, SC_EINVAL, "invalid vote");
+	if (event_id)
+		err = vote_run(st, S_VOTE_EVENT_ADD, record, user_id, key, event_id);
+	return err ? err : vote_run(st, S_VOTE_ADD, record, user_id, key, event_id);
 }
 
 /* Run a fixed statement binding one string; *changes gets the number of
@@ -2595,13 +2666,40 @@ out:
 
 sc_err store_vote_remove_event(struct store *st, const char *event_id)
 {
-	int n = 0;
+	sqlite3_stmt *s = NULL;
+	int64_t record = 0;
+	char *voter = NULL;
+	int n = 0, rc;
 	sc_err err;
 
 	if (!event_id)
 		return set_err(st, SC_ENOTFOUND, "no vote");
-	err = run_str(st, S_VOTE_DEL_EVENT, event_id, "cannot remove vote",
-		      &n);
+	err = stmt_get(st, S_VOTE_EVENT_FIND, &s);
+	if (err)
+		return err;
+	rc = bind_str(s, 1, event_id);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		record = sqlite3_column_int64(s, 0);
+		voter = strdup((const char *)sqlite3_column_text(s, 1));
+		if (!voter)
+			err = SC_ENOMEM;
+	} else if (rc != SQLITE_DONE) {
+		err = db_err(st, rc, "cannot find vote");
+	}
+	stmt_put(st, S_VOTE_EVENT_FIND, s);
+	if (!err && voter) {
+		/* the voter's vote is their latest reaction still shown */
+		err = run_str(st, S_VOTE_EVENT_DEL, event_id, "cannot remove vote", NULL);
+		if (!err)
+			err = vote_run(st, S_VOTE_DEL_VOTER, record, voter, NULL, NULL);
+		if (!err)
+			err = vote_run(st, S_VOTE_RESTORE, record, voter, NULL, NULL);
+		free(voter);
+		return err;
+	}
+	if (!err) /* a vote from before schema 6 */
+		err = run_str(st, S_VOTE_DEL_EVENT, event_id, "cannot remove vote",
+			      &n);
 	if (!err && !n)
 		err = set_err(st, SC_ENOTFOUND, "event '%s' is no vote",
 			      event_id);
@@ -3456,7 +3554,8 @@ sc_err store_outbox_done(struct store *st, int64_t seq, const char *event_id)
 
 /* ---- seen events, stats ---- */
 
-sc_err store_event_seen(struct store *st, const char *event_id, int64_t ts)
+sc_err store_event_seen(struct store *st, const char *event_id,
+			const char *sender, int64_t ts)
 {
 	sqlite3_stmt *s = NULL;
 	sc_err err;
@@ -3470,6 +3569,8 @@ sc_err store_event_seen(struct store *st, const char *event_id, int64_t ts)
 	rc = bind_str(s, 1, event_id);
 	if (rc == SQLITE_OK)
 		rc = bind_int(s, 2, ts);
+	if (rc == SQLITE_OK)
+		rc = bind_str(s, 3, sender);
 	if (rc != SQLITE_OK) {
 		err = db_err(st, rc, "cannot mark event");
 		goto out;
@@ -3480,6 +3581,53 @@ sc_err store_event_seen(struct store *st, const char *event_id, int64_t ts)
 			      event_id);
 out:
 	stmt_put(st, S_EVENT_SEEN, s);
+	return err;
+}
+
+sc_err store_event_edit(struct store *st, const char *event_id,
+			const char *original)
+{
+	sqlite3_stmt *s = NULL;
+	sc_err err = stmt_get(st, S_EVENT_EDIT, &s);
+	int rc;
+
+	if (err)
+		return err;
+	rc = bind_str(s, 1, event_id);
+	if (rc == SQLITE_OK)
+		rc = bind_str(s, 2, original);
+	err = rc == SQLITE_OK ? step_done(st, s, "cannot mark edit") :
+				db_err(st, rc, "cannot mark edit");
+	stmt_put(st, S_EVENT_EDIT, s);
+	return err;
+}
+
+sc_err store_event_get(struct store *st, const char *event_id, char **sender,
+		       char **edit_of)
+{
+	sqlite3_stmt *s = NULL;
+	sc_err err = stmt_get(st, S_EVENT_GET, &s);
+	int rc;
+
+	*sender = *edit_of = NULL;
+	if (err)
+		return err;
+	rc = bind_str(s, 1, event_id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *a = col_str(s, 0), *b = col_str(s, 1);
+		if ((a && !(*sender = strdup(a))) || (b && !(*edit_of = strdup(b)))) {
+			free(*sender);
+			*sender = NULL;
+			err = SC_ENOMEM;
+		}
+	} else if (rc == SQLITE_DONE) {
+		err = set_err(st, SC_ENOTFOUND, "event '%s' not seen", event_id);
+	} else {
+		err = db_err(st, rc, "cannot read event");
+	}
+	stmt_put(st, S_EVENT_GET, s);
 	return err;
 }
 

@@ -1577,7 +1577,8 @@ static void test_votes(void)
 	CHECK_INT(r.votes_up, 1);
 	CHECK_INT(r.votes_meh, 1);
 	record_clear(&r);
-	/* the replaced reaction is no vote any more */
+	/* redacting an earlier reaction leaves the latest in force */
+	CHECK_OK(store_vote_remove_event(st, "$r1"));
 	CHECK_INT(store_vote_remove_event(st, "$r1"), SC_ENOTFOUND);
 	CHECK_OK(store_vote_remove_event(st, "$r2"));
 	CHECK_INT(store_vote_remove_event(st, "$r2"), SC_ENOTFOUND);
@@ -1586,6 +1587,24 @@ static void test_votes(void)
 	CHECK_INT(r.votes_up, 0);
 	CHECK_INT(r.votes_down, 1);
 	CHECK_INT(r.votes_meh, 1);
+	record_clear(&r);
+	/* 👍, 👍️ (with FE0F), 👎, then the 👎 redacted: the 👍 that
+	 * Element still shows counts again, and is one vote */
+	CHECK_OK(store_vote_add(st, id, "@d:x", "up", "$d1"));
+	CHECK_OK(store_vote_add(st, id, "@d:x", "up", "$d2"));
+	CHECK_OK(store_vote_add(st, id, "@d:x", "down", "$d3"));
+	CHECK_OK(store_vote_remove_event(st, "$d3"));
+	CHECK_OK(store_record_get_id(st, id, &r));
+	CHECK_INT(r.votes_up, 1);
+	CHECK_INT(r.votes_down, 1);
+	record_clear(&r);
+	CHECK_OK(store_vote_remove_event(st, "$d2"));
+	CHECK_OK(store_record_get_id(st, id, &r));
+	CHECK_INT(r.votes_up, 1);
+	record_clear(&r);
+	CHECK_OK(store_vote_remove_event(st, "$d1"));
+	CHECK_OK(store_record_get_id(st, id, &r));
+	CHECK_INT(r.votes_up, 0);
 	record_clear(&r);
 	CHECK_INT(store_vote_add(st, id, "@a:x", "love", "$r5"), SC_EINVAL);
 	CHECK_INT(store_vote_add(st, 999, "@a:x", "up", "$r6"), SC_ENOTFOUND);
@@ -1722,13 +1741,13 @@ static void test_events_seen(void)
 {
 	struct store *st = open_mem();
 
-	CHECK_OK(store_event_seen(st, "$a", 100));
-	CHECK_INT(store_event_seen(st, "$a", 100), SC_EEXISTS);
-	CHECK_INT(store_event_seen(st, "$a", 999), SC_EEXISTS);
-	CHECK_OK(store_event_seen(st, "$b", 300));
+	CHECK_OK(store_event_seen(st, "$a", "@u:x", 100));
+	CHECK_INT(store_event_seen(st, "$a", "@u:x", 100), SC_EEXISTS);
+	CHECK_INT(store_event_seen(st, "$a", "@u:x", 999), SC_EEXISTS);
+	CHECK_OK(store_event_seen(st, "$b", "@u:x", 300));
 	CHECK_OK(store_events_prune(st, 200));
-	CHECK_OK(store_event_seen(st, "$a", 400)); /* pruned: new again */
-	CHECK_INT(store_event_seen(st, "$b", 400), SC_EEXISTS);
+	CHECK_OK(store_event_seen(st, "$a", "@u:x", 400)); /* pruned: new again */
+	CHECK_INT(store_event_seen(st, "$b", "@u:x", 400), SC_EEXISTS);
 	store_close(st);
 }
 
@@ -1931,7 +1950,7 @@ static void test_reopen_keeps_everything(void)
 	CHECK_OK(store_member_put(st, ROOM_A, "@elon:x", "Elon", "join", 7));
 	CHECK_OK(store_kv_put(st, "sync.since", "tok"));
 	CHECK_OK(store_outbox_add(st, "txn", ROOM_A, MSG, "{}", id));
-	CHECK_OK(store_event_seen(st, "$t1", 10));
+	CHECK_OK(store_event_seen(st, "$t1", "@u:x", 10));
 	CHECK_OK(store_reply_link(st, "$reply", id));
 	memset(&room, 0, sizeof(room));
 	room.room_id = (char *)ROOM_A;
@@ -1962,7 +1981,7 @@ static void test_reopen_keeps_everything(void)
 	memset(&l, 0, sizeof(l));
 	CHECK_OK(store_outbox_pending(st, 0, outbox_collect, &l));
 	CHECK_CONTAINS(l.buf, "txn/");
-	CHECK_INT(store_event_seen(st, "$t1", 11), SC_EEXISTS);
+	CHECK_INT(store_event_seen(st, "$t1", "@u:x", 11), SC_EEXISTS);
 	CHECK_OK(store_record_for_event(st, "$reply", &rec));
 	CHECK_INT(rec, id);
 	CHECK_OK(store_room_get(st, ROOM_A, &room));
