@@ -15,6 +15,9 @@
 #include "when.h"
 #include "banned.h"
 
+/* Most lines !changelog lists (fewer when they are long). */
+#define CHANGELOG_MAX 30
+
 /* 1 if word (any case, trailing punctuation ignored) starts with a
  * deploy tag, e.g. "deployed" for "deploy", "released," for "release". */
 static int deploy_word(const struct config *cfg, const char *w)
@@ -74,7 +77,7 @@ sc_err cmd_log(struct cmd_ctx *c, const struct args *a)
 	c->out->record = r.id;
 	err = reply_text(c->out, "Logged ");
 	if (!err)
-		err = render_record(c, &r);
+		err = render_record(c, &r, REPLY_ECHO_CHARS);
 	if (!err && deploy && c->cfg->freeze.set &&
 	    when_in_window(c->now, c->tz, c->cfg->freeze.start, c->cfg->freeze.end))
 		err = reply_text(c->out,
@@ -86,26 +89,26 @@ out:
 	return err;
 }
 
-/* State for one !changelog line. */
+/* State of the !changelog list. */
 struct cl {
 	struct cmd_ctx *c;
-	int n, max, more;
+	struct reply_list l;
 	sc_err err;
 };
 
+/* "C3 today 10:05 @bob:example.org: text #web1", whole or not at all. */
 static int cl_line(const struct record *r, void *ctx)
 {
 	struct cl *cl = ctx;
 	struct cmd_ctx *c = cl->c;
 	struct sbuf when;
+	size_t ntags = 0;
 
-	if (cl->n == cl->max) {
-		cl->more = 1;
+	if (!reply_list_begin(&cl->l))
 		return 1;
-	}
 	sbuf_init(&when, 128);
 	cl->err = when_format_short(r->created, c->now, c->tz, &when);
-	if (!cl->err && cl->n)
+	if (!cl->err && c->out->body.len)
 		cl->err = reply_nl(c->out);
 	if (!cl->err)
 		cl->err = reply_id(c->out, r);
@@ -114,13 +117,21 @@ static int cl_line(const struct record *r, void *ctx)
 	if (!cl->err)
 		cl->err = reply_user(c->out, r->author);
 	if (!cl->err)
-		cl->err = reply_textf(c->out, ": %s", r->text);
-	for (size_t i = 0; i < r->ntags && !cl->err; i++)
-		if (!strstr(r->text, r->tags[i]))
+		cl->err = reply_text(c->out, ": ");
+	if (!cl->err)
+		cl->err = reply_snip(c->out, r->text, REPLY_LINE_CHARS);
+	for (size_t i = 0; i < r->ntags && !cl->err; i++) {
+		if (strstr(r->text, r->tags[i]))
+			continue;
+		if (ntags++ < LINE_TAGS_MAX)
 			cl->err = reply_textf(c->out, " #%s", r->tags[i]);
+	}
+	if (!cl->err && ntags > LINE_TAGS_MAX)
+		cl->err = reply_textf(c->out, " +%zu", ntags - LINE_TAGS_MAX);
 	sbuf_release(&when);
-	cl->n++;
-	return cl->err != SC_OK;
+	if (!cl->err)
+		reply_list_end(&cl->l);
+	return cl->err != SC_OK || cl->l.stopped;
 }
 
 sc_err cmd_changelog(struct cmd_ctx *c, const struct args *a)
@@ -128,7 +139,8 @@ sc_err cmd_changelog(struct cmd_ctx *c, const struct args *a)
 	struct rec_query q;
 	struct sbuf terms;
 	char *who = NULL, *tag = NULL;
-	struct cl cl = { c, 0, 30, 0, SC_OK };
+	struct cl cl;
+	int64_t total = 0;
 	sc_err err = SC_OK;
 
 	memset(&q, 0, sizeof(q));
@@ -161,14 +173,26 @@ sc_err cmd_changelog(struct cmd_ctx *c, const struct args *a)
 	if (err)
 		goto out;
 	q.terms = terms.len ? terms.buf : NULL;
+	memset(&cl, 0, sizeof(cl));
+	cl.c = c;
+	reply_list_open(&cl.l, c->out, CHANGELOG_MAX);
 	err = store_query(c->st, &q, cl_line, &cl);
 	if (!err)
 		err = cl.err;
-	if (!err && !cl.n)
+	reply_list_close(&cl.l);
+	if (!err && !cl.l.shown && !cl.l.stopped)
 		err = reply_text(c->out, a->argc > 1 ? "No changes match." :
 				 "No changes logged here yet.");
-	if (!err && cl.more)
-		err = reply_textf(c->out, "\n… older changes not shown; narrow it with since: or #target");
+	if (!err && cl.l.stopped)
+		err = store_count(c->st, &q, &total);
+	if (!err && total > cl.l.shown) {
+		if (c->out->body.len)
+			err = reply_nl(c->out);
+		if (!err)
+			err = reply_textf(c->out,
+					  "… and %lld more (narrow it with since:, #target or @user)",
+					  (long long)(total - cl.l.shown));
+	}
 out:
 	free(who);
 	free(tag);

@@ -270,16 +270,16 @@ sc_err find_record(struct cmd_ctx *c, const char *id, enum rec_kind want,
 		return cmd_fail(c, SC_EINVAL, "'%s' is not a %s id (like %c12)",
 				id, rec_kind_name(want), rec_kind_prefix(want));
 	err = store_record_get(c->st, kind, num, out);
+	if (!err && strcmp(out->room_id, c->room_id) != 0) {
+		/* another room's: say exactly what a missing one says */
+		record_clear(out);
+		err = SC_ENOTFOUND;
+	}
 	if (err == SC_ENOTFOUND)
-		return cmd_fail(c, SC_ENOTFOUND, "there is no %c%lld",
+		return cmd_fail(c, SC_ENOTFOUND, "no %c%lld here",
 				rec_kind_prefix(kind), (long long)num);
 	if (err)
 		return err;
-	if (strcmp(out->room_id, c->room_id) != 0) {
-		record_clear(out);
-		return cmd_fail(c, SC_EPERM, "%c%lld belongs to another room",
-				rec_kind_prefix(kind), (long long)num);
-	}
 	if (out->withdrawn) {
 		record_clear(out);
 		return cmd_fail(c, SC_ESTATE,
@@ -336,16 +336,39 @@ sc_err render_due(struct cmd_ctx *c, const struct record *r)
 	return err;
 }
 
-/* Append " — @a, @b" for assignees. */
+char *text_snip(const char *s, size_t max)
+{
+	size_t len = strlen(s), end = 0, chars = 0;
+	char *out;
+
+	while (end < len && chars < max) {
+		end++;
+		while (end < len && ((unsigned char)s[end] & 0xC0) == 0x80)
+			end++;
+		chars++;
+	}
+	if (end == len)
+		return strdup(s);
+	out = malloc(end + 4);
+	if (!out)
+		return NULL;
+	memcpy(out, s, end);
+	memcpy(out + end, "\xE2\x80\xA6", 4); /* "…" and its NUL */
+	return out;
+}
+
+/* Append " — @a, @b" for assignees (at most LINE_PEOPLE_MAX). */
 static sc_err render_people(struct cmd_ctx *c, const struct record *r)
 {
 	sc_err err = SC_OK;
 
-	for (size_t i = 0; i < r->nassignees && !err; i++) {
+	for (size_t i = 0; i < r->nassignees && i < LINE_PEOPLE_MAX && !err; i++) {
 		err = reply_text(c->out, i ? ", " : " — ");
 		if (!err)
 			err = reply_user(c->out, r->assignees[i]);
 	}
+	if (!err && r->nassignees > LINE_PEOPLE_MAX)
+		err = reply_textf(c->out, " +%zu", r->nassignees - LINE_PEOPLE_MAX);
 	return err;
 }
 
@@ -353,12 +376,14 @@ static sc_err render_tags(struct cmd_ctx *c, const struct record *r)
 {
 	sc_err err = SC_OK;
 
-	for (size_t i = 0; i < r->ntags && !err; i++)
+	for (size_t i = 0; i < r->ntags && i < LINE_TAGS_MAX && !err; i++)
 		err = reply_textf(c->out, " #%s", r->tags[i]);
+	if (!err && r->ntags > LINE_TAGS_MAX)
+		err = reply_textf(c->out, " +%zu", r->ntags - LINE_TAGS_MAX);
 	return err;
 }
 
-sc_err render_record(struct cmd_ctx *c, const struct record *r)
+sc_err render_record(struct cmd_ctx *c, const struct record *r, size_t text_max)
 {
 	sc_err err = reply_id(c->out, r);
 
@@ -367,7 +392,7 @@ sc_err render_record(struct cmd_ctx *c, const struct record *r)
 	if (!err)
 		err = reply_text(c->out, " ");
 	if (!err)
-		err = reply_text(c->out, r->text);
+		err = reply_snip(c->out, r->text, text_max);
 	if (!err && r->kind == REC_TODO && strcmp(r->status, "open"))
 		err = reply_textf(c->out, " (%s)", r->status);
 	if (!err && (r->kind == REC_DECISION || r->kind == REC_INCIDENT))
@@ -384,29 +409,61 @@ sc_err render_record(struct cmd_ctx *c, const struct record *r)
 /* State for render_query's callback. */
 struct rq {
 	struct cmd_ctx *c;
+	struct reply_list l;
 	int group;
-	int max, n, more;
-	int fresh;           /* next line starts a group: no newline */
+	const char *head;    /* heading of the group: a user id, or NULL */
+	int head_due;        /* the heading goes before the next line */
+	int64_t *ids;        /* records shown (grouped: once each) */
+	size_t nids, cap;
 	sc_err err;
 };
 
+/* Remember that record id is shown. */
+static sc_err rq_seen(struct rq *q, int64_t id)
+{
+	int64_t *v;
+
+	for (size_t i = 0; i < q->nids; i++)
+		if (q->ids[i] == id)
+			return SC_OK;
+	if (q->nids == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 64;
+		v = realloc(q->ids, cap * sizeof(*v));
+		if (!v)
+			return SC_ENOMEM;
+		q->ids = v;
+		q->cap = cap;
+	}
+	q->ids[q->nids++] = id;
+	return SC_OK;
+}
+
+/* One line: a line break after what came before, the group's heading
+ * before its first line, then the record; whole or not at all. */
 static int rq_line(const struct record *r, void *ctx)
 {
 	struct rq *q = ctx;
+	struct reply *out = q->c->out;
 
-	if (q->n >= q->max) {
-		q->more = 1;
+	if (!reply_list_begin(&q->l))
 		return 1;
+	if (out->body.len)
+		q->err = reply_nl(out);
+	if (!q->err && q->head_due) {
+		q->err = q->head ? reply_user(out, q->head) :
+				   reply_bold(out, "unassigned");
+		if (!q->err)
+			q->err = reply_nl(out);
 	}
-	if (q->n && !q->fresh)
-		q->err = reply_nl(q->c->out);
-	q->fresh = 0;
+	if (!q->err && q->group)
+		q->err = reply_text(out, "  ");
 	if (!q->err)
-		q->err = reply_text(q->c->out, q->group ? "  " : "");
-	if (!q->err)
-		q->err = render_record(q->c, r);
-	q->n++;
-	return q->err != SC_OK;
+		q->err = render_record(q->c, r, REPLY_LINE_CHARS);
+	if (!q->err && reply_list_end(&q->l)) {
+		q->head_due = 0;
+		q->err = rq_seen(q, r->id);
+	}
+	return q->err != SC_OK || q->l.stopped;
 }
 
 /* Collect distinct assignees (and whether unassigned items exist). */
@@ -440,12 +497,17 @@ static int rq_unassigned(const struct record *r, void *ctx)
 }
 
 sc_err render_query(struct cmd_ctx *c, const struct rec_query *q,
-		    int group_by_assignee, const char *empty, int max)
+		    int group_by_assignee, const char *empty, int max,
+		    const char *more)
 {
-	struct rq st = { c, 0, max, 0, 0, 0, SC_OK };
+	struct rq st;
 	struct who w = { NULL, 0, 0, SC_OK };
+	int64_t total = 0;
 	sc_err err;
 
+	memset(&st, 0, sizeof(st));
+	st.c = c;
+	reply_list_open(&st.l, c->out, max);
 	if (!group_by_assignee) {
 		err = store_query(c->st, q, rq_line, &st);
 		if (!err)
@@ -460,35 +522,34 @@ sc_err render_query(struct cmd_ctx *c, const struct rec_query *q,
 	if (w.n)
 		qsort(w.users, w.n, sizeof(*w.users), cmp_str);
 	st.group = 1;
-	for (size_t i = 0; i <= w.n && !err && !st.more; i++) {
+	for (size_t i = 0; i <= w.n && !err && !st.l.stopped; i++) {
 		struct rec_query g = *q;
 		if (i == w.n && !w.unassigned)
 			break;
-		if (st.n)
-			err = reply_nl(c->out);
-		if (err)
-			break;
-		if (i < w.n) {
-			g.assignee = w.users[i];
-			err = reply_user(c->out, w.users[i]);
-		} else {
-			err = reply_bold(c->out, "unassigned");
-		}
-		if (!err)
-			err = reply_nl(c->out);
-		st.fresh = 1;
-		if (!err)
-			err = store_query(c->st, &g,
-					  i < w.n ? rq_line : rq_unassigned, &st);
+		g.assignee = i < w.n ? w.users[i] : NULL;
+		st.head = g.assignee;
+		st.head_due = 1;
+		err = store_query(c->st, &g, i < w.n ? rq_line : rq_unassigned, &st);
 		if (!err)
 			err = st.err;
 	}
 tail:
-	if (!err && !st.n && !w.n && !w.unassigned)
+	reply_list_close(&st.l);
+	if (!err && st.l.stopped)
+		err = store_count(c->st, q, &total);
+	if (!err && !st.nids && !st.l.stopped)
 		err = reply_text(c->out, empty);
-	if (!err && st.more)
-		err = reply_textf(c->out, "\n… more than %d; narrow it down", max);
+	if (!err && total > (int64_t)st.nids) {
+		if (c->out->body.len)
+			err = reply_nl(c->out);
+		if (!err)
+			err = reply_textf(c->out, "… and %lld more%s%s",
+					  (long long)(total - (int64_t)st.nids),
+					  more ? " " : "", more ? more : "");
+	}
 out:
+	reply_list_close(&st.l);
+	free(st.ids);
 	strv_free(w.users, w.n);
 	return err;
 }

@@ -71,12 +71,21 @@ static sc_err new_decision(struct cmd_ctx *c, const struct args *a, int from,
 	return SC_OK;
 }
 
-/* Append " (because …)" when r has a rationale. */
+/* Append ": text (because …)" (the rationale when r has one), each
+ * shortened to what a reply about one record echoes. */
 static sc_err render_because(struct cmd_ctx *c, const struct record *r)
 {
-	if (!r->detail)
-		return SC_OK;
-	return reply_textf(c->out, " (because %s)", r->detail);
+	sc_err err = reply_text(c->out, ": ");
+
+	if (!err)
+		err = reply_snip(c->out, r->text, REPLY_ECHO_CHARS);
+	if (!err && r->detail)
+		err = reply_text(c->out, " (because ");
+	if (!err && r->detail)
+		err = reply_snip(c->out, r->detail, REPLY_ECHO_CHARS);
+	if (!err && r->detail)
+		err = reply_text(c->out, ")");
+	return err;
 }
 
 sc_err cmd_decide(struct cmd_ctx *c, const struct args *a)
@@ -90,8 +99,6 @@ sc_err cmd_decide(struct cmd_ctx *c, const struct args *a)
 	err = reply_text(c->out, "Recorded decision ");
 	if (!err)
 		err = reply_id(c->out, &r);
-	if (!err)
-		err = reply_textf(c->out, ": %s", r.text);
 	if (!err)
 		err = render_because(c, &r);
 	record_clear(&r);
@@ -109,8 +116,6 @@ sc_err cmd_propose(struct cmd_ctx *c, const struct args *a)
 	err = reply_text(c->out, "Proposal ");
 	if (!err)
 		err = reply_id(c->out, &r);
-	if (!err)
-		err = reply_textf(c->out, ": %s", r.text);
 	if (!err)
 		err = render_because(c, &r);
 	if (!err)
@@ -149,7 +154,9 @@ static sc_err decision_status(struct cmd_ctx *c, const struct args *a,
 	if (!err)
 		err = reply_id(c->out, &r);
 	if (!err)
-		err = reply_textf(c->out, " %s: %s", to, r.text);
+		err = reply_textf(c->out, " %s: ", to);
+	if (!err)
+		err = reply_snip(c->out, r.text, REPLY_ECHO_CHARS);
 	if (!err && (r.votes_up || r.votes_down || r.votes_meh))
 		err = reply_textf(c->out, " (check-in: %d 👍, %d 👎, %d 🤷)",
 				  r.votes_up, r.votes_down, r.votes_meh);
@@ -195,15 +202,17 @@ sc_err cmd_supersede(struct cmd_ctx *c, const struct args *a)
 	if (!err)
 		err = reply_id(c->out, &r);
 	if (!err)
-		err = reply_textf(c->out, ": %s", r.text);
-	if (!err)
 		err = render_because(c, &r);
 	if (!err)
 		err = reply_text(c->out, "; it supersedes ");
 	if (!err)
 		err = reply_id(c->out, &old);
 	if (!err)
-		err = reply_textf(c->out, " (%s)", old.text);
+		err = reply_text(c->out, " (");
+	if (!err)
+		err = reply_snip(c->out, old.text, REPLY_ECHO_CHARS);
+	if (!err)
+		err = reply_text(c->out, ")");
 	record_clear(&r);
 out:
 	record_clear(&old);
@@ -242,7 +251,8 @@ sc_err cmd_decisions(struct cmd_ctx *c, const struct args *a)
 	}
 	if (!err) {
 		q.terms = terms.len ? terms.buf : NULL;
-		err = render_query(c, &q, 0, "No decisions found.", 30);
+		err = render_query(c, &q, 0, "No decisions found.", 30,
+				   "(narrow it with words, a status or since:30d)");
 	}
 	sbuf_release(&terms);
 	return err;

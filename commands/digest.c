@@ -52,9 +52,9 @@ static sc_err digest_now(struct cmd_ctx *c, const struct room *room)
 	free(c->out->mentions);
 	c->out->mentions = NULL;
 	c->out->nmentions = 0;
+	c->out->mentions_cost = 0;
 	if (empty) {
-		sbuf_setlen(&c->out->body, 0);
-		sbuf_setlen(&c->out->html, 0);
+		reply_reset(c->out);
 		err = reply_text(c->out, "Nothing new here since ");
 		if (!err)
 			err = reply_when(c, c->out, from);
@@ -97,7 +97,7 @@ static sc_err bad_word(struct cmd_ctx *c, const char *w)
 		return cmd_fail(c, SC_EINVAL,
 				"cannot read '%s' (give a time zone like America/Toronto and days like mon-fri)",
 				w);
-	sbuf_init(&sb, 256);
+	sbuf_init(&sb, 0); /* city is what was typed: any length */
 	for (const char *const *r = regions; *r && !err; r++) {
 		sbuf_setlen(&sb, 0);
 		err = sbuf_printf(&sb, "%s%s", *r, city);
@@ -245,7 +245,7 @@ sc_err cmd_catchup(struct cmd_ctx *c, const struct args *a)
 	struct catchup s;
 	struct rec_query q;
 	struct report rp;
-	struct sbuf sb;
+	struct sbuf sb, more;
 	const char *what = "your last message";
 	int64_t total = 0;
 	sc_err err;
@@ -275,7 +275,10 @@ sc_err cmd_catchup(struct cmd_ctx *c, const struct args *a)
 	if (err)
 		return err;
 	sbuf_init(&sb, 1024);
-	report_init(&rp);
+	sbuf_init(&more, 128);
+	err = sbuf_printf(&more, "(use %ssearch / scribe export)", c->cfg->prefix);
+	report_init(&rp, c->out);
+	rp.more = more.buf;
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]) && !err; i++) {
 		int64_t n = s.made[order[i]];
 		if (n)
@@ -301,9 +304,9 @@ sc_err cmd_catchup(struct cmd_ctx *c, const struct args *a)
 		err = reply_text(c->out, ".");
 	if (!err && total)
 		err = report_done(&rp, report_records(&rp, c, NULL, &q, NULL, NULL,
-						       NULL, CATCHUP_MAX, NULL),
-				  c->out);
+						       NULL, CATCHUP_MAX, NULL));
 	report_clear(&rp);
 	sbuf_release(&sb);
+	sbuf_release(&more);
 	return err;
 }

@@ -45,12 +45,19 @@ sc_err cmd_incident(struct cmd_ctx *c, const struct args *a)
 
 	if (a->argc == 1) {
 		struct rec_query q;
+		struct sbuf more;
 		memset(&q, 0, sizeof(q));
 		q.kinds = REC_BIT(REC_INCIDENT);
 		q.room_id = c->room_id;
 		q.open_only = 1;
 		q.order = ORDER_DUE;
-		return render_query(c, &q, 0, "No open incidents here.", 30);
+		sbuf_init(&more, 128);
+		err = sbuf_printf(&more, "(use %ssearch / scribe export)", c->cfg->prefix);
+		if (!err)
+			err = render_query(c, &q, 0, "No open incidents here.", 30,
+					   more.buf);
+		sbuf_release(&more);
+		return err;
 	}
 	memset(&r, 0, sizeof(r));
 	err = item_parse(c, a, 1, ITEM_SEVERITY | ITEM_TAGS, &it);
@@ -75,7 +82,11 @@ sc_err cmd_incident(struct cmd_ctx *c, const struct args *a)
 	if (!err)
 		err = reply_id(c->out, &r);
 	if (!err)
-		err = reply_textf(c->out, " [%s] %s (fix due ", r.severity, r.text);
+		err = reply_textf(c->out, " [%s] ", r.severity);
+	if (!err)
+		err = reply_snip(c->out, r.text, REPLY_ECHO_CHARS);
+	if (!err)
+		err = reply_text(c->out, " (fix due ");
 	if (!err)
 		err = reply_when(c, c->out, r.due);
 	if (!err)
@@ -127,9 +138,15 @@ sc_err cmd_resolved(struct cmd_ctx *c, const struct args *a)
 	if (!err)
 		err = reply_duration(c->out, r.closed - r.created);
 	if (!err)
-		err = reply_textf(c->out, ": %s", r.text);
+		err = reply_text(c->out, ": ");
+	if (!err)
+		err = reply_snip(c->out, r.text, REPLY_ECHO_CHARS);
 	if (!err && r.detail)
-		err = reply_textf(c->out, " (%s)", r.detail);
+		err = reply_text(c->out, " (");
+	if (!err && r.detail)
+		err = reply_snip(c->out, r.detail, REPLY_ECHO_CHARS);
+	if (!err && r.detail)
+		err = reply_text(c->out, ")");
 out:
 	record_clear(&r);
 	return err;
@@ -263,7 +280,7 @@ static sc_err review_metrics(struct cmd_ctx *c, struct report *rp, struct stats 
 	const char *deploy = c->cfg->deploy_tags ? c->cfg->deploy_tags[0] : NULL;
 	int64_t window = s->now - s->since, down, deploys = 0, changes = 0;
 	int64_t accepted = 0, superseded = 0;
-	struct reply *r = &rp->r;
+	struct reply *r = rp->r;
 	sc_err err;
 
 	memset(&q, 0, sizeof(q));
@@ -370,7 +387,7 @@ static sc_err none_item(struct report *rp, const char *title, const char *text)
 	if (!err)
 		err = report_item(rp);
 	if (!err)
-		err = reply_text(&rp->r, text);
+		err = reply_text(rp->r, text);
 	return err;
 }
 
@@ -384,19 +401,19 @@ static sc_err review(struct cmd_ctx *c, struct report *rp, struct stats *s)
 	sbuf_init(&sb, 256);
 	err = when_format(s->now, c->tz, "Operational Review: %a %-d %b %Y", &sb);
 	if (!err)
-		err = reply_bold(&rp->r, sb.buf);
+		err = reply_bold(rp->r, sb.buf);
 	if (!err)
-		err = reply_nl(&rp->r);
+		err = reply_nl(rp->r);
 	if (!err)
-		err = reply_text(&rp->r, "Since ");
+		err = reply_text(rp->r, "Since ");
 	if (!err)
-		err = reply_when(c, &rp->r, s->since);
+		err = reply_when(c, rp->r, s->since);
 	if (!err)
-		err = reply_text(&rp->r, " (");
+		err = reply_text(rp->r, " (");
 	if (!err)
-		err = reply_duration(&rp->r, s->now - s->since);
+		err = reply_duration(rp->r, s->now - s->since);
 	if (!err)
-		err = reply_text(&rp->r, ")");
+		err = reply_text(rp->r, ")");
 	if (!err)
 		err = review_stats(c, s);
 	if (!err)
@@ -432,7 +449,7 @@ static sc_err review(struct cmd_ctx *c, struct report *rp, struct stats *s)
 	if (!err && s->todo_open > n) {
 		err = report_item(rp);
 		if (!err)
-			err = reply_textf(&rp->r, "%lld more open: %stodos",
+			err = reply_textf(rp->r, "%lld more open: %stodos",
 					  (long long)(s->todo_open - n), c->cfg->prefix);
 	}
 	sbuf_release(&sb);
@@ -443,6 +460,7 @@ sc_err cmd_review(struct cmd_ctx *c, const struct args *a)
 {
 	struct stats s;
 	struct report rp;
+	struct sbuf more;
 	sc_err err;
 
 	memset(&s, 0, sizeof(s));
@@ -457,9 +475,15 @@ sc_err cmd_review(struct cmd_ctx *c, const struct args *a)
 					"cannot read '%s' (try since:30d or since:2026-11-01)",
 					a->argv[1]);
 	}
-	report_init(&rp);
-	err = report_done(&rp, review(c, &rp, &s), c->out);
+	sbuf_init(&more, 128);
+	err = sbuf_printf(&more, "(use %ssearch / scribe export)", c->cfg->prefix);
+	if (err)
+		return err;
+	report_init(&rp, c->out);
+	rp.more = more.buf;
+	err = report_done(&rp, review(c, &rp, &s));
 	report_clear(&rp);
+	sbuf_release(&more);
 	free(s.down);
 	return err;
 }

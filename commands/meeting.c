@@ -29,108 +29,92 @@
 
 /* ---- reports ---- */
 
-void report_init(struct report *rp)
+/* Room a report keeps for its ending: closing </li></ul> and the
+ * "… the rest did not fit in one message" line. */
+#define REPORT_TAIL 160
+
+void report_init(struct report *rp, struct reply *out)
 {
-	reply_init(&rp->r);
-	/* Room in the real reply for what the caller writes before the
-	 * report and for the closing tags and the "cut" note after it. */
-	sbuf_init(&rp->r.body, REPLY_MAX - 2048);
-	sbuf_init(&rp->r.html, REPLY_MAX * 4 - 8192);
-	rp->list = 0;
-	rp->item = 0;
-	rp->cut = 0;
+	memset(rp, 0, sizeof(*rp));
+	rp->r = out;
+	rp->open = 1;
+	reply_reserve(out, REPORT_TAIL, REPORT_TAIL);
 }
 
 void report_clear(struct report *rp)
 {
-	reply_clear(&rp->r);
-	rp->list = 0;
-	rp->item = 0;
-	rp->cut = 0;
+	if (rp->open)
+		reply_release(rp->r, REPORT_TAIL, REPORT_TAIL);
+	rp->open = 0;
 }
 
-/* Close the open <li> and <ul>, if any. */
-static sc_err report_close(struct report *rp)
+/* Append plain and html to the report's reply, both or neither:
+ * SC_ETOOBIG when the reply is (or becomes) full. */
+static sc_err report_put(struct report *rp, const char *plain, const char *html)
 {
-	sc_err err = SC_OK;
+	sc_err err;
 
-	if (rp->item) {
-		err = reply_html(&rp->r, "</li>\n");
-		if (!err)
-			rp->item = 0;
-	}
-	if (!err && rp->list) {
-		err = reply_html(&rp->r, "</ul>\n");
-		if (!err)
-			rp->list = 0;
-	}
-	return err;
+	if (rp->r->full)
+		return SC_ETOOBIG;
+	err = reply_raw(rp->r, plain, html);
+	return !err && rp->r->full ? SC_ETOOBIG : err;
 }
 
 sc_err report_section(struct report *rp, const char *title)
 {
-	sc_err err = report_close(rp);
+	struct sbuf plain, html;
+	sc_err err;
 
-	if (!err && rp->r.body.len)
-		err = reply_plain(&rp->r, "\n");
+	sbuf_init(&plain, 0);
+	sbuf_init(&html, 0);
+	err = sbuf_printf(&plain, "%s%s:", rp->r->body.len ? "\n" : "", title);
 	if (!err)
-		err = reply_plain(&rp->r, title);
+		err = sbuf_printf(&html, "%s%s<p><b>", rp->item ? "</li>\n" : "",
+				  rp->list ? "</ul>\n" : "");
 	if (!err)
-		err = reply_plain(&rp->r, ":");
+		err = sbuf_html(&html, title);
 	if (!err)
-		err = reply_html(&rp->r, "<p><b>");
+		err = sbuf_puts(&html, "</b></p>\n<ul>\n");
 	if (!err)
-		err = sbuf_html(&rp->r.html, title);
-	if (!err)
-		err = reply_html(&rp->r, "</b></p>\n<ul>\n");
-	if (!err)
+		err = report_put(rp, plain.buf, html.buf);
+	if (!err) {
 		rp->list = 1;
+		rp->item = 0;
+	}
+	sbuf_release(&plain);
+	sbuf_release(&html);
 	return err;
 }
 
 sc_err report_item(struct report *rp)
 {
-	sc_err err = SC_OK;
+	sc_err err = report_put(rp, rp->r->body.len ? "\n- " : "- ",
+				rp->item ? "</li>\n<li>" : rp->list ? "<li>" :
+				"<ul>\n<li>");
 
-	if (rp->item) {
-		err = reply_html(&rp->r, "</li>\n");
-		if (!err)
-			rp->item = 0;
-	}
-	if (!err && !rp->list) {
-		err = reply_html(&rp->r, "<ul>\n");
-		if (!err)
-			rp->list = 1;
-	}
-	if (!err)
-		err = reply_plain(&rp->r, rp->r.body.len ? "\n- " : "- ");
-	if (!err)
-		err = reply_html(&rp->r, "<li>");
-	if (!err)
+	if (!err) {
+		rp->list = 1;
 		rp->item = 1;
+	}
 	return err;
 }
 
-sc_err report_done(struct report *rp, sc_err render_err, struct reply *out)
+sc_err report_done(struct report *rp, sc_err render_err)
 {
-	sc_err err = SC_OK;
+	struct reply *out = rp->r;
+	sc_err err;
 
-	if (render_err && render_err != SC_ETOOBIG)
+	if (render_err && render_err != SC_ETOOBIG) {
+		report_clear(rp);
 		return render_err;
-	if (render_err == SC_ETOOBIG)
+	}
+	if (render_err == SC_ETOOBIG || out->full)
 		rp->cut = 1;
-	/* the report goes on a line of its own after what out holds */
-	if (out->body.len && rp->r.body.len && rp->r.body.buf[0] != '\n')
-		err = reply_plain(out, "\n");
-	if (!err)
-		err = sbuf_add(&out->body, rp->r.body.buf, rp->r.body.len);
-	if (!err)
-		err = sbuf_add(&out->html, rp->r.html.buf, rp->r.html.len);
-	/* The real reply has the room the scratch one kept free. */
-	if (!err && rp->item)
-		err = reply_html(out, "</li>\n");
-	if (!err && rp->list)
-		err = reply_html(out, "</ul>\n");
+	/* the ending goes into the room kept for it */
+	report_clear(rp);
+	err = reply_html(out, rp->item && rp->list ? "</li>\n</ul>\n" :
+			      rp->list ? "</ul>\n" : "");
+	rp->item = rp->list = 0;
 	if (!err && rp->cut)
 		err = reply_nl(out);
 	if (!err && rp->cut)
@@ -141,12 +125,12 @@ sc_err report_done(struct report *rp, sc_err render_err, struct reply *out)
 /* State of one report_records() listing. */
 struct rr {
 	struct report *rp;
+	struct reply_list l;
 	struct cmd_ctx c;
 	const char *title;
 	int (*keep)(const struct record *r, void *arg);
 	void *arg;
 	sc_err (*line)(struct cmd_ctx *c, const struct record *r);
-	int n, max;
 	int64_t total;
 	sc_err err;
 };
@@ -154,19 +138,26 @@ struct rr {
 static int rr_line(const struct record *r, void *ctx)
 {
 	struct rr *s = ctx;
+	int list = s->rp->list, item = s->rp->item;
 
 	if (s->keep && !s->keep(r, s->arg))
 		return 0;
 	s->total++;
-	if (s->n >= s->max)
+	if (!reply_list_begin(&s->l))
 		return 0; /* keep counting */
-	if (!s->n && s->title)
+	/* the section's heading goes with its first item */
+	if (!s->l.shown && s->title)
 		s->err = report_section(s->rp, s->title);
 	if (!s->err)
 		s->err = report_item(s->rp);
 	if (!s->err)
 		s->err = s->line(&s->c, r);
-	s->n++;
+	if (s->err == SC_ETOOBIG)
+		s->err = SC_OK; /* the reply is full: taken back below */
+	if (!s->err && !reply_list_end(&s->l)) {
+		s->rp->list = list;
+		s->rp->item = item;
+	}
 	return s->err != SC_OK;
 }
 
@@ -179,23 +170,30 @@ sc_err report_records(struct report *rp, const struct cmd_ctx *c,
 	struct rr s;
 	sc_err err;
 
+	if (rp->r->full)
+		return SC_ETOOBIG;
 	memset(&s, 0, sizeof(s));
 	s.rp = rp;
 	s.c = *c;
-	s.c.out = &rp->r;
+	s.c.out = rp->r;
 	s.title = title;
 	s.keep = keep;
 	s.arg = arg;
 	s.line = line ? line : render_brief;
-	s.max = max;
+	reply_list_open(&s.l, rp->r, max);
 	err = store_query(c->st, q, rr_line, &s);
 	if (!err)
 		err = s.err;
-	if (!err && s.total > s.n) {
-		err = report_item(rp);
+	reply_list_close(&s.l);
+	if (!err && s.total > s.l.shown) {
+		if (!s.l.shown && title)
+			err = report_section(rp, title);
 		if (!err)
-			err = reply_textf(&rp->r, "… and %lld more",
-					  (long long)(s.total - s.n));
+			err = report_item(rp);
+		if (!err)
+			err = reply_textf(rp->r, "… and %lld more%s%s",
+					  (long long)(s.total - s.l.shown),
+					  rp->more ? " " : "", rp->more ? rp->more : "");
 	}
 	if (!err && count)
 		*count = s.total;
@@ -207,21 +205,24 @@ sc_err reply_short_user(struct reply *r, const char *user_id)
 	const char *p = user_id[0] == '@' ? user_id + 1 : user_id;
 	const char *colon = strchr(p, ':');
 	char *name = strndup(p, colon ? (size_t)(colon - p) : strlen(p));
+	struct sbuf h;
 	sc_err err;
 
 	if (!name)
 		return SC_ENOMEM;
-	err = reply_plain(r, name);
+	sbuf_init(&h, 0);
+	err = sbuf_puts(&h, "<a href=\"https://matrix.to/#/");
 	if (!err)
-		err = reply_html(r, "<a href=\"https://matrix.to/#/");
+		err = sbuf_html(&h, user_id);
 	if (!err)
-		err = sbuf_html(&r->html, user_id);
+		err = sbuf_puts(&h, "\">");
 	if (!err)
-		err = reply_html(r, "\">");
+		err = sbuf_html(&h, name);
 	if (!err)
-		err = sbuf_html(&r->html, name);
+		err = sbuf_puts(&h, "</a>");
 	if (!err)
-		err = reply_html(r, "</a>");
+		err = reply_raw(r, name, h.buf);
+	sbuf_release(&h);
 	free(name);
 	return err;
 }
@@ -273,7 +274,7 @@ sc_err render_brief(struct cmd_ctx *c, const struct record *r)
 	sc_err err;
 
 	if (r->kind == REC_TODO)
-		return render_record(c, r);
+		return render_record(c, r, REPLY_LINE_CHARS);
 	err = reply_id(c->out, r);
 	if (!err && r->kind == REC_DECISION && strcmp(r->status, "accepted"))
 		err = reply_textf(c->out, " [%s]", r->status);
@@ -293,17 +294,26 @@ sc_err render_brief(struct cmd_ctx *c, const struct record *r)
 	if (!err)
 		err = reply_text(c->out, " ");
 	if (!err)
-		err = reply_text(c->out, r->text);
+		err = reply_snip(c->out, r->text, REPLY_LINE_CHARS);
 	switch (r->kind) {
 	case REC_DECISION:
-		if (!err && r->detail)
-			err = reply_textf(c->out, " (because %s)", r->detail);
+		if (!err && r->detail) {
+			err = reply_text(c->out, " (because ");
+			if (!err)
+				err = reply_snip(c->out, r->detail, REPLY_LINE_CHARS);
+			if (!err)
+				err = reply_text(c->out, ")");
+		}
 		break;
-	case REC_CHANGE:
+	case REC_CHANGE: {
+		size_t n = 0;
 		for (size_t i = 0; i < r->ntags && !err; i++)
-			if (!strstr(r->text, r->tags[i]))
+			if (!strstr(r->text, r->tags[i]) && n++ < LINE_TAGS_MAX)
 				err = reply_textf(c->out, " #%s", r->tags[i]);
+		if (!err && n > LINE_TAGS_MAX)
+			err = reply_textf(c->out, " +%zu", n - LINE_TAGS_MAX);
 		break;
+	}
 	case REC_INCIDENT:
 		if (err)
 			break;
@@ -312,7 +322,9 @@ sc_err render_brief(struct cmd_ctx *c, const struct record *r)
 			if (!err)
 				err = reply_duration(c, r->closed - r->created);
 			if (!err && r->detail)
-				err = reply_textf(c->out, ": %s", r->detail);
+				err = reply_text(c->out, ": ");
+			if (!err && r->detail)
+				err = reply_snip(c->out, r->detail, REPLY_LINE_CHARS);
 		} else {
 			err = reply_text(c->out, " (open since ");
 			if (!err)
@@ -348,16 +360,18 @@ sc_err render_action_item(struct cmd_ctx *c, const struct record *r)
 {
 	sc_err err = reply_text(c->out, strcmp(r->status, "done") ? "[ ] " : "[x] ");
 
-	for (size_t i = 0; i < r->nassignees && !err; i++) {
+	for (size_t i = 0; i < r->nassignees && i < LINE_PEOPLE_MAX && !err; i++) {
 		if (i)
 			err = reply_text(c->out, "/");
 		if (!err)
 			err = reply_short_user(c->out, r->assignees[i]);
 	}
+	if (!err && r->nassignees > LINE_PEOPLE_MAX)
+		err = reply_textf(c->out, " +%zu", r->nassignees - LINE_PEOPLE_MAX);
 	if (!err && r->nassignees)
 		err = reply_text(c->out, ": ");
 	if (!err)
-		err = reply_text(c->out, r->text);
+		err = reply_snip(c->out, r->text, REPLY_LINE_CHARS);
 	if (!err)
 		err = reply_text(c->out, " (");
 	if (!err)
@@ -420,10 +434,12 @@ static sc_err meeting_start(struct cmd_ctx *c, const struct args *a)
 			err = when_format_short(r.created, c->now, c->tz, &sb);
 		if (!err) {
 			char id[24];
+			char *title = text_snip(r.text, REPLY_LINE_CHARS);
 			record_short_id(&r, id, sizeof(id));
-			err = cmd_fail(c, SC_ESTATE,
-				       "%s (%s) is running here since %s; %smeeting end first",
-				       id, r.text, sb.buf, c->cfg->prefix);
+			err = title ? cmd_fail(c, SC_ESTATE,
+					       "%s (%s) is running here since %s; %smeeting end first",
+					       id, title, sb.buf, c->cfg->prefix) : SC_ENOMEM;
+			free(title);
 		}
 		goto out;
 	}
@@ -456,7 +472,9 @@ static sc_err meeting_start(struct cmd_ctx *c, const struct args *a)
 	if (!err)
 		err = reply_id(c->out, &r);
 	if (!err)
-		err = reply_textf(c->out, " started: %s", r.text);
+		err = reply_text(c->out, " started: ");
+	if (!err)
+		err = reply_snip(c->out, r.text, REPLY_ECHO_CHARS);
 	if (!err)
 		err = reply_nl(c->out);
 	if (!err)
@@ -473,62 +491,113 @@ out:
 /* State for listing attendees or notes into a report. */
 struct notes {
 	struct report *rp;
+	struct reply_list l;
 	const char *kind;  /* notes of this kind */
 	const char *title;
-	int n;
+	int64_t total;
 	sc_err err;
 };
 
+/* "Attendees: dc, elon", one name at a time, as many as fit. */
 static int attendee_line(const char *user, void *ctx)
 {
 	struct notes *s = ctx;
+	struct reply *r = s->rp->r;
 
-	if (s->n) {
-		s->err = reply_text(&s->rp->r, ", ");
+	s->total++;
+	if (!reply_list_begin(&s->l))
+		return 0; /* keep counting */
+	if (s->l.shown) {
+		s->err = reply_text(r, ", ");
 	} else {
-		s->err = reply_nl(&s->rp->r);
+		s->err = reply_nl(r);
 		if (!s->err)
-			s->err = reply_text(&s->rp->r, "Attendees: ");
+			s->err = reply_text(r, "Attendees: ");
 	}
 	if (!s->err)
-		s->err = reply_short_user(&s->rp->r, user);
-	s->n++;
+		s->err = reply_short_user(r, user);
+	if (!s->err)
+		reply_list_end(&s->l);
 	return s->err != SC_OK;
+}
+
+static sc_err minutes_attendees(struct report *rp, struct cmd_ctx *c, int64_t meeting)
+{
+	struct notes s;
+	sc_err err;
+
+	memset(&s, 0, sizeof(s));
+	s.rp = rp;
+	reply_list_open(&s.l, rp->r, -1);
+	err = store_attendees(c->st, meeting, attendee_line, &s);
+	if (!err)
+		err = s.err;
+	reply_list_close(&s.l);
+	if (!err && s.total > s.l.shown)
+		err = reply_textf(rp->r, "%s%lld more", s.l.shown ? " and " : "\nAttendees: ",
+				  (long long)(s.total - s.l.shown));
+	return err;
 }
 
 static int note_line(const struct note *note, void *ctx)
 {
 	struct notes *s = ctx;
+	int list = s->rp->list, item = s->rp->item;
 
 	if (strcmp(note->kind, s->kind) != 0)
 		return 0;
-	if (s->n >= SECTION_MAX)
-		return 0;
-	if (!s->n && s->title)
+	s->total++;
+	if (!reply_list_begin(&s->l))
+		return 0; /* keep counting */
+	if (!s->l.shown && s->title)
 		s->err = report_section(s->rp, s->title);
 	if (!s->err)
 		s->err = report_item(s->rp);
 	if (!s->err)
-		s->err = reply_text(&s->rp->r, note->text);
+		s->err = reply_snip(s->rp->r, note->text, REPLY_LINE_CHARS);
 	/* Topics are the agenda; infos say who noted them. */
 	if (!s->err && !strcmp(note->kind, "info")) {
-		s->err = reply_text(&s->rp->r, " (");
+		s->err = reply_text(s->rp->r, " (");
 		if (!s->err)
-			s->err = reply_short_user(&s->rp->r, note->author);
+			s->err = reply_short_user(s->rp->r, note->author);
 		if (!s->err)
-			s->err = reply_text(&s->rp->r, ")");
+			s->err = reply_text(s->rp->r, ")");
 	}
-	s->n++;
+	if (s->err == SC_ETOOBIG)
+		s->err = SC_OK; /* the reply is full: taken back below */
+	if (!s->err && !reply_list_end(&s->l)) {
+		s->rp->list = list;
+		s->rp->item = item;
+	}
 	return s->err != SC_OK;
 }
 
 static sc_err minutes_notes(struct report *rp, struct cmd_ctx *c, int64_t meeting,
 			    const char *kind, const char *title)
 {
-	struct notes s = { rp, kind, title, 0, SC_OK };
-	sc_err err = store_notes(c->st, meeting, note_line, &s);
+	struct notes s;
+	sc_err err;
 
-	return err ? err : s.err;
+	memset(&s, 0, sizeof(s));
+	s.rp = rp;
+	s.kind = kind;
+	s.title = title;
+	reply_list_open(&s.l, rp->r, SECTION_MAX);
+	err = store_notes(c->st, meeting, note_line, &s);
+	if (!err)
+		err = s.err;
+	reply_list_close(&s.l);
+	if (!err && s.total > s.l.shown) {
+		if (!s.l.shown)
+			err = report_section(rp, title);
+		if (!err)
+			err = report_item(rp);
+		if (!err)
+			err = reply_textf(rp->r, "… and %lld more%s%s",
+					  (long long)(s.total - s.l.shown),
+					  rp->more ? " " : "", rp->more ? rp->more : "");
+	}
+	return err;
 }
 
 /* The minutes of m into the report: seed 000's header (time,
@@ -536,7 +605,6 @@ static sc_err minutes_notes(struct report *rp, struct cmd_ctx *c, int64_t meetin
  * per-person action items. */
 static sc_err minutes(struct cmd_ctx *c, const struct record *m, struct report *rp)
 {
-	struct notes att = { rp, NULL, NULL, 0, SC_OK };
 	struct rec_query q;
 	struct sbuf sb, d1, d2;
 	int64_t todos = 0;
@@ -546,13 +614,13 @@ static sc_err minutes(struct cmd_ctx *c, const struct record *m, struct report *
 	sbuf_init(&sb, 256);
 	sbuf_init(&d1, 64);
 	sbuf_init(&d2, 64);
-	err = reply_text(&rp->r, "Minutes of ");
+	err = reply_text(rp->r, "Minutes of ");
 	if (!err)
-		err = reply_id(&rp->r, m);
+		err = reply_id(rp->r, m);
 	if (!err)
-		err = reply_text(&rp->r, ": ");
+		err = reply_text(rp->r, ": ");
 	if (!err)
-		err = reply_bold(&rp->r, m->text);
+		err = reply_wrap(rp->r, m->text, REPLY_LINE_CHARS, "<b>", "</b>");
 	if (!err)
 		err = when_format_date(m->created, c->tz, &d1);
 	if (!err)
@@ -570,13 +638,11 @@ static sc_err minutes(struct cmd_ctx *c, const struct record *m, struct report *
 	if (!err)
 		err = sbuf_putc(&sb, ')');
 	if (!err)
-		err = reply_nl(&rp->r);
+		err = reply_nl(rp->r);
 	if (!err)
-		err = reply_text(&rp->r, sb.buf);
+		err = reply_text(rp->r, sb.buf);
 	if (!err)
-		err = store_attendees(c->st, m->id, attendee_line, &att);
-	if (!err)
-		err = att.err;
+		err = minutes_attendees(rp, c, m->id);
 	if (!err)
 		err = minutes_notes(rp, c, m->id, "topic", "Topics");
 	if (!err)
@@ -606,7 +672,7 @@ static sc_err minutes(struct cmd_ctx *c, const struct record *m, struct report *
 		if (!err)
 			err = report_item(rp);
 		if (!err)
-			err = reply_text(&rp->r, "none recorded");
+			err = reply_text(rp->r, "none recorded");
 	}
 	sbuf_release(&sb);
 	sbuf_release(&d1);
@@ -630,7 +696,8 @@ static sc_err meeting_end(struct cmd_ctx *c)
 	err = store_record_get_id(c->st, c->meeting, &m);
 	if (err)
 		return err;
-	report_init(&rp);
+	report_init(&rp, c->out);
+	rp.more = "(scribe export --format minutes has them all)";
 	err = record_set(&m.status, "ended");
 	m.closed = c->now;
 	if (!err)
@@ -640,7 +707,7 @@ static sc_err meeting_end(struct cmd_ctx *c)
 	if (err)
 		goto out;
 	c->out->record = m.id;
-	err = report_done(&rp, minutes(c, &m, &rp), c->out);
+	err = report_done(&rp, minutes(c, &m, &rp));
 out:
 	report_clear(&rp);
 	record_clear(&m);
@@ -670,7 +737,11 @@ static sc_err meeting_status(struct cmd_ctx *c)
 	if (!err)
 		err = reply_id(c->out, &m);
 	if (!err)
-		err = reply_textf(c->out, " %s is running since ", m.text);
+		err = reply_text(c->out, " ");
+	if (!err)
+		err = reply_snip(c->out, m.text, REPLY_ECHO_CHARS);
+	if (!err)
+		err = reply_text(c->out, " is running since ");
 	if (!err)
 		err = reply_when(c, c->out, m.created);
 	if (!err)
@@ -699,8 +770,9 @@ static sc_err add_note(struct cmd_ctx *c, const char *kind, const char *text)
 	if (!err)
 		err = store_note_add(c->st, c->meeting, c->now, c->sender, kind, text);
 	if (!err)
-		err = reply_textf(c->out, "%s %s", !strcmp(kind, "topic") ?
-				  "Topic:" : "Noted:", text);
+		err = reply_text(c->out, !strcmp(kind, "topic") ? "Topic: " : "Noted: ");
+	if (!err)
+		err = reply_snip(c->out, text, REPLY_ECHO_CHARS);
 	return err;
 }
 
@@ -1161,7 +1233,7 @@ static sc_err line_todo(struct cmd_ctx *c, struct mline *ml)
 	c->out->record = r.id;
 	err = reply_text(c->out, "Noted ");
 	if (!err)
-		err = render_record(c, &r);
+		err = render_record(c, &r, REPLY_ECHO_CHARS);
 	record_short_id(&r, id, sizeof(id));
 	if (!err && why.len) {
 		err = reply_nl(c->out);
@@ -1221,9 +1293,15 @@ static sc_err line_decision(struct cmd_ctx *c, struct mline *ml)
 	if (!err)
 		err = reply_id(c->out, &r);
 	if (!err)
-		err = reply_textf(c->out, ": %s", r.text);
+		err = reply_text(c->out, ": ");
+	if (!err)
+		err = reply_snip(c->out, r.text, REPLY_ECHO_CHARS);
 	if (!err && r.detail)
-		err = reply_textf(c->out, " (because %s)", r.detail);
+		err = reply_text(c->out, " (because ");
+	if (!err && r.detail)
+		err = reply_snip(c->out, r.detail, REPLY_ECHO_CHARS);
+	if (!err && r.detail)
+		err = reply_text(c->out, ")");
 out:
 	record_clear(&r);
 	return err;

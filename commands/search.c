@@ -10,6 +10,9 @@
 #include "commands.h"
 #include "banned.h"
 
+/* Most lines !search lists (fewer when they are long). */
+#define SEARCH_MAX 20
+
 sc_err cmd_search(struct cmd_ctx *c, const struct args *a)
 {
 	struct rec_query q;
@@ -22,7 +25,8 @@ sc_err cmd_search(struct cmd_ctx *c, const struct args *a)
 	q.room_id = c->room_id;
 	q.terms = terms;
 	q.order = ORDER_NEWEST;
-	err = render_query(c, &q, 0, "Nothing found.", 20);
+	err = render_query(c, &q, 0, "Nothing found.", SEARCH_MAX,
+			   "(add words to narrow it; scribe export has everything)");
 	free(terms);
 	return err;
 }

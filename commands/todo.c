@@ -14,6 +14,10 @@
 #include "when.h"
 #include "banned.h"
 
+/* Most lines !todos lists (fewer when they are long: the reply has a
+ * size budget, see cmd.h). */
+#define TODOS_MAX 50
+
 /* Ping the assignees of r other than the sender. */
 static sc_err ping_assignees(struct cmd_ctx *c, char **users, size_t n)
 {
@@ -55,7 +59,7 @@ sc_err cmd_todo(struct cmd_ctx *c, const struct args *a)
 	c->out->record = r.id;
 	err = reply_text(c->out, "Recorded ");
 	if (!err)
-		err = render_record(c, &r);
+		err = render_record(c, &r, REPLY_ECHO_CHARS);
 	if (!err)
 		err = ping_assignees(c, r.assignees, r.nassignees);
 out:
@@ -67,7 +71,8 @@ out:
 sc_err cmd_todos(struct cmd_ctx *c, const struct args *a)
 {
 	struct rec_query q;
-	char *who = NULL;
+	char *who = NULL, *tag = NULL;
+	struct sbuf more;
 	const char *empty = "No open action items here.";
 	sc_err err = SC_OK;
 
@@ -103,18 +108,23 @@ sc_err cmd_todos(struct cmd_ctx *c, const struct args *a)
 					c->cfg->prefix);
 		}
 	}
-	if (q.tag) {
-		char *t = strdup(q.tag);
-		if (!t)
-			return SC_ENOMEM;
-		for (char *p = t; *p; p++)
+	/* how to see what a long list leaves out */
+	sbuf_init(&more, 256);
+	err = sbuf_printf(&more, "(narrow it: %stodos mine, %stodos @user or %stodos #label)",
+			  c->cfg->prefix, c->cfg->prefix, c->cfg->prefix);
+	if (!err && q.tag) {
+		tag = strdup(q.tag);
+		if (!tag)
+			err = SC_ENOMEM;
+		for (char *p = tag; p && *p; p++)
 			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-		q.tag = t;
-		err = render_query(c, &q, q.open_only, empty, 50);
-		free(t);
-	} else {
-		err = render_query(c, &q, q.open_only && !q.assignee, empty, 50);
+		q.tag = tag;
 	}
+	if (!err)
+		err = render_query(c, &q, q.open_only && !q.assignee,
+				   empty, TODOS_MAX, more.buf);
+	sbuf_release(&more);
+	free(tag);
 	free(who);
 	return err;
 }
@@ -153,7 +163,7 @@ static sc_err todo_status(struct cmd_ctx *c, const struct args *a,
 	if (!err)
 		err = reply_textf(c->out, " %s: ", verb);
 	if (!err)
-		err = reply_text(c->out, r.text);
+		err = reply_snip(c->out, r.text, REPLY_ECHO_CHARS);
 out:
 	record_clear(&r);
 	return err;
@@ -218,7 +228,7 @@ sc_err cmd_assign(struct cmd_ctx *c, const struct args *a)
 	if (!err)
 		err = reply_text(c->out, ": ");
 	if (!err)
-		err = reply_text(c->out, r.text);
+		err = reply_snip(c->out, r.text, REPLY_ECHO_CHARS);
 out:
 	for (size_t k = 0; k < nbefore; k++)
 		free(before[k]);
@@ -260,7 +270,9 @@ sc_err cmd_due(struct cmd_ctx *c, const struct args *a)
 	if (!err && due)
 		err = reply_when(c, c->out, due);
 	if (!err)
-		err = reply_textf(c->out, ": %s", r.text);
+		err = reply_text(c->out, ": ");
+	if (!err)
+		err = reply_snip(c->out, r.text, REPLY_ECHO_CHARS);
 out:
 	record_clear(&r);
 	return err;

@@ -32,12 +32,59 @@
 
 /* Most bytes of a command line scribe will look at. */
 #define CMD_LINE_MAX 16384
-/* Most bytes of one reply (a long !todos is cut with a note). */
-#define REPLY_MAX 32768
 
-/* What a command answers: one message with a plain and an HTML body.
+/*
+ * The size budget of one reply. A homeserver refuses an event over
+ * 65,536 bytes (Synapse: the whole PDU as canonical JSON, 413
+ * M_TOO_LARGE), and the reply is then lost. In an encrypted room the
+ * content is wrapped in {type, content, room_id}, Megolm-encrypted and
+ * base64-encoded (x 4/3) before the PDU envelope (ids, hashes,
+ * signatures: about 2 KB) is added, so the content's JSON must stay
+ * under about 46,000 bytes; the Matrix layer cuts any content over
+ * 40,000 as a last resort. Replies are built to stay well below that:
+ *
+ *   plain body       <= 12,000 bytes
+ *   HTML body        <= 24,000 bytes (escaping and links make it about
+ *                       twice the plain one)
+ *   m.mentions ids   <=  2,000 bytes (about 80 people)
+ *   the rest         <     900 bytes (msgtype, format, m.relates_to
+ *                       with two event ids of at most 255 bytes)
+ *
+ * about 38,900 bytes of content JSON in all: 1,100 below the Matrix
+ * layer's net, and about 52,000 bytes encrypted plus the envelope.
+ * Sizes are counted as they will be sent: JSON-escaped (`"` and `\`
+ * take 2 bytes, \n \t 2, other control characters 6: "\u0001"), and
+ * the HTML body after HTML escaping (`<` is "&lt;", `"` "&quot;"),
+ * non-ASCII as its UTF-8 bytes (jansson and canonical JSON write it
+ * raw).
+ */
+#define REPLY_BODY_MAX 12000
+#define REPLY_HTML_MAX 24000
+#define REPLY_MENTIONS_MAX 2000
+/* Both bodies together. */
+#define REPLY_MAX (REPLY_BODY_MAX + REPLY_HTML_MAX)
+/* Most characters of a record's text (or rationale, note, title) a list
+ * line shows, and a reply about one record echoes; longer ones end in
+ * "…". The record keeps all of it (scribe export shows it). */
+#define REPLY_LINE_CHARS 200
+#define REPLY_ECHO_CHARS 500
+/* Room (in each body) a list keeps free while it adds lines, for its
+ * closing "… and N more (how to see them)". */
+#define REPLY_TRAILER_ROOM 320
+
+/*
+ * What a command answers: one message with a plain and an HTML body.
  * With mentions the message is an m.text that pings exactly those users
- * (its job is to ping); without, an m.notice that pings nobody. */
+ * (its job is to ping); without, an m.notice that pings nobody.
+ *
+ * A reply always fits the budget above and its HTML is always well
+ * formed: every append is whole or not at all, except text, which is
+ * shortened to the room left and ends in "…". The first append that
+ * does not fit makes the reply *full*: "…" marks the end (room for it
+ * is always kept) and later appends are dropped. So appending never
+ * fails for size: the reply_* functions return SC_OK or SC_ENOMEM.
+ * Lists use reply_list (below) to stop at the last whole line instead.
+ */
 struct reply {
 	struct sbuf body;
 	struct sbuf html;
@@ -45,17 +92,35 @@ struct reply {
 	size_t nmentions;
 	int64_t record;    /* record id the reply is about (votes), 0 */
 	int failed;        /* the reply is an error or usage message */
+	int full;          /* something did not fit; the reply ends in "…" */
+	/* JSON-escaped bytes used, and kept free by reply_reserve */
+	size_t body_cost, html_cost, mentions_cost;
+	size_t body_keep, html_keep;
 };
 
 void reply_init(struct reply *r);
 void reply_clear(struct reply *r);
-/* Add a user to ping (no duplicates). */
+/* Empty both bodies (mentions and record stay); the reply is not full
+ * any more. */
+void reply_reset(struct reply *r);
+/* Add a user to ping (no duplicates). Past REPLY_MENTIONS_MAX bytes of
+ * ids nobody more is added (the body still names them). */
 sc_err reply_mention(struct reply *r, const char *user_id);
-/* Append text to both bodies (escaped in HTML). */
+/* Append text to both bodies (escaped in HTML), shortened with "…" to
+ * the room left. */
 sc_err reply_text(struct reply *r, const char *s);
 sc_err reply_textf(struct reply *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Append raw HTML to the HTML body only / plain to the plain body only. */
+/* reply_text of s shortened to at most max characters (at a UTF-8
+ * character boundary) and "…": how a record's text is shown. */
+sc_err reply_snip(struct reply *r, const char *s, size_t max);
+/* reply_snip (max 0 = no limit) with s between the raw HTML tags open
+ * and close (NULL = none) in the HTML body, e.g. "<b>" and "</b>". */
+sc_err reply_wrap(struct reply *r, const char *s, size_t max,
+		  const char *open, const char *close);
+/* Append plain to the plain body and raw HTML to the HTML body, both
+ * whole or neither; reply_html / reply_plain append to one only. */
+sc_err reply_raw(struct reply *r, const char *plain, const char *html);
 sc_err reply_html(struct reply *r, const char *html);
 sc_err reply_plain(struct reply *r, const char *s);
 /* Append "<b>T12</b>" / "T12". */
@@ -66,6 +131,53 @@ sc_err reply_user(struct reply *r, const char *user_id);
 sc_err reply_bold(struct reply *r, const char *s);
 /* Append a line break to both bodies. */
 sc_err reply_nl(struct reply *r);
+
+/* A place in a reply to go back to (a line that did not fit). */
+struct reply_mark {
+	size_t body_len, html_len, body_cost, html_cost;
+	int full;
+};
+void reply_mark(const struct reply *r, struct reply_mark *m);
+/* Drop everything appended since m (mentions stay). */
+void reply_rewind(struct reply *r, const struct reply_mark *m);
+/* The room left in each body (reserved room and the mark's excluded). */
+void reply_room(const struct reply *r, size_t *body, size_t *html);
+/* Keep body/html bytes free for what the caller writes at the end
+ * (closing tags, "… and N more"): appends stop short of them. */
+void reply_reserve(struct reply *r, size_t body, size_t html);
+/* Give reserved room back and take appends again (a full reply is
+ * reopened: the caller writes its ending into the room it kept). */
+void reply_release(struct reply *r, size_t body, size_t html);
+
+/*
+ * A list written into a reply a line at a time: a line goes in whole
+ * or not at all, at most max lines, and the list keeps
+ * REPLY_TRAILER_ROOM free so that its ending ("… and N more") always
+ * fits. Per line:
+ *
+ *	if (!reply_list_begin(&l))
+ *		stop (or go on counting what is left out);
+ *	... append the line ...
+ *	reply_list_end(&l);   (0: it did not fit and was taken back)
+ *
+ * then reply_list_close(&l) and write the ending when l.stopped.
+ */
+struct reply_list {
+	struct reply *r;
+	int max;           /* most lines; negative = as many as fit */
+	int64_t shown;     /* lines kept */
+	int stopped;       /* a line did not fit, or max lines are shown */
+	int open;          /* the trailer room is reserved */
+	struct reply_mark line;
+};
+void reply_list_open(struct reply_list *l, struct reply *r, int max);
+/* 1 if a line may be appended now (marks its start), 0 when stopped. */
+int reply_list_begin(struct reply_list *l);
+/* Keep the line appended since reply_list_begin (1), or take it back
+ * and stop the list when it made the reply full (0). */
+int reply_list_end(struct reply_list *l);
+/* Release the trailer room (idempotent). */
+void reply_list_close(struct reply_list *l);
 
 /* Everything a handler may know about the command it runs. */
 struct cmd_ctx {

@@ -23,6 +23,10 @@
  * *empty = 1 when nothing happened in the window and nothing is open
  * (the caller then posts nothing unless post_empty is configured).
  * Owners of overdue items are added to out->mentions (only they).
+ * The digest always fits one message (the reply budget of cmd.h),
+ * whatever the records: texts are shortened with "…", each section
+ * lists what fits of it (a busy one cannot push the others out) and
+ * says how many more there are; the summary line counts them all.
  */
 sc_err digest_build(struct store *st, const struct config *cfg,
 		    const char *room_id, int64_t from, int64_t to, int64_t now,

@@ -164,6 +164,22 @@ sc_err mx_login(struct matrix *m, const char *user, const char *password,
 sc_err mx_whoami(struct matrix *m);
 
 /*
+ * Most bytes of a message content scribe sends, as JSON. Synapse refuses
+ * an event over 65,536 bytes (the whole PDU, after encryption in an
+ * encrypted room: Megolm and base64 make the content about 4/3 larger,
+ * and the envelope adds a kilobyte), so this leaves room for both.
+ */
+#define MX_CONTENT_MAX 40000
+
+/*
+ * Make the JSON of a message content at most max bytes: the HTML body
+ * goes first, then the plain body is cut at a character boundary with a
+ * note saying so. Returns 1 when it changed content, 0 when it already
+ * fitted, -1 when out of memory.
+ */
+int mx_fit_content(json_t *content, size_t max);
+
+/*
  * The content of a reply: m.notice (or m.text with m.mentions naming
  * exactly r->mentions when it pings), plain body, HTML formatted_body,
  * m.relates_to.m.in_reply_to = in_reply_to (may be NULL) and, when

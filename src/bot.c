@@ -128,9 +128,15 @@ static int64_t event_ts(json_t *ev)
 static sc_err queue_message(struct bot *b, const char *room, const char *txn,
 			    json_t *content, int64_t record)
 {
-	char *text = json_dumps(content, JSON_COMPACT);
+	char *text;
 	sc_err err;
 
+	/* the homeserver refuses a bigger event, and then the reply is
+	 * lost: the command layer keeps its replies well inside, this
+	 * catches what it did not */
+	if (mx_fit_content(content, MX_CONTENT_MAX) < 0)
+		return SC_ENOMEM;
+	text = json_dumps(content, JSON_COMPACT);
 	if (!text)
 		return SC_ENOMEM;
 	err = store_outbox_add(b->st, txn, room, "m.room.message", text, record);
@@ -1096,6 +1102,42 @@ static int left_queue(const struct outgoing *o, int i)
  * which the homeserver answers without posting twice. Inside a
  * transaction still open (a batch that finished while a sync is
  * handled), that is a savepoint committed with it. */
+/*
+ * The homeserver refused p as too large (413 M_TOO_LARGE): queue it again
+ * at half the size, cut with a note (mx_fit_content), under a new
+ * transaction id. An encrypted message cannot be cut: a short notice
+ * takes its place. Below a kilobyte it is dropped: no server limit is
+ * that small, and the halving must end.
+ */
+static sc_err queue_smaller(struct bot *b, const struct pending *p)
+{
+	json_t *c = strcmp(p->type, "m.room.encrypted") ?
+		    json_loads(p->content, 0, NULL) :
+		    json_pack("{s:s, s:s, s:{}}", "msgtype", "m.notice", "body",
+			      "(A reply was too large for the homeserver and is "
+			      "lost; try a narrower command, or scribe export.)",
+			      "m.mentions");
+	size_t size = strlen(p->content);
+	struct sbuf txn;
+	sc_err err = SC_OK;
+
+	log_warn("%s refused a message of %zu bytes to %s as too large; %s",
+		 b->cfg.homeserver, size, p->room,
+		 size < 1024 ? "dropped" : "sending a shorter one");
+	if (size < 1024 || !c) {
+		json_decref(c);
+		return SC_OK;
+	}
+	sbuf_init(&txn, 0);
+	if (mx_fit_content(c, size / 2) < 0 || sbuf_printf(&txn, "%s.cut", p->txn))
+		err = SC_ENOMEM;
+	if (!err)
+		err = queue_message(b, p->room, txn.buf, c, 0);
+	sbuf_release(&txn);
+	json_decref(c);
+	return err;
+}
+
 static sc_err mark_sent(struct bot *b, struct outgoing *o)
 {
 	sc_err err = store_tx_begin(b->st);
@@ -1106,11 +1148,15 @@ static sc_err mark_sent(struct bot *b, struct outgoing *o)
 
 		if (!left_queue(o, i))
 			continue;
-		if (r->err == SC_EMATRIX && r->method)
+		if (r->err == SC_EMATRIX && r->method && !strcmp(r->errcode, "M_TOO_LARGE"))
+			/* a server with a smaller limit than Synapse's */
+			err = queue_smaller(b, p);
+		else if (r->err == SC_EMATRIX && r->method)
 			/* 403 not in the room, 400 bad content: retrying cannot help */
 			log_error("cannot send to %s: %s %s; message dropped",
 				  p->room, r->errcode, r->error);
-		err = store_outbox_done(b->st, p->seq,
+		if (!err)
+			err = store_outbox_done(b->st, p->seq,
 					r->err ? NULL : jstr(r->resp, "event_id"));
 	}
 	return err ? (store_tx_rollback(b->st), err) : store_tx_commit(b->st);

@@ -7,6 +7,7 @@
  */
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,14 +19,74 @@
 
 #define ARGS_MAX 256
 
+/* "…", which marks where a reply or a text was cut: 3 bytes, and so
+ * much room is always kept free in both bodies for the mark. */
+#define ELLIPSIS "\xE2\x80\xA6"
+#define ELLIPSIS_LEN 3
+/* Most characters of a failure reply (it may quote what was typed). */
+#define FAIL_CHARS 1000
+
+/* Bytes c takes in a JSON string (as jansson and canonical JSON write
+ * it: raw UTF-8, the short escapes, \u00XX for other controls). */
+static size_t json_cost(unsigned char c)
+{
+	if (c == '"' || c == '\\')
+		return 2;
+	if (c < 0x20)
+		return (c == '\b' || c == '\t' || c == '\n' || c == '\f' ||
+			c == '\r') ? 2 : 6;
+	return 1;
+}
+
+/* Bytes c takes in the HTML body: HTML-escaped (as sbuf_html does),
+ * then JSON-escaped. */
+static size_t html_cost(unsigned char c)
+{
+	switch (c) {
+	case '&': return 5;  /* &amp; */
+	case '<': return 4;  /* &lt; */
+	case '>': return 4;  /* &gt; */
+	case '"': return 6;  /* &quot; */
+	case '\'': return 5; /* &#39; */
+	default: return json_cost(c);
+	}
+}
+
+static size_t json_len(const char *s, size_t n)
+{
+	size_t cost = 0;
+
+	for (size_t i = 0; i < n; i++)
+		cost += json_cost((unsigned char)s[i]);
+	return cost;
+}
+
+/* Room left in a body: its budget less what is used, what is reserved
+ * and the mark's room. */
+static size_t room(size_t max, size_t used, size_t keep)
+{
+	size_t lim = max - ELLIPSIS_LEN;
+
+	return used < lim && keep < lim - used ? lim - used - keep : 0;
+}
+
+static size_t body_room(const struct reply *r)
+{
+	return room(REPLY_BODY_MAX, r->body_cost, r->body_keep);
+}
+
+static size_t html_room(const struct reply *r)
+{
+	return room(REPLY_HTML_MAX, r->html_cost, r->html_keep);
+}
+
 void reply_init(struct reply *r)
 {
-	sbuf_init(&r->body, REPLY_MAX);
-	sbuf_init(&r->html, REPLY_MAX * 4);
-	r->mentions = NULL;
-	r->nmentions = 0;
-	r->record = 0;
-	r->failed = 0;
+	memset(r, 0, sizeof(*r));
+	/* The sbufs' own maximum is a second fence: raw bytes never
+	 * exceed their JSON-escaped count. */
+	sbuf_init(&r->body, REPLY_BODY_MAX);
+	sbuf_init(&r->html, REPLY_HTML_MAX);
 }
 
 void reply_clear(struct reply *r)
@@ -35,20 +96,29 @@ void reply_clear(struct reply *r)
 	for (size_t i = 0; i < r->nmentions; i++)
 		free(r->mentions[i]);
 	free(r->mentions);
-	r->mentions = NULL;
-	r->nmentions = 0;
-	r->record = 0;
-	r->failed = 0;
+	reply_init(r);
+}
+
+void reply_reset(struct reply *r)
+{
+	sbuf_setlen(&r->body, 0);
+	sbuf_setlen(&r->html, 0);
+	r->body_cost = r->html_cost = 0;
+	r->body_keep = r->html_keep = 0;
+	r->full = 0;
 }
 
 sc_err reply_mention(struct reply *r, const char *user_id)
 {
+	size_t cost = json_len(user_id, strlen(user_id)) + 3; /* "id", */
 	char **n;
 	char *s;
 
 	for (size_t i = 0; i < r->nmentions; i++)
 		if (!strcmp(r->mentions[i], user_id))
 			return SC_OK;
+	if (cost > REPLY_MENTIONS_MAX - r->mentions_cost)
+		return SC_OK;
 	s = strdup(user_id);
 	if (!s)
 		return SC_ENOMEM;
@@ -59,13 +129,139 @@ sc_err reply_mention(struct reply *r, const char *user_id)
 	}
 	n[r->nmentions++] = s;
 	r->mentions = n;
+	r->mentions_cost += cost;
 	return SC_OK;
+}
+
+/* Append to both bodies exactly, no check (the caller measured). */
+static sc_err put(struct reply *r, const char *plain, size_t plen,
+		  size_t pcost, const char *html, size_t hlen, size_t hcost)
+{
+	size_t blen = r->body.len;
+	sc_err err = sbuf_add(&r->body, plain, plen);
+
+	if (!err)
+		err = sbuf_add(&r->html, html, hlen);
+	if (err) {
+		sbuf_setlen(&r->body, blen);
+		if (err != SC_ETOOBIG)
+			return err;
+		/* cannot happen (raw bytes never exceed their count), but
+		 * if it did the reply simply ends here */
+		r->full = 1;
+		return SC_OK;
+	}
+	r->body_cost += pcost;
+	r->html_cost += hcost;
+	return SC_OK;
+}
+
+/* The reply is full: mark the end with "…" in both bodies (its room is
+ * always free) and take nothing more. */
+static sc_err cut(struct reply *r)
+{
+	if (r->full)
+		return SC_OK;
+	r->full = 1;
+	return put(r, ELLIPSIS, ELLIPSIS_LEN, ELLIPSIS_LEN, ELLIPSIS,
+		   ELLIPSIS_LEN, ELLIPSIS_LEN);
+}
+
+/* Append plain to the plain body and raw html to the HTML body, both
+ * or neither. */
+static sc_err put_raw(struct reply *r, const char *plain, const char *html)
+{
+	size_t plen = strlen(plain), hlen = strlen(html);
+	size_t pcost = json_len(plain, plen), hcost = json_len(html, hlen);
+
+	if (r->full)
+		return SC_OK;
+	if (pcost > body_room(r) || hcost > html_room(r))
+		return cut(r);
+	return put(r, plain, plen, pcost, html, hlen, hcost);
+}
+
+sc_err reply_wrap(struct reply *r, const char *s, size_t max,
+		  const char *open, const char *close)
+{
+	size_t len = strlen(s), olen, clen, oc, cc, proom, hroom;
+	size_t pcost = 0, hcost = 0, end = 0, chars = 0;
+	struct sbuf p, h;
+	char *head;
+	sc_err err;
+	int shorten = 0; /* 1: cut at max characters, 2: out of room */
+
+	if (r->full)
+		return SC_OK;
+	open = open ? open : "";
+	close = close ? close : "";
+	olen = strlen(open);
+	clen = strlen(close);
+	oc = json_len(open, olen);
+	cc = json_len(close, clen);
+	proom = body_room(r);
+	hroom = html_room(r);
+	if (oc + cc > hroom)
+		return cut(r);
+	hroom -= oc + cc;
+	/* The longest run of whole characters, at most max of them, that
+	 * fits the room left in both bodies. */
+	while (end < len && (!max || chars < max)) {
+		size_t n = 1, pc, hc = 0;
+
+		while (end + n < len && ((unsigned char)s[end + n] & 0xC0) == 0x80)
+			n++;
+		pc = json_len(s + end, n);
+		for (size_t k = 0; k < n; k++)
+			hc += html_cost((unsigned char)s[end + k]);
+		if (pcost + pc > proom || hcost + hc > hroom)
+			break;
+		pcost += pc;
+		hcost += hc;
+		end += n;
+		chars++;
+	}
+	if (end < len)
+		shorten = max && chars == max && pcost + ELLIPSIS_LEN <= proom &&
+			  hcost + ELLIPSIS_LEN <= hroom ? 1 : 2;
+	head = strndup(s, end);
+	if (!head)
+		return SC_ENOMEM;
+	sbuf_init(&p, 0);
+	sbuf_init(&h, 0);
+	err = sbuf_add(&p, head, end);
+	if (!err)
+		err = sbuf_add(&h, open, olen);
+	if (!err)
+		err = sbuf_html(&h, head);
+	if (!err && shorten == 1) {
+		err = sbuf_add(&p, ELLIPSIS, ELLIPSIS_LEN);
+		if (!err)
+			err = sbuf_add(&h, ELLIPSIS, ELLIPSIS_LEN);
+		pcost += ELLIPSIS_LEN;
+		hcost += ELLIPSIS_LEN;
+	}
+	if (!err)
+		err = sbuf_add(&h, close, clen);
+	if (!err)
+		err = put(r, p.buf, p.len, pcost, h.buf, h.len, hcost + oc + cc);
+	/* out of room: what fit stays, "…" ends the reply */
+	if (!err && shorten == 2)
+		err = cut(r);
+	free(head);
+	sbuf_release(&p);
+	sbuf_release(&h);
+	return err;
+}
+
+sc_err reply_snip(struct reply *r, const char *s, size_t max)
+{
+	return reply_wrap(r, s, max, NULL, NULL);
 }
 
 sc_err reply_text(struct reply *r, const char *s)
 {
-	sc_err err = sbuf_puts(&r->body, s);
-	return err ? err : sbuf_html(&r->html, s);
+	return reply_wrap(r, s, 0, NULL, NULL);
 }
 
 sc_err reply_textf(struct reply *r, const char *fmt, ...)
@@ -74,70 +270,144 @@ sc_err reply_textf(struct reply *r, const char *fmt, ...)
 	va_list ap;
 	sc_err err;
 
-	sbuf_init(&tmp, REPLY_MAX);
+	sbuf_init(&tmp, 0);
 	va_start(ap, fmt);
 	err = sbuf_vprintf(&tmp, fmt, ap);
 	va_end(ap);
 	if (!err)
 		err = reply_text(r, tmp.buf);
 	sbuf_release(&tmp);
-	return err;
+	return err == SC_ETOOBIG ? cut(r) : err;
+}
+
+sc_err reply_raw(struct reply *r, const char *plain, const char *html)
+{
+	return put_raw(r, plain, html);
 }
 
 sc_err reply_html(struct reply *r, const char *html)
 {
-	return sbuf_puts(&r->html, html);
+	return put_raw(r, "", html);
 }
 
 sc_err reply_plain(struct reply *r, const char *s)
 {
-	return sbuf_puts(&r->body, s);
+	return put_raw(r, s, "");
 }
 
 sc_err reply_id(struct reply *r, const struct record *rec)
 {
-	char id[24];
-	sc_err err;
+	char id[24], html[40];
 
 	record_short_id(rec, id, sizeof(id));
-	err = sbuf_puts(&r->body, id);
-	if (!err)
-		err = sbuf_printf(&r->html, "<b>%s</b>", id);
-	return err;
+	snprintf(html, sizeof(html), "<b>%s</b>", id);
+	return put_raw(r, id, html);
 }
 
 sc_err reply_user(struct reply *r, const char *user_id)
 {
-	sc_err err = sbuf_puts(&r->body, user_id);
+	struct sbuf h;
+	sc_err err;
+
+	sbuf_init(&h, 0);
+	err = sbuf_puts(&h, "<a href=\"https://matrix.to/#/");
 	if (!err)
-		err = sbuf_puts(&r->html, "<a href=\"https://matrix.to/#/");
+		err = sbuf_html(&h, user_id);
 	if (!err)
-		err = sbuf_html(&r->html, user_id);
+		err = sbuf_puts(&h, "\">");
 	if (!err)
-		err = sbuf_puts(&r->html, "\">");
+		err = sbuf_html(&h, user_id);
 	if (!err)
-		err = sbuf_html(&r->html, user_id);
+		err = sbuf_puts(&h, "</a>");
 	if (!err)
-		err = sbuf_puts(&r->html, "</a>");
+		err = put_raw(r, user_id, h.buf);
+	sbuf_release(&h);
 	return err;
 }
 
 sc_err reply_bold(struct reply *r, const char *s)
 {
-	sc_err err = sbuf_puts(&r->body, s);
-	if (!err)
-		err = sbuf_puts(&r->html, "<b>");
-	if (!err)
-		err = sbuf_html(&r->html, s);
-	if (!err)
-		err = sbuf_puts(&r->html, "</b>");
-	return err;
+	return reply_wrap(r, s, 0, "<b>", "</b>");
 }
 
 sc_err reply_nl(struct reply *r)
 {
-	sc_err err = sbuf_putc(&r->body, '\n');
-	return err ? err : sbuf_puts(&r->html, "<br>\n");
+	return put_raw(r, "\n", "<br>\n");
+}
+
+void reply_mark(const struct reply *r, struct reply_mark *m)
+{
+	m->body_len = r->body.len;
+	m->html_len = r->html.len;
+	m->body_cost = r->body_cost;
+	m->html_cost = r->html_cost;
+	m->full = r->full;
+}
+
+void reply_rewind(struct reply *r, const struct reply_mark *m)
+{
+	sbuf_setlen(&r->body, m->body_len);
+	sbuf_setlen(&r->html, m->html_len);
+	r->body_cost = m->body_cost;
+	r->html_cost = m->html_cost;
+	r->full = m->full;
+}
+
+void reply_room(const struct reply *r, size_t *body, size_t *html)
+{
+	*body = body_room(r);
+	*html = html_room(r);
+}
+
+void reply_reserve(struct reply *r, size_t body, size_t html)
+{
+	r->body_keep += body;
+	r->html_keep += html;
+}
+
+void reply_release(struct reply *r, size_t body, size_t html)
+{
+	r->body_keep = body < r->body_keep ? r->body_keep - body : 0;
+	r->html_keep = html < r->html_keep ? r->html_keep - html : 0;
+	r->full = 0;
+}
+
+void reply_list_open(struct reply_list *l, struct reply *r, int max)
+{
+	memset(l, 0, sizeof(*l));
+	l->r = r;
+	l->max = max;
+	l->open = 1;
+	reply_reserve(r, REPLY_TRAILER_ROOM, REPLY_TRAILER_ROOM);
+}
+
+int reply_list_begin(struct reply_list *l)
+{
+	if (!l->stopped && (l->r->full || (l->max >= 0 && l->shown >= l->max)))
+		l->stopped = 1;
+	if (l->stopped)
+		return 0;
+	reply_mark(l->r, &l->line);
+	return 1;
+}
+
+int reply_list_end(struct reply_list *l)
+{
+	if (l->r->full) {
+		reply_rewind(l->r, &l->line);
+		l->stopped = 1;
+		return 0;
+	}
+	l->shown++;
+	return 1;
+}
+
+void reply_list_close(struct reply_list *l)
+{
+	if (!l->open)
+		return;
+	l->open = 0;
+	reply_release(l->r, REPLY_TRAILER_ROOM, REPLY_TRAILER_ROOM);
 }
 
 void args_clear(struct args *a)
@@ -222,12 +492,11 @@ sc_err cmd_fail(struct cmd_ctx *c, sc_err err, const char *fmt, ...)
 	struct sbuf tmp;
 	va_list ap;
 
-	sbuf_setlen(&c->out->body, 0);
-	sbuf_setlen(&c->out->html, 0);
-	sbuf_init(&tmp, REPLY_MAX);
+	reply_reset(c->out);
+	sbuf_init(&tmp, 0);
 	va_start(ap, fmt);
 	if (sbuf_vprintf(&tmp, fmt, ap) == SC_OK)
-		reply_text(c->out, tmp.buf);
+		reply_snip(c->out, tmp.buf, FAIL_CHARS);
 	va_end(ap);
 	sbuf_release(&tmp);
 	c->out->failed = 1;

@@ -18,7 +18,8 @@
 #include "when.h"
 #include "banned.h"
 
-/* Most lines per section, and of the open action items. */
+/* Most lines per section, and of the open action items (fewer when
+ * they are long: a digest always fits one message, see cmd.h). */
 #define DIGEST_SECTION_MAX 20
 #define DIGEST_TODO_MAX 30
 
@@ -226,28 +227,35 @@ static int first_owner(const struct record *r, void *arg)
 	return 1;
 }
 
-/* State of the grouped listing: at most max lines over all groups. */
+/* State of the grouped listing: at most max lines over all groups,
+ * as many as fit. */
 struct todo_list {
 	struct report *rp;
-	struct cmd_ctx c; /* out = the report's scratch reply */
+	struct reply_list l;
+	struct cmd_ctx c; /* out = the report's reply */
 	struct group g;
-	int shown, max;
 	sc_err err;
 };
 
 static int todo_line(const struct record *r, void *ctx)
 {
 	struct todo_list *t = ctx;
+	int list = t->rp->list, item = t->rp->item;
 
 	if (!first_owner(r, &t->g))
 		return 0;
-	if (t->shown >= t->max)
+	if (!reply_list_begin(&t->l))
 		return 1;
 	t->err = report_item(t->rp);
 	if (!t->err)
 		t->err = render_action_item(&t->c, r);
-	t->shown++;
-	return t->err != SC_OK;
+	if (t->err == SC_ETOOBIG)
+		t->err = SC_OK; /* the reply is full: taken back below */
+	if (!t->err && !reply_list_end(&t->l)) {
+		t->rp->list = list;
+		t->rp->item = item;
+	}
+	return t->err != SC_OK || t->l.stopped;
 }
 
 static sc_err open_items(struct cmd_ctx *c, struct report *rp, const struct window *w)
@@ -270,10 +278,10 @@ static sc_err open_items(struct cmd_ctx *c, struct report *rp, const struct wind
 	memset(&t, 0, sizeof(t));
 	t.rp = rp;
 	t.c = *c;
-	t.c.out = &rp->r;
+	t.c.out = rp->r;
 	t.g.p = &p;
-	t.max = DIGEST_TODO_MAX;
-	for (size_t i = 0; i < p.n && !err && t.shown < t.max; i++) {
+	reply_list_open(&t.l, rp->r, DIGEST_TODO_MAX);
+	for (size_t i = 0; i < p.n && !err && !t.l.stopped; i++) {
 		struct rec_query gq = q;
 
 		t.g.at = i;
@@ -282,11 +290,12 @@ static sc_err open_items(struct cmd_ctx *c, struct report *rp, const struct wind
 		if (!err)
 			err = t.err;
 	}
-	if (!err && w->open_todos > t.shown) {
+	reply_list_close(&t.l);
+	if (!err && w->open_todos > t.l.shown) {
 		err = report_item(rp);
 		if (!err)
-			err = reply_textf(&rp->r, "… and %lld more: %stodos",
-					  (long long)(w->open_todos - t.shown),
+			err = reply_textf(rp->r, "… and %lld more: %stodos",
+					  (long long)(w->open_todos - t.l.shown),
 					  c->cfg->prefix);
 	}
 	for (size_t i = 0; i < p.n; i++)
@@ -295,10 +304,46 @@ static sc_err open_items(struct cmd_ctx *c, struct report *rp, const struct wind
 	return err;
 }
 
+/* The digest's sections, in order, and their share of the room. */
+enum { S_DECISIONS, S_CHANGES, S_INCIDENTS, S_MEETINGS, S_TODOS, S_N };
+
+/* Before section i: keep room for the later sections, in proportion
+ * to the lines each will show, so a busy section cannot push the
+ * others out of the message; what a section leaves unused goes to the
+ * next ones. */
+static void keep_for_rest(struct reply *r, const int64_t *lines, int i,
+			  size_t *kb, size_t *kh)
+{
+	size_t b, h;
+	int64_t rest = 0;
+
+	for (int k = i + 1; k < S_N; k++)
+		rest += lines[k];
+	reply_room(r, &b, &h);
+	*kb = rest ? (size_t)((double)b * (double)rest / (double)(lines[i] + rest)) : 0;
+	*kh = rest ? (size_t)((double)h * (double)rest / (double)(lines[i] + rest)) : 0;
+	reply_reserve(r, *kb, *kh);
+}
+
+static int64_t at_most(int64_t n, int64_t max)
+{
+	return n < max ? n : max;
+}
+
 static sc_err body(struct cmd_ctx *c, struct report *rp, struct window *w)
 {
+	/* about as many lines as each section will show */
+	int64_t lines[S_N] = {
+		[S_DECISIONS] = at_most(w->decisions, DIGEST_SECTION_MAX),
+		[S_CHANGES] = at_most(w->changes, DIGEST_SECTION_MAX),
+		[S_INCIDENTS] = at_most(w->opened + w->resolved + w->open_incidents,
+					DIGEST_SECTION_MAX),
+		[S_MEETINGS] = at_most(w->meetings, DIGEST_SECTION_MAX),
+		[S_TODOS] = at_most(w->open_todos, DIGEST_TODO_MAX),
+	};
 	struct rec_query q;
 	int64_t shown = 0;
+	size_t kb, kh;
 	sc_err err;
 
 	memset(&q, 0, sizeof(q));
@@ -307,18 +352,23 @@ static sc_err body(struct cmd_ctx *c, struct report *rp, struct window *w)
 	q.since = w->from;
 	q.until = w->to;
 	q.kinds = REC_BIT(REC_DECISION);
+	keep_for_rest(rp->r, lines, S_DECISIONS, &kb, &kh);
 	err = report_records(rp, c, "Decisions", &q, NULL, NULL, NULL,
 			     DIGEST_SECTION_MAX, NULL);
+	reply_release(rp->r, kb, kh);
 	q.kinds = REC_BIT(REC_CHANGE);
+	keep_for_rest(rp->r, lines, S_CHANGES, &kb, &kh);
 	if (!err)
 		err = report_records(rp, c, "Changes", &q, NULL, NULL, NULL,
 				     DIGEST_SECTION_MAX, NULL);
+	reply_release(rp->r, kb, kh);
 	/* incidents opened or resolved in the window, then the older ones
 	 * still open, most urgent first */
 	q.since = 0;
 	q.until = 0;
 	q.kinds = REC_BIT(REC_INCIDENT);
 	q.changed_since = w->from;
+	keep_for_rest(rp->r, lines, S_INCIDENTS, &kb, &kh);
 	if (!err)
 		err = report_records(rp, c, "Incidents", &q, in_window, w,
 				     NULL, DIGEST_SECTION_MAX, &shown);
@@ -331,13 +381,16 @@ static sc_err body(struct cmd_ctx *c, struct report *rp, struct window *w)
 		err = report_records(rp, c, shown ? NULL : "Incidents", &q,
 				     before_window, w, NULL,
 				     DIGEST_SECTION_MAX - (int)shown, NULL);
+	reply_release(rp->r, kb, kh);
 	q.status = NULL;
 	q.order = ORDER_OLDEST;
 	q.kinds = REC_BIT(REC_MEETING);
 	q.changed_since = w->from;
+	keep_for_rest(rp->r, lines, S_MEETINGS, &kb, &kh);
 	if (!err)
 		err = report_records(rp, c, "Meetings", &q, in_window, w, NULL,
 				     DIGEST_SECTION_MAX, NULL);
+	reply_release(rp->r, kb, kh);
 	if (!err)
 		err = open_items(c, rp, w);
 	return err;
@@ -360,8 +413,11 @@ sc_err digest_build(struct store *st, const struct config *cfg,
 	struct window w;
 	struct report rp;
 	struct rec_query q;
-	sc_err err, rerr;
+	struct sbuf more;
+	sc_err err;
 
+	memset(&rp, 0, sizeof(rp));
+	sbuf_init(&more, 128);
 	err = store_room_get(st, room_id, &room);
 	if (err)
 		return err;
@@ -376,18 +432,19 @@ sc_err digest_build(struct store *st, const struct config *cfg,
 	w.from = from;
 	w.to = to;
 	w.now = now;
-	report_init(&rp);
 	err = count_window(&c, &w);
 	if (err)
 		goto out;
-	rerr = body(&c, &rp, &w);
-	if (rerr && rerr != SC_ETOOBIG) {
-		err = rerr;
-		goto out;
-	}
+	/* the summary first: it is counted, never cut */
 	err = summary(&c, &w);
-	if (!err)
-		err = report_done(&rp, rerr, out);
+	if (err)
+		goto out;
+	err = sbuf_printf(&more, "(use %ssearch / scribe export)", cfg->prefix);
+	if (err)
+		goto out;
+	report_init(&rp, out);
+	rp.more = more.buf;
+	err = report_done(&rp, body(&c, &rp, &w));
 	memset(&q, 0, sizeof(q));
 	q.room_id = room_id;
 	q.kinds = REC_BIT(REC_TODO);
@@ -401,6 +458,7 @@ sc_err digest_build(struct store *st, const struct config *cfg,
 			   w.resolved || w.open_incidents || w.open_todos);
 out:
 	report_clear(&rp);
+	sbuf_release(&more);
 	room_clear(&room);
 	return err;
 }

@@ -347,7 +347,9 @@ sc_err engine_edit(struct store *st, const struct config *cfg,
 	if (!err)
 		err = reply_id(out, &old);
 	if (!err)
-		err = reply_textf(out, ": %s", old.text);
+		err = reply_text(out, ": ");
+	if (!err)
+		err = reply_snip(out, old.text, REPLY_ECHO_CHARS);
 out:
 	record_clear(&fresh);
 	record_clear(&old);
@@ -486,8 +488,10 @@ static sc_err undo_event(struct store *st, const char *room, const char *redacte
 				if (!err)
 					err = reply_id(out, &r);
 				if (!err)
-					err = reply_textf(out, " is back to what it was "
-							  "before that message: %s", r.text);
+					err = reply_text(out, " is back to what it was "
+							 "before that message: ");
+				if (!err)
+					err = reply_snip(out, r.text, REPLY_LINE_CHARS);
 			}
 		}
 		record_clear(&r);
@@ -519,8 +523,9 @@ sc_err engine_redaction(struct store *st, const char *room, const char *redacted
 			out->record = r.id;
 			err = reply_id(out, &r);
 			if (!err)
-				err = reply_textf(out, " withdrawn (its message was deleted): %s",
-						  r.text);
+				err = reply_text(out, " withdrawn (its message was deleted): ");
+			if (!err)
+				err = reply_snip(out, r.text, REPLY_ECHO_CHARS);
 		}
 	}
 	made = err != SC_ENOTFOUND;

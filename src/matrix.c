@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "matrix.h"
+#include "utf8.h"
 #include "wirejson.h"
 #include "banned.h"
 
@@ -816,6 +817,41 @@ sc_err mx_whoami(struct matrix *m)
 	json_decref(resp);
 	sbuf_release(&path);
 	return err;
+}
+
+static size_t json_size(json_t *v)
+{
+	return json_dumpb(v, NULL, 0, JSON_COMPACT);
+}
+
+int mx_fit_content(json_t *content, size_t max)
+{
+	static const char note[] = "\xE2\x80\xA6 (cut: too long for one Matrix message)";
+	size_t size = json_size(content);
+
+	if (size <= max)
+		return 0;
+	json_object_del(content, "formatted_body");
+	json_object_del(content, "format");
+	/* JSON escapes make bytes and characters differ: cut by the
+	 * excess until it fits, a few rounds at most */
+	for (int round = 0; (size = json_size(content)) > max && round < 8; round++) {
+		const char *body = json_string_value(json_object_get(content, "body"));
+		size_t len = body ? strlen(body) : 0, drop = size - max + sizeof(note);
+		size_t keep = utf8_cut(body ? body : "", len, len > drop ? len - drop : 0);
+		char *text = malloc(keep + sizeof(note));
+		json_t *cut;
+
+		if (!text)
+			return -1;
+		memcpy(text, body ? body : "", keep);
+		memcpy(text + keep, note, sizeof(note));
+		cut = json_string(text);
+		free(text);
+		if (!cut || json_object_set_new(content, "body", cut))
+			return -1;
+	}
+	return 1;
 }
 
 /*

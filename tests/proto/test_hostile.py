@@ -234,6 +234,25 @@ check("a new store never answers commands sent before it existed",
       new_store_no_second_answers)
 
 
+def too_large_record():
+    w = World()
+    try:
+        ev = w.hs.say("alice", w.room, "!todo @bob " + "<" * 16300)
+        body = reply_body(w, ev)
+        expect(body.startswith("Recorded T1"), "recorded: %r" % body[:80])
+        ev = w.hs.say("alice", w.room, "!todo @bob small one")
+        reply_body(w, ev)
+        for cmd in ("!todos", "!digest", "!search small", "!catchup"):
+            ev = w.hs.say("alice", w.room, cmd)
+            body = reply_body(w, ev)
+            expect(len(body) < 40000, "%s fits: %d bytes" % (cmd, len(body)))
+    finally:
+        w.close()
+
+
+check("one huge record does not take the room's replies down", too_large_record)
+
+
 def plaintext_in_encrypted_room():
     w = World(encrypted=True)
     try:

@@ -13,21 +13,29 @@
  *   @as @alice:example.org       who speaks next
  *   @conf key=value              a bot.conf value: prefix, freeze, sla.*
  *   > line                       say line; a test per line
+ *   >* N line                    say line N times ({i} in it becomes
+ *                                1..N); one test, the last reply counts
  *   < text                       the reply's plain body (several < lines
  *                                join with newlines); `<` alone = no reply
  *   <~ text                      the reply's plain body contains text
+ *   <!~ text                     the plain body does not contain text
  *   <html~ text                  the HTML body contains text
  *   <!html~ text                 the HTML body does not contain text
  *   <ping @user ...              the reply pings exactly these users
  *   = T1 field=value ...         the stored record has these values
- *                                (text status severity detail author
- *                                assignees tags due withdrawn meeting
- *                                superseded_by)
+ *                                (text textlen status severity detail
+ *                                author assignees tags due withdrawn
+ *                                meeting superseded_by)
  *   =count todo 3                number of records of a kind (all rooms)
  *   =history T1 N                number of history entries of a record
  *
  * Expectations apply to the last `>` line; a failing expectation fails
- * that line's test.
+ * that line's test. Every reply is also checked, without being asked,
+ * the way the homeserver would see it: the plain and HTML bodies
+ * within their budget (REPLY_BODY_MAX, REPLY_HTML_MAX, counted as the
+ * JSON jansson writes), the whole message content under the Matrix
+ * layer's 40,000-byte limit, and the HTML well formed (every tag
+ * scribe writes closed, in order; user text never makes a tag).
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -36,6 +44,8 @@
 #include <string.h>
 #include <strings.h>
 #include <dirent.h>
+
+#include <jansson.h>
 
 #include "config.h"
 #include "engine.h"
@@ -80,11 +90,113 @@ static void fail(struct suite *s, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Bytes s takes as a JSON string, quotes not counted. */
+static size_t json_size(const char *s)
+{
+	json_t *j = json_string(s);
+	char *d = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	size_t n = d ? strlen(d) - 2 : (size_t)-1;
+
+	free(d);
+	json_decref(j);
+	return n;
+}
+
+/* Bytes of the message content the bot would send for r, as a reply
+ * in a thread (the longest form). */
+static size_t content_size(const struct reply *r)
+{
+	json_t *users = json_array(), *c;
+	char *d;
+	size_t n;
+	char ev[256];
+
+	memset(ev, 'e', sizeof(ev) - 1);
+	ev[0] = '$';
+	ev[sizeof(ev) - 1] = '\0';
+	for (size_t i = 0; i < r->nmentions; i++)
+		json_array_append_new(users, json_string(r->mentions[i]));
+	c = json_pack("{s:s, s:s, s:s, s:s, s:{s:o}, s:{s:s, s:s, s:b, s:{s:s}}}",
+		      "msgtype", r->nmentions ? "m.text" : "m.notice",
+		      "body", r->body.buf, "format", "org.matrix.custom.html",
+		      "formatted_body", r->html.buf, "m.mentions", "user_ids", users,
+		      "m.relates_to", "rel_type", "m.thread", "event_id", ev,
+		      "is_falling_back", 1, "m.in_reply_to", "event_id", ev);
+	d = c ? json_dumps(c, JSON_COMPACT) : NULL;
+	n = d ? strlen(d) : (size_t)-1;
+	free(d);
+	json_decref(c);
+	return n;
+}
+
+/* NULL if html is well formed as scribe writes it: only the tags
+ * below, each closed in order (<br> alone); else what is wrong. */
+static const char *html_problem(const char *html, char *why, size_t len)
+{
+	static const char *const tags[] = { "a", "b", "i", "p", "ul", "li",
+					    "code", "pre", "br", NULL };
+	const char *stack[64];
+	int depth = 0;
+
+	for (const char *p = html; (p = strchr(p, '<')) != NULL; p++) {
+		int closing = p[1] == '/';
+		const char *name = p + 1 + closing;
+		size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyz");
+		const char *const *t = tags;
+
+		while (*t && (strlen(*t) != n || strncmp(*t, name, n)))
+			t++;
+		if (!*t || !strchr(name + n, '>')) {
+			snprintf(why, len, "unknown or open tag at \"%.20s\"", p);
+			return why;
+		}
+		if (!strcmp(*t, "br"))
+			continue;
+		if (!closing) {
+			if (depth == 64)
+				return "tags nested too deep";
+			stack[depth++] = *t;
+		} else if (!depth || strcmp(stack[depth - 1], *t)) {
+			snprintf(why, len, "</%s> closes <%s>", *t,
+				 depth ? stack[depth - 1] : "nothing");
+			return why;
+		} else {
+			depth--;
+		}
+	}
+	if (depth) {
+		snprintf(why, len, "<%s> is never closed", stack[depth - 1]);
+		return why;
+	}
+	return NULL;
+}
+
+/* What every reply must be, whatever the test asks. */
+static void check_reply(struct suite *s)
+{
+	size_t body = json_size(s->out.body.buf), html = json_size(s->out.html.buf);
+	size_t content = content_size(&s->out);
+	char why[128];
+	const char *bad;
+
+	if (body > REPLY_BODY_MAX)
+		fail(s, "plain body is %zu bytes as JSON, over %d", body, REPLY_BODY_MAX);
+	if (html > REPLY_HTML_MAX)
+		fail(s, "HTML body is %zu bytes as JSON, over %d", html, REPLY_HTML_MAX);
+	if (content > 40000)
+		fail(s, "message content is %zu bytes as JSON, over 40000", content);
+	bad = html_problem(s->out.html.buf, why, sizeof(why));
+	if (bad)
+		fail(s, "HTML body is not well formed: %s", bad);
+}
+
 /* Finish the current line's test: check `<` lines, print the verdict. */
 static void finish(struct suite *s)
 {
 	if (!s->line_no)
 		return;
+	if (s->handled)
+		check_reply(s);
 	if (s->want_set) {
 		const char *got = s->handled ? s->out.body.buf : "";
 		if (strcmp(got, s->want.buf) != 0)
@@ -114,18 +226,13 @@ static int parse_utc(const char *s, int64_t *out)
 	return 0;
 }
 
-static void say(struct suite *s, const char *line, int line_no)
+/* Run one line through the engine into s->out. */
+static void run(struct suite *s, const char *line)
 {
 	struct message m;
 	char ev[64];
 	sc_err err;
 
-	finish(s);
-	s->line_no = line_no;
-	snprintf(s->said, sizeof(s->said), "%.100s%s", line, strlen(line) > 100 ? "…" : "");
-	for (char *p = s->said; *p; p++)
-		if ((unsigned char)*p < 32)
-			*p = '?';
 	snprintf(ev, sizeof(ev), "$test%d", ++s->evno);
 	memset(&m, 0, sizeof(m));
 	m.room_id = s->room;
@@ -133,7 +240,9 @@ static void say(struct suite *s, const char *line, int line_no)
 	m.event_id = ev;
 	m.body = line;
 	m.ts = s->now;
+	reply_clear(&s->out);
 	reply_init(&s->out);
+	s->handled = 0;
 	if (engine_room_ensure(s->st, s->room, s->now) != SC_OK) {
 		fail(s, "cannot create room: %s", store_errmsg(s->st));
 		return;
@@ -141,6 +250,23 @@ static void say(struct suite *s, const char *line, int line_no)
 	err = engine_message(s->st, &s->cfg, &m, s->now, &s->out, &s->handled);
 	if (err)
 		fail(s, "engine_message failed: %s (%s)", sc_strerror(err), store_errmsg(s->st));
+}
+
+/* Start the test of line_no (said is what it prints). */
+static void start(struct suite *s, const char *said, int line_no)
+{
+	finish(s);
+	s->line_no = line_no;
+	snprintf(s->said, sizeof(s->said), "%.100s%s", said, strlen(said) > 100 ? "…" : "");
+	for (char *p = s->said; *p; p++)
+		if ((unsigned char)*p < 32)
+			*p = '?';
+}
+
+static void say(struct suite *s, const char *line, int line_no)
+{
+	start(s, line, line_no);
+	run(s, line);
 }
 
 /* Expand the escapes \n and \\ and the token {LONG:n:c} (n copies of c). */
@@ -215,6 +341,8 @@ static void check_record(struct suite *s, char *spec)
 		got[0] = '\0';
 		if (!strcmp(key, "text"))
 			snprintf(got, sizeof(got), "%s", r.text);
+		else if (!strcmp(key, "textlen"))
+			snprintf(got, sizeof(got), "%zu", strlen(r.text));
 		else if (!strcmp(key, "status"))
 			snprintf(got, sizeof(got), "%s", r.status);
 		else if (!strcmp(key, "severity"))
@@ -326,6 +454,36 @@ static void directive(struct suite *s, char *line, int line_no)
 		} else if (!strcmp(kv, "privileged_power")) {
 			s->cfg.privileged_power = atoi(eq);
 		}
+	} else if (!strncmp(line, ">* ", 3)) {
+		char *end;
+		long n = strtol(line + 3, &end, 10);
+		int bad = 0;
+		start(s, line + 3, line_no);
+		for (long i = 1; i <= n && !bad; i++) {
+			struct sbuf one;
+			char num[24];
+			char *said;
+			snprintf(num, sizeof(num), "%ld", i);
+			sbuf_init(&one, 0);
+			for (const char *p = end + 1; *p; p++) {
+				if (!strncmp(p, "{i}", 3)) {
+					sbuf_puts(&one, num);
+					p += 2;
+				} else {
+					sbuf_putc(&one, *p);
+				}
+			}
+			said = expand(one.buf);
+			run(s, said);
+			/* each one is checked as if it were its own line */
+			if (s->handled && !s->bad)
+				check_reply(s);
+			if (s->handled && s->out.failed)
+				fail(s, "run %ld failed: %s", i, s->out.body.buf);
+			bad = s->bad;
+			free(said);
+			sbuf_release(&one);
+		}
 	} else if (!strncmp(line, "> ", 2) || !strcmp(line, ">")) {
 		char *said = expand(line[1] ? line + 2 : "");
 		say(s, said, line_no);
@@ -344,6 +502,12 @@ static void directive(struct suite *s, char *line, int line_no)
 		if (!s->handled || !strstr(s->out.body.buf, w))
 			fail(s, "reply does not contain \"%s\"\n  got: \"%s\"", w,
 			     s->handled ? s->out.body.buf : "(no reply)");
+		free(w);
+	} else if (!strncmp(line, "<!~ ", 4)) {
+		char *w = expand(line + 4);
+		if (s->handled && strstr(s->out.body.buf, w))
+			fail(s, "reply contains \"%.60s\"\n  got: \"%.2000s\"", w,
+			     s->out.body.buf);
 		free(w);
 	} else if (!strncmp(line, "<html~ ", 7)) {
 		if (!strstr(s->out.html.buf, line + 7))
@@ -446,6 +610,118 @@ static void run_file(const char *dir, const char *name)
 	store_close(s.st);
 }
 
+/* ---- the reply buffer itself (cmd.h): a few direct checks ---- */
+
+static void check(int ok, const char *name, const char *why)
+{
+	if (ok) {
+		printf("ok - reply: %s\n", name);
+		passed++;
+	} else {
+		printf("not ok - reply: %s: %s\n", name, why);
+		failed++;
+	}
+}
+
+static int ends_with(const char *s, const char *end)
+{
+	size_t n = strlen(s), m = strlen(end);
+	return n >= m && !strcmp(s + n - m, end);
+}
+
+static void reply_units(void)
+{
+	struct reply r;
+	struct reply_mark m;
+	struct reply_list l;
+	char *t = malloc(40001);
+	char uid[64];
+	int ok;
+
+	/* text past the budget is cut to fit, whole characters, "…" last */
+	memset(t, '<', 40000);
+	t[40000] = '\0';
+	reply_init(&r);
+	reply_text(&r, "Recorded ");
+	reply_text(&r, t);
+	reply_text(&r, " more");
+	check(r.full && json_size(r.html.buf) <= REPLY_HTML_MAX &&
+	      json_size(r.body.buf) <= REPLY_BODY_MAX &&
+	      ends_with(r.body.buf, "<\xE2\x80\xA6") && ends_with(r.html.buf, "&lt;\xE2\x80\xA6") &&
+	      !strstr(r.body.buf, "more"), "text cut to the HTML budget", r.body.buf + r.body.len - 20);
+	reply_clear(&r);
+
+	/* control characters count 6 bytes each as JSON */
+	memset(t, '\x01', 40000);
+	reply_init(&r);
+	reply_text(&r, t);
+	check(r.full && json_size(r.body.buf) <= REPLY_BODY_MAX &&
+	      json_size(r.html.buf) <= REPLY_HTML_MAX, "control characters", "");
+	reply_clear(&r);
+
+	/* a snip stops at a character boundary */
+	reply_init(&r);
+	reply_snip(&r, "h\xC3\xA9llo w\xC3\xB6rld", 7);
+	reply_snip(&r, " short", 7);
+	check(!r.full && !strcmp(r.body.buf, "h\xC3\xA9llo w\xE2\x80\xA6 short"),
+	      "snip at 7 characters", r.body.buf);
+	reply_clear(&r);
+
+	/* a link that does not fit is left out whole, never half a tag */
+	memset(t, 'a', 40000);
+	t[REPLY_BODY_MAX - 30] = '\0';
+	reply_init(&r);
+	reply_text(&r, t);
+	reply_user(&r, "@someone.with.a.long.name:example.org");
+	check(r.full && !strstr(r.html.buf, "<a") && ends_with(r.body.buf, "a\xE2\x80\xA6"),
+	      "a link is whole or absent", r.html.buf + r.html.len - 20);
+	reply_clear(&r);
+
+	/* mark and rewind, reserve and release */
+	reply_init(&r);
+	reply_text(&r, "one");
+	reply_mark(&r, &m);
+	reply_text(&r, t);
+	reply_text(&r, t);
+	reply_rewind(&r, &m);
+	ok = !r.full && !strcmp(r.body.buf, "one") && !strcmp(r.html.buf, "one");
+	reply_reserve(&r, REPLY_BODY_MAX, REPLY_HTML_MAX);
+	reply_text(&r, "two");
+	ok = ok && r.full && !strcmp(r.body.buf, "one\xE2\x80\xA6");
+	reply_release(&r, REPLY_BODY_MAX, REPLY_HTML_MAX);
+	reply_text(&r, " three");
+	check(ok && !r.full && !strcmp(r.body.buf, "one\xE2\x80\xA6 three"),
+	      "mark, rewind, reserve, release", r.body.buf);
+	reply_clear(&r);
+
+	/* a list keeps whole lines and room for its ending */
+	t[300] = '\0';
+	reply_init(&r);
+	reply_list_open(&l, &r, -1);
+	while (reply_list_begin(&l)) {
+		reply_nl(&r);
+		reply_text(&r, t);
+		reply_list_end(&l);
+	}
+	reply_list_close(&l);
+	reply_textf(&r, "\n\xE2\x80\xA6 and %d more", 1000);
+	check(!r.full && l.shown > 30 && json_size(r.body.buf) <= REPLY_BODY_MAX &&
+	      ends_with(r.body.buf, "a\n\xE2\x80\xA6 and 1000 more"),
+	      "list of whole lines and its ending", r.body.buf + r.body.len - 30);
+	reply_clear(&r);
+
+	/* pings stop at their budget */
+	reply_init(&r);
+	for (int i = 0; i < 500; i++) {
+		snprintf(uid, sizeof(uid), "@user%03d:example.org", i);
+		reply_mention(&r, uid);
+	}
+	check(r.nmentions > 50 && r.nmentions < 500 &&
+	      r.mentions_cost <= REPLY_MENTIONS_MAX, "mentions budget", "");
+	reply_clear(&r);
+	free(t);
+}
+
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -471,6 +747,8 @@ int main(int argc, char **argv)
 	}
 	closedir(d);
 	qsort(names, n, sizeof(*names), cmp_names);
+	if (argc <= 2)
+		reply_units();
 	for (size_t i = 0; i < n; i++) {
 		if (argc <= 2 || !strcmp(names[i], argv[2]))
 			run_file(dir, names[i]);

@@ -6,12 +6,16 @@
  * three slots posts one digest covering the gap; a crash at every point
  * around a send (post fails, rollback before commit, a real restart of
  * a file store) posts it on the next run, and after the commit never
- * again; empty windows; mentions only for overdue owners.
+ * again; empty windows; mentions only for overdue owners; hostile
+ * records (16,300 `<`, control characters, thousands of items) never
+ * make the digest too large to post.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <jansson.h>
 
 #include "harness.h"
 #include "config.h"
@@ -546,7 +550,114 @@ static void test_window_edges(void)
 	teardown(&f);
 }
 
+/* Bytes s takes as a JSON string (what the homeserver counts). */
+static size_t jsize(const char *s)
+{
+	json_t *j = json_string(s);
+	char *d = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+	size_t n = d ? strlen(d) - 2 : (size_t)-1;
+
+	free(d);
+	json_decref(j);
+	return n;
+}
+
+/* The scheduled digest as posted: its sizes and some of its text. */
+struct seen {
+	int n;
+	size_t body, html;
+	char *text;
+};
+
+static sc_err post_seen(const char *room, const char *txn, const struct reply *r,
+			void *ctx)
+{
+	struct seen *s = ctx;
+
+	(void)room;
+	(void)txn;
+	s->n++;
+	s->body = jsize(r->body.buf);
+	s->html = jsize(r->html.buf);
+	free(s->text);
+	s->text = strdup(r->body.buf);
+	return SC_OK;
+}
+
+/* A text of n copies of c. */
+static char *many(size_t n, char c)
+{
+	char *t = malloc(n + 1);
+
+	memset(t, c, n);
+	t[n] = '\0';
+	return t;
+}
+
+/* One hostile record among normal ones, then thousands: the scheduled
+ * digest is always posted, within the reply budget, lists the others
+ * and shortens the long ones with "…". */
+static void test_hostile_records(void)
+{
+	int64_t now = utc("2026-11-23T09:00:00Z"), from = now - DAY;
+	char *lt = many(16300, '<'), *quotes = many(16000, '"');
+	char *ctl = many(16000, '\x01'), *want = many(200, '<');
+	char line[512];
+	struct seen seen = { 0, 0, 0, NULL };
+	struct fix f;
+	int posted = -1;
+
+	setup(&f, NULL);
+	add_room(f.st, ROOM, "UTC", "09:00", "daily", from - DAY);
+	add(f.st, ROOM, REC_TODO, "pick tracker", "open", "@elon:example.org", NULL,
+	    0, from + HOUR);
+	add(f.st, ROOM, REC_TODO, lt, "open", "@judy:example.org", NULL, 0, from + HOUR);
+	add(f.st, ROOM, REC_TODO, "restore backups", "open", "@bob:example.org", NULL,
+	    0, from + HOUR);
+	add(f.st, ROOM, REC_DECISION, quotes, "accepted", NULL, NULL, 0, from + HOUR);
+	add(f.st, ROOM, REC_DECISION, "use Linear", "accepted", NULL, NULL, 0,
+	    from + 2 * HOUR);
+	/* a change from a script can hold control characters: 6 bytes
+	 * each as JSON ("\u0001") */
+	add(f.st, ROOM, REC_CHANGE, ctl, "logged", NULL, NULL, 0, from + HOUR);
+	add(f.st, ROOM, REC_CHANGE, "nginx upgraded", "logged", NULL, NULL, 0,
+	    from + 2 * HOUR);
+	CHECK_OK(digest_run_due(f.st, &f.cfg, now, post_seen, &seen, &posted));
+	CHECK_INT(posted, 1);
+	CHECK(seen.body <= REPLY_BODY_MAX);
+	CHECK(seen.html <= REPLY_HTML_MAX);
+	CHECK_CONTAINS(seen.text, "2 decisions, 2 changes, 3 open action items");
+	CHECK_CONTAINS(seen.text, "elon: pick tracker");
+	CHECK_CONTAINS(seen.text, "bob: restore backups");
+	CHECK_CONTAINS(seen.text, "use Linear");
+	CHECK_CONTAINS(seen.text, "nginx upgraded");
+	snprintf(line, sizeof(line), "judy: %s\xE2\x80\xA6 (T2)", want);
+	CHECK_CONTAINS(seen.text, line);
+	CHECK(!strstr(seen.text, "did not fit"));
+
+	/* three thousand more, each 800 bytes as HTML */
+	for (int i = 0; i < 3000; i++) {
+		snprintf(line, sizeof(line), "item %d %s", i, want);
+		add(f.st, ROOM, REC_TODO, line, "open", "@elon:example.org", NULL, 0,
+		    now + HOUR);
+	}
+	CHECK_OK(digest_run_due(f.st, &f.cfg, now + DAY, post_seen, &seen, &posted));
+	CHECK_INT(posted, 1);
+	CHECK(seen.body <= REPLY_BODY_MAX);
+	CHECK(seen.html <= REPLY_HTML_MAX);
+	CHECK_CONTAINS(seen.text, "3003 open action items");
+	CHECK_CONTAINS(seen.text, "elon: pick tracker");
+	CHECK_CONTAINS(seen.text, "more: !todos");
+	free(seen.text);
+	free(lt);
+	free(quotes);
+	free(ctl);
+	free(want);
+	teardown(&f);
+}
+
 TESTS(TEST(test_slots_utc), TEST(test_slots_zones), TEST(test_dst_spring_forward),
       TEST(test_dst_fall_back), TEST(test_downtime_one_digest), TEST(test_crash_points),
       TEST(test_crash_restart_file), TEST(test_empty_window), TEST(test_off_and_rooms),
-      TEST(test_build_and_mentions), TEST(test_window_edges))
+      TEST(test_build_and_mentions), TEST(test_window_edges),
+      TEST(test_hostile_records))
