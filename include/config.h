@@ -42,6 +42,9 @@ struct config {
 	char *ca_file;           /* PEM CA certificates for https; NULL = the system's */
 	/* [store] */
 	char *store_path;        /* default "scribe.db" */
+	char *store_group;       /* group that may read the store, backups and
+				    exports; NULL = nobody but scribe's user */
+	int64_t store_gid;       /* its gid (config_load); -1 = none */
 	/* [bot] */
 	char *prefix;            /* command prefix, default "!" */
 	char **allowed_inviters; /* NULL-terminated; "*:server" globs; NULL = nobody */
@@ -73,6 +76,22 @@ sc_err config_defaults(struct config *cfg);
  * written to err (if not NULL) and cfg keeps the values read so far. */
 sc_err config_load(struct config *cfg, const char *path, struct sbuf *err);
 void config_free(struct config *cfg);
+
+/*
+ * Who may read the files this process creates from now on: the store
+ * (and the -wal and -shm files SQLite makes beside it with the store's
+ * mode and group), backups, exports and their folders. main() sets the
+ * umask to 077, so without [store] group they are 0600 (folders 0700),
+ * whatever umask scribe was started with. With a group, this sets the
+ * umask to 027 and the effective group id to the group, so they are
+ * created 0640 (folders 0750) and owned by it; secrets (access token,
+ * pickle key) stay 0600. Call it after config_load, before the store
+ * is opened or a thread is started. Without a group it does nothing.
+ * SC_ECONFIG (err says why and what to do) when the process may not
+ * take the group: it is not root, and the group is neither its real
+ * nor its saved group id.
+ */
+sc_err config_apply_group(const struct config *cfg, struct sbuf *err);
 
 /* 1 if user may invite scribe (exact id or "*:server" glob), else 0. */
 int config_inviter_allowed(const struct config *cfg, const char *user_id);

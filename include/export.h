@@ -16,6 +16,14 @@
  * The JSON field reference is in the README ("JSON lines") and in
  * scribe(1); field names are stable: new fields may be added, none is
  * renamed or removed.
+ *
+ * Records hold what anyone in a room typed (or an import said), so no
+ * text may change an export's shape: in Markdown (md, adr, minutes) it
+ * stays text on its line ('<', '[', ']', '\\' and, in tables, '|'
+ * escaped, line breaks as spaces, room ids in code spans); CSV cells are
+ * RFC 4180 and never a spreadsheet formula (csv_field); file names are
+ * slugs, so no title reaches outside the output folder, and rooms whose
+ * ids share a slug get a page each.
  */
 #ifndef SCRIBE_EXPORT_H
 #define SCRIBE_EXPORT_H
@@ -45,10 +53,15 @@ struct export_opts {
 };
 
 /*
- * Run the export o describes. Files in a directory are written whole to
- * a temporary name and renamed into place, so a reader never sees half a
- * file; adr and minutes files are left alone when they hold the right
- * bytes and created in place when new (bgwrite.h). On failure *why (a
+ * Run the export o describes. A json, csv or md file is written whole
+ * to a file without a name (O_TMPFILE) and named when complete, so a
+ * reader never sees half a file, and an export that fails, is killed or
+ * crashes leaves no temporary file (where the file system cannot, to a
+ * temporary name, removed on failure); folders it created are removed
+ * again when it fails. adr and minutes files are left alone when they
+ * hold the right bytes and created in place when new (bgwrite.h). Files
+ * and folders get the process's mode (main.c: 0600 and 0700, or 0640
+ * and 0750 with [store] group). On failure *why (a
  * new string, caller frees) says what failed, e.g. "cannot write
  * 'out/T.csv': No space left on device"; the error is
  * SC_EINVAL for options that do not fit the format (usage), SC_EIO for a
@@ -82,7 +95,11 @@ sc_err import_json_line(const char *line, struct rec_parsed *out,
 void rec_parsed_clear(struct rec_parsed *p);
 
 /* Append s as one RFC 4180 field: quoted (with "" for ") when it holds
- * a comma, quote, CR or LF, or starts/ends with a space; NULL is empty. */
+ * a comma, quote, CR or LF, or starts/ends with a space; NULL is empty.
+ * A field a spreadsheet would run as a formula, one starting (after any
+ * spaces) with '=', '+', '-', '@', a tab or a CR, gets a leading "'"
+ * (OWASP's CSV injection advice), unless it is only Matrix user ids of
+ * the current grammar ("@bob:example.org"), which hold no formula. */
 sc_err csv_field(struct sbuf *out, const char *s);
 
 /* Append a file-name slug of s: lowercase ASCII letters and digits, runs

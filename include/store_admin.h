@@ -90,8 +90,11 @@ void store_snapshot_end(struct store *st);
  * Copy the open store into a new file at path with SQLite's online
  * backup API, a few hundred pages at a time, so the bot keeps writing
  * meanwhile (a writer that commits during the copy makes the copy
- * restart from a fresh snapshot). path must not exist (SC_EEXISTS).
- * progress, if not NULL, is called with (pages copied, total pages).
+ * restart from a fresh snapshot). path must not exist (SC_EEXISTS, a
+ * symbolic link too); it is created with the process's file mode
+ * (main.c: 0600, or 0640 with [store] group) and removed when the copy
+ * fails. progress, if not NULL, is called with (pages copied, total
+ * pages).
  */
 sc_err store_backup(struct store *st, const char *path,
 		    void (*progress)(int done, int total, void *ctx), void *ctx);

@@ -79,6 +79,31 @@ static int store_err_code(sc_err err)
 	return err == SC_EBUSY || err == SC_ESTORE ? EXIT_STORE : EXIT_FAIL;
 }
 
+/* Say so when an existing store (made by an older scribe, or copied
+ * around) can be read by more than config_apply_group would allow: its
+ * -wal and -shm get the same mode. */
+static void store_mode_warn(const struct config *cfg, const char *path)
+{
+	struct stat sb;
+	mode_t extra = 077;
+
+	if (stat(path, &sb) || !S_ISREG(sb.st_mode))
+		return;
+	if (cfg->store_gid >= 0 && sb.st_gid == (gid_t)cfg->store_gid)
+		extra = 037; /* its group may read it */
+	if (!(sb.st_mode & extra))
+		return;
+	if (cfg->store_gid < 0)
+		log_warn("store '%s' is mode %04o: other users can read the "
+			 "record; chmod 600 it", path,
+			 (unsigned)(sb.st_mode & 07777));
+	else
+		log_warn("store '%s' is mode %04o: other users than group '%s' "
+			 "can read the record; chgrp %s and chmod 640 it", path,
+			 (unsigned)(sb.st_mode & 07777), cfg->store_group,
+			 cfg->store_group);
+}
+
 /*
  * Load the config (defaults without -c) and open the store. must_exist:
  * a missing store file is an error (exit 3) instead of being created.
@@ -102,6 +127,13 @@ static int admin_open(struct admin *ad, int must_exist)
 		sbuf_release(&why);
 		return EXIT_USAGE;
 	}
+	/* before the store is opened: new files get the group's mode */
+	sbuf_setlen(&why, 0);
+	if (config_apply_group(&ad->cfg, &why) != SC_OK) {
+		fprintf(stderr, "scribe: error: %s: %s\n", ad->conf, why.buf);
+		sbuf_release(&why);
+		return EXIT_USAGE;
+	}
 	sbuf_release(&why);
 	log_set_level((enum log_level)ad->cfg.log_level);
 	path = ad->store_path ? ad->store_path : ad->cfg.store_path;
@@ -109,6 +141,7 @@ static int admin_open(struct admin *ad, int must_exist)
 		fprintf(stderr, "scribe: error: store '%s' does not exist\n", path);
 		return EXIT_STORE;
 	}
+	store_mode_warn(&ad->cfg, path);
 	err = store_open(path, &ad->st);
 	if (err) /* store_open said why */
 		return EXIT_STORE;

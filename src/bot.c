@@ -1550,7 +1550,8 @@ static int bot_setup(struct bot *b, const char *conf, int need_token)
 	sbuf_init(&msg, 0);
 	if (config_defaults(&b->cfg) != SC_OK)
 		return 1;
-	if (config_load(&b->cfg, conf, &msg) != SC_OK) {
+	if (config_load(&b->cfg, conf, &msg) != SC_OK ||
+	    config_apply_group(&b->cfg, &msg) != SC_OK) {
 		fprintf(stderr, "scribe: error: %s\n", msg.buf);
 		sbuf_release(&msg);
 		return 2;

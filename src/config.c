@@ -13,6 +13,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "log.h"
@@ -51,6 +54,7 @@ enum key_type {
 	K_WINDOW,       /* struct weekly_window */
 	K_TAGS,         /* list of lowercase tags without '#' */
 	K_TRUST,        /* enum trust_policy */
+	K_GROUP,        /* an existing group's name; its gid in store_gid */
 };
 
 struct key_def {
@@ -76,6 +80,7 @@ static const struct key_def keys[] = {
 	{ "matrix", "parallel_sends", K_INT, F(parallel_sends), 1, 16 }, /* MX_PARALLEL_MAX */
 	{ "matrix", "ca_file", K_PATH, F(ca_file), 0, 0 },
 	{ "store", "path", K_PATH, F(store_path), 0, 0 },
+	{ "store", "group", K_GROUP, F(store_group), 0, 0 },
 	{ "bot", "prefix", K_PREFIX, F(prefix), 0, 0 },
 	{ "bot", "allowed_inviters", K_INVITERS, F(allowed_inviters), 0, 0 },
 	{ "bot", "allowed_rooms", K_ROOMS, F(allowed_rooms), 0, 0 },
@@ -402,6 +407,34 @@ out:
 	return err;
 }
 
+/* The gid of group name into *gid: 0, ENOENT when there is no such
+ * group, ENOMEM, or the errno of the lookup. */
+static int group_id(const char *name, int64_t *gid)
+{
+	struct group gr, *found = NULL;
+	size_t size = 1024;
+	char *buf = NULL;
+	int rc;
+
+	do {
+		char *nb = realloc(buf, size *= 4);
+
+		if (!nb) {
+			free(buf);
+			return ENOMEM;
+		}
+		buf = nb;
+		rc = getgrnam_r(name, &gr, buf, size, &found);
+	} while (rc == ERANGE && size < ((size_t)1 << 24));
+	if (!rc && found)
+		*gid = (int64_t)found->gr_gid;
+	free(buf);
+	/* glibc's manual: these too mean "not found" */
+	if (!rc && !found)
+		rc = ENOENT;
+	return rc == ESRCH || rc == EBADF || rc == EPERM ? ENOENT : rc;
+}
+
 static sc_err set_string(char **slot, const char *value)
 {
 	char *copy = strdup(value);
@@ -426,7 +459,7 @@ static sc_err apply(struct parser *p, const struct key_def *def,
 
 	if (!*value && def->type != K_INVITERS && def->type != K_ROOMS &&
 	    def->type != K_USERS && def->type != K_TAGS &&
-	    def->type != K_WINDOW)
+	    def->type != K_WINDOW && def->type != K_GROUP)
 		return fail(p, "missing value for '%s'", def->key);
 	switch (def->type) {
 	case K_URL: {
@@ -561,6 +594,34 @@ static sc_err apply(struct parser *p, const struct key_def *def,
 		w->start = start;
 		w->end = end;
 		return SC_OK;
+	}
+	case K_GROUP: {
+		int64_t gid = -1;
+		int rc;
+		char v[80];
+
+		if (!*value) { /* empty: no group */
+			free(*(char **)field);
+			*(char **)field = NULL;
+			p->cfg->store_gid = -1;
+			return SC_OK;
+		}
+		rc = group_id(value, &gid);
+		if (rc == ENOMEM)
+			return SC_ENOMEM;
+		if (!rc) {
+			err = set_string(field, value);
+			if (!err)
+				p->cfg->store_gid = gid;
+			return err;
+		}
+		shown(value, v, sizeof(v));
+		if (rc == ENOENT)
+			return fail(p, "unknown group '%s' for '%s' (expected "
+				       "the name of a group of this system)",
+				    v, def->key);
+		return fail(p, "cannot look up group '%s' for '%s': %s", v,
+			    def->key, strerror(rc));
 	}
 	case K_TRUST:
 		if (!strcasecmp(value, "self-signed"))
@@ -811,6 +872,7 @@ sc_err config_defaults(struct config *cfg)
 	c.rotation_period_msgs = 100;
 	c.rotation_period_ms = (int64_t)7 * 86400 * 1000;
 	c.trust = TRUST_SELF_SIGNED;
+	c.store_gid = -1;
 	if (!c.device_name || !c.store_path || !c.prefix || !c.timezone ||
 	    !c.deploy_tags || !c.pickle_key_file) {
 		config_free(&c);
@@ -874,6 +936,7 @@ void config_free(struct config *cfg)
 	free(cfg->ca_file);
 	free(cfg->device_name);
 	free(cfg->store_path);
+	free(cfg->store_group);
 	free(cfg->prefix);
 	free_list(cfg->allowed_inviters);
 	free_list(cfg->allowed_rooms);
@@ -920,4 +983,28 @@ int config_is_admin(const struct config *cfg, const char *user_id)
 		if (!strcmp(*p, user_id))
 			return 1;
 	return 0;
+}
+
+sc_err config_apply_group(const struct config *cfg, struct sbuf *err)
+{
+	gid_t gid;
+
+	if (!cfg || cfg->store_gid < 0)
+		return SC_OK;
+	gid = (gid_t)cfg->store_gid;
+	/* as root, or with the group as the real or saved group id (sg,
+	 * sudo -g, systemd's Group=): the kernel gives new files the
+	 * effective group, SQLite's -wal and -shm included */
+	if (getegid() != gid && setegid(gid)) {
+		if (err)
+			sbuf_printf(err,
+				    "cannot create files owned by group "
+				    "'%s' ([store] group): %s; run scribe "
+				    "as root, or with that group (systemd's "
+				    "Group=, sudo -g, sg)",
+				    cfg->store_group, strerror(errno));
+		return SC_ECONFIG;
+	}
+	umask(027);
+	return SC_OK;
 }

@@ -225,7 +225,8 @@ int console_main(int argc, char **argv)
 	sbuf_init(&err_msg, 0);
 	if (config_defaults(&co.cfg) != SC_OK)
 		goto out;
-	if (conf && config_load(&co.cfg, conf, &err_msg) != SC_OK) {
+	if (conf && (config_load(&co.cfg, conf, &err_msg) != SC_OK ||
+		     config_apply_group(&co.cfg, &err_msg) != SC_OK)) {
 		fprintf(stderr, "scribe: error: %s\n", err_msg.buf);
 		goto out;
 	}

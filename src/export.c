@@ -8,6 +8,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -114,17 +116,69 @@ sc_err iso_utc_parse(const char *s, int64_t *out)
 	return SC_OK;
 }
 
+/* 1 when s[0..n) is a Matrix user id of the current grammar: '@', a
+ * localpart of a-z 0-9 . _ = - / +, ':' and a server name (letters,
+ * digits, . - and a port or an IPv6 literal). Such an id holds no '(',
+ * '|', '!' or quote, so a spreadsheet cannot make a call, a DDE link or
+ * an external reference of it: it is not a formula to fear. */
+static int plain_user_id(const char *s, size_t n)
+{
+	size_t i = 1, local;
+
+	if (n < 4 || s[0] != '@')
+		return 0;
+	while (i < n &&
+	       ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+		strchr("._=-/+", s[i])))
+		i++;
+	local = i - 1;
+	if (!local || i >= n - 1 || s[i] != ':')
+		return 0;
+	for (i++; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || strchr(".-:[]", s[i])))
+			return 0;
+	return 1;
+}
+
+/* 1 when a spreadsheet opening the cell s (n bytes) would take it for a
+ * formula: it starts, after any spaces, with one of OWASP's = + - @,
+ * tab or CR. Cells that are only plain user ids separated by spaces
+ * (an author, the assignees) are left as they are. */
+static int csv_formula(const char *s, size_t n)
+{
+	size_t i = strspn(s, " "), start;
+
+	if (i == n || !strchr("=+-@\t\r", s[i]))
+		return 0;
+	for (start = i = 0; i <= n; i++) {
+		if (i < n && s[i] != ' ')
+			continue;
+		if (i > start && !plain_user_id(s + start, i - start))
+			return 1;
+		start = i + 1;
+	}
+	return 0;
+}
+
 sc_err csv_field(struct sbuf *out, const char *s)
 {
 	size_t n;
+	int formula;
 	sc_err err = SC_OK;
 
 	if (!s || !*s)
 		return SC_OK;
 	n = strlen(s);
-	if (!strpbrk(s, ",\"\r\n") && s[0] != ' ' && s[n - 1] != ' ')
-		return sbuf_add(out, s, n);
+	formula = csv_formula(s, n);
+	if (!strpbrk(s, ",\"\r\n") && s[0] != ' ' && s[n - 1] != ' ') {
+		err = formula ? sbuf_putc(out, '\'') : SC_OK;
+		return err ? err : sbuf_add(out, s, n);
+	}
 	err = sbuf_putc(out, '"');
+	if (!err && formula)
+		err = sbuf_putc(out, '\'');
 	for (const char *p = s; *p && !err; p++)
 		err = *p == '"' ? sbuf_add(out, "\"\"", 2) : sbuf_putc(out, *p);
 	if (!err)
@@ -167,15 +221,6 @@ sc_err export_slug(struct sbuf *out, const char *s, size_t max)
 	return err;
 }
 
-/* Append the user's localpart: "elon" for "@elon:example.org". */
-static sc_err localpart(struct sbuf *out, const char *user_id)
-{
-	const char *p = user_id[0] == '@' ? user_id + 1 : user_id;
-	const char *colon = strchr(p, ':');
-
-	return sbuf_add(out, p, colon ? (size_t)(colon - p) : strlen(p));
-}
-
 /* Append t in tz with strftime format fmt. UTC (the common case, and
  * the bench's) skips the zone switch of when_format. */
 static sc_err local_fmt(struct sbuf *out, const char *tz, int64_t t,
@@ -191,38 +236,105 @@ static sc_err local_fmt(struct sbuf *out, const char *tz, int64_t t,
 	return sbuf_puts(out, buf);
 }
 
-/* Append text on one Markdown line: line breaks become spaces, and
- * characters that would start markup ('|' in tables, '<') are escaped. */
-static sc_err md_text(struct sbuf *out, const char *s, int table)
+/*
+ * Append s[0..n) as text on one Markdown line. Whatever the record says
+ * (it may come from anyone in a room, or from an import), it stays text
+ * on its line: line breaks become spaces, and what would start markup
+ * is backslash-escaped: '<' (raw HTML: <script>, <img onerror=...>,
+ * autolinks), '[' and ']' (links and images: [x](javascript:...), and
+ * the end of a link scribe writes around a title), '\\' itself, and '|'
+ * in a table cell, which would start the next cell.
+ */
+static sc_err md_textn(struct sbuf *out, const char *s, size_t n, int table)
 {
-	const char *run = s;
+	const char *run = s, *end = s + n;
 	sc_err err = SC_OK;
 
-	for (const char *p = s; *p && !err; p++) {
+	for (const char *p = s; p < end && !err; p++) {
 		if (*p != '\n' && *p != '\r' && *p != '<' && *p != '\\' &&
-		    (*p != '|' || !table))
+		    *p != '[' && *p != ']' && (*p != '|' || !table))
 			continue;
 		err = sbuf_add(out, run, (size_t)(p - run));
 		run = p + 1;
 		if (!err && (*p == '\n' || *p == '\r'))
 			err = sbuf_putc(out, ' ');
 		else if (!err)
-			err = sbuf_printf(out, "\\%c", *p);
+			err = sbuf_add(out, (const char[]){ '\\', *p }, 2);
 	}
-	return err ? err : sbuf_puts(out, run);
+	return err ? err : sbuf_add(out, run, (size_t)(end - run));
+}
+
+static sc_err md_text(struct sbuf *out, const char *s, int table)
+{
+	return md_textn(out, s, strlen(s), table);
+}
+
+/* Append the user's localpart, as Markdown text: "elon" for
+ * "@elon:example.org" (a user id may hold '<' or '[' too). */
+static sc_err localpart(struct sbuf *out, const char *user_id)
+{
+	const char *p = user_id[0] == '@' ? user_id + 1 : user_id;
+	const char *colon = strchr(p, ':');
+
+	return md_textn(out, p, colon ? (size_t)(colon - p) : strlen(p), 0);
+}
+
+/*
+ * Append s as a Markdown code span (`!ops:example.org`), whatever it
+ * holds: the fence is one backtick longer than the longest run of
+ * backticks in s, with a space inside it when s starts or ends with a
+ * backtick (CommonMark's rule), and line breaks become spaces, so no
+ * room id can end the span early and write HTML or a heading.
+ */
+static sc_err md_code(struct sbuf *out, const char *s)
+{
+	size_t run = 0, longest = 0, n = strlen(s);
+	int pad = n && (s[0] == '`' || s[n - 1] == '`');
+	sc_err err = SC_OK;
+
+	for (const char *p = s; *p; p++) {
+		run = *p == '`' ? run + 1 : 0;
+		if (run > longest)
+			longest = run;
+	}
+	for (size_t i = 0; i <= longest && !err; i++)
+		err = sbuf_putc(out, '`');
+	if (!err && pad)
+		err = sbuf_putc(out, ' ');
+	for (const char *p = s; *p && !err; p++)
+		err = sbuf_putc(out, *p == '\n' || *p == '\r' ? ' ' : *p);
+	if (!err && pad)
+		err = sbuf_putc(out, ' ');
+	for (size_t i = 0; i <= longest && !err; i++)
+		err = sbuf_putc(out, '`');
+	return err;
 }
 
 /* ---- output files ---- */
 
-/* A file being written: to a temporary name, renamed on success; in
- * 1 MiB writes by a background thread (bgwrite.h), so the JSON of a
- * million records (700 MB) is written while the next records are read
- * and formatted. Standard output goes through stdio. */
+/*
+ * A file being written: in 1 MiB writes by a background thread
+ * (bgwrite.h), so the JSON of a million records (700 MB) is written
+ * while the next records are read and formatted. Standard output goes
+ * through stdio.
+ *
+ * A new file's bytes go to a file with no name (O_TMPFILE) in the
+ * target's folder, which gets its name only when it is complete: an
+ * export that fails, is interrupted or crashes (kill -9, an abort())
+ * leaves the folder as it was, with neither a temporary file nor half
+ * an export in it. The name is given with linkat, or, over an older
+ * file, with linkat to a temporary name and rename over the old one, a
+ * step no catchable signal can interrupt. A file system without
+ * O_TMPFILE (or no /proc to name the file through) gets the temporary
+ * file by name instead, removed when the export fails.
+ */
 struct outf {
 	FILE *f;        /* stdout */
 	struct bgw *w;  /* a file */
 	struct sbuf *mem; /* or collected here: a whole file for bgf_put */
 	struct sbuf path, tmp;
+	int fd;         /* the unnamed file (a second descriptor: bgw
+			 * closes its own), -1 when tmp is its name */
 	int is_stdout;
 	int direct; /* written in place: a device, FIFO or socket */
 };
@@ -244,6 +356,72 @@ static sc_err why_set(char **why, const char *fmt, ...)
 	return SC_OK;
 }
 
+/* An unnamed file in the folder of path (O_TMPFILE), or -1 with errno;
+ * EOPNOTSUPP when this system cannot make or later name one. */
+static int open_unnamed(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	struct sbuf dir;
+	int fd = -1;
+
+	/* it is named through /proc/self/fd (linkat's AT_EMPTY_PATH
+	 * would need CAP_DAC_READ_SEARCH) */
+	if (access("/proc/self/fd", X_OK)) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	sbuf_init(&dir, 0);
+	if (!slash)
+		sbuf_putc(&dir, '.');
+	else if (slash == path)
+		sbuf_putc(&dir, '/');
+	else
+		sbuf_add(&dir, path, (size_t)(slash - path));
+	if (dir.len) /* else out of memory: ENOMEM from the open below */
+		fd = open(dir.buf, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+	else
+		errno = ENOMEM;
+	/* EISDIR: a kernel without O_TMPFILE; EOPNOTSUPP: the file system */
+	if (fd < 0 && (errno == EISDIR || errno == EINVAL))
+		errno = EOPNOTSUPP;
+	sbuf_release(&dir);
+	return fd;
+}
+
+/* Give the unnamed file fd the name path, replacing a file there
+ * through the name tmp; 0, or -1 with errno. */
+static int name_unnamed(int fd, const char *path, const char *tmp)
+{
+	char proc[40];
+	sigset_t all, old;
+	int rc, e = 0;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (!linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW))
+		return 0;
+	if (errno != EEXIST)
+		return -1;
+	/* Nothing but kill -9 may end scribe between the link and the
+	 * rename: that would leave the temporary name behind. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW);
+	if (rc && errno == EEXIST) { /* left by a process of our pid */
+		unlink(tmp);
+		rc = linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW);
+	}
+	if (!rc && rename(tmp, path)) {
+		e = errno;
+		unlink(tmp);
+		rc = -1;
+	} else if (rc) {
+		e = errno;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = e;
+	return rc;
+}
+
 /* Open dir/name (dir NULL and name NULL = stdout). Only a regular file
  * (or a new one) is written by rename: anything else that exists there
  * (/dev/null, a FIFO, /dev/stdout) is written in place, never replaced. */
@@ -252,9 +430,10 @@ static sc_err outf_open(struct outf *o, const char *dir, const char *name,
 {
 	struct stat sb;
 	sc_err err = SC_OK;
-	int fd;
+	int fd = -1;
 
 	memset(o, 0, sizeof(*o));
+	o->fd = -1;
 	sbuf_init(&o->path, 0);
 	sbuf_init(&o->tmp, 0);
 	if (!dir && !name) {
@@ -273,30 +452,47 @@ static sc_err outf_open(struct outf *o, const char *dir, const char *name,
 		return err;
 	if (stat(o->path.buf, &sb) == 0 && !S_ISREG(sb.st_mode)) {
 		o->direct = 1;
-		sbuf_setlen(&o->tmp, 0);
-		err = sbuf_puts(&o->tmp, o->path.buf);
-		if (err)
-			return err;
+		fd = open(o->path.buf, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	} else {
+		fd = open_unnamed(o->path.buf);
+		if (fd >= 0) {
+			o->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+			if (o->fd < 0) {
+				close(fd);
+				fd = -1;
+			}
+		} else if (errno == EOPNOTSUPP) {
+			fd = open(o->tmp.buf,
+				  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+				  0666);
+		}
 	}
-	fd = open(o->tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	if (fd < 0) {
-		why_set(why, "cannot create '%s': %m", o->tmp.buf);
+		why_set(why, "cannot create '%s': %m", o->path.buf);
 		return SC_EIO;
 	}
 	err = bgw_open(fd, &o->w);
-	if (err && !o->direct)
+	if (err && o->fd < 0 && !o->direct)
 		unlink(o->tmp.buf);
+	if (err && o->fd >= 0) {
+		close(o->fd);
+		o->fd = -1;
+	}
 	return err;
 }
 
-/* Finish o: flush and rename into place (commit), or remove the
- * temporary file. A file written in place is only closed. */
+/* Finish o: flush and give the file its name (commit), or drop it. A
+ * file written in place is only closed; one never opened (or whose
+ * open failed) is left alone. */
 static sc_err outf_close(struct outf *o, int commit, char **why)
 {
 	sc_err err = SC_OK;
 
-	if (!o->f && !o->w)
-		goto out;
+	if (!o->f && !o->w) {
+		sbuf_release(&o->path);
+		sbuf_release(&o->tmp);
+		return SC_OK;
+	}
 	if (o->is_stdout) {
 		if (fflush(stdout) || ferror(stdout)) {
 			why_set(why, "cannot write to standard output: %m");
@@ -307,9 +503,17 @@ static sc_err outf_close(struct outf *o, int commit, char **why)
 	err = bgw_close(o->w);
 	o->w = NULL;
 	if (err && commit)
-		why_set(why, "cannot write '%s': %m", o->tmp.buf);
+		why_set(why, "cannot write '%s': %m", o->path.buf);
 	if (o->direct) /* nothing to rename, and never to remove */
 		goto out;
+	if (o->fd >= 0) {
+		if (!err && commit &&
+		    name_unnamed(o->fd, o->path.buf, o->tmp.buf)) {
+			why_set(why, "cannot create '%s': %m", o->path.buf);
+			err = SC_EIO;
+		}
+		goto out; /* closed below: an unnamed file is gone with it */
+	}
 	if (!err && commit && rename(o->tmp.buf, o->path.buf)) {
 		why_set(why, "cannot rename '%s' to '%s': %m", o->tmp.buf,
 			o->path.buf);
@@ -318,6 +522,9 @@ static sc_err outf_close(struct outf *o, int commit, char **why)
 	if (err || !commit)
 		unlink(o->tmp.buf);
 out:
+	if (o->fd >= 0)
+		close(o->fd);
+	o->fd = -1;
 	o->f = NULL;
 	sbuf_release(&o->path);
 	sbuf_release(&o->tmp);
@@ -1217,8 +1424,11 @@ static sc_err md_action_item(struct ex *x, struct sbuf *sb,
 		err = sbuf_puts(sb, ", unassigned");
 	if (!err && strcmp(r->status, "open") && strcmp(r->status, "done"))
 		err = sbuf_printf(sb, ", %s", r->status);
-	for (size_t i = 0; i < r->ntags && !err; i++)
-		err = sbuf_printf(sb, "%s#%s", i ? " " : ") ", r->tags[i]);
+	for (size_t i = 0; i < r->ntags && !err; i++) {
+		err = sbuf_puts(sb, i ? " #" : ") #");
+		if (!err)
+			err = md_text(sb, r->tags[i], 0);
+	}
 	if (!err && !r->ntags)
 		err = sbuf_putc(sb, ')');
 	if (!err)
@@ -1269,9 +1479,13 @@ static sc_err md_change_line(struct ex *x, struct sbuf *sb,
 		err = sbuf_puts(sb, ": ");
 	if (!err)
 		err = md_text(sb, r->text, 0);
-	for (size_t i = 0; i < r->ntags && !err; i++)
-		if (!strstr(r->text, r->tags[i]))
-			err = sbuf_printf(sb, " #%s", r->tags[i]);
+	for (size_t i = 0; i < r->ntags && !err; i++) {
+		if (strstr(r->text, r->tags[i]))
+			continue;
+		err = sbuf_puts(sb, " #");
+		if (!err)
+			err = md_text(sb, r->tags[i], 0);
+	}
 	if (!err)
 		err = sbuf_putc(sb, '\n');
 	return err;
@@ -1436,14 +1650,19 @@ static sc_err md_open_items(struct ex *x, struct rec_query *q)
 		err = ex_store_err(x, store_query(x->st, q, owners_cb, &ow));
 	if (!err)
 		err = ow.err;
-	qsort(ow.v, ow.n, sizeof(*ow.v), owner_cmp);
+	if (ow.n) /* qsort(NULL, 0) is undefined: a room with no owner */
+		qsort(ow.v, ow.n, sizeof(*ow.v), owner_cmp);
 	for (size_t i = 0; i < ow.n && !err; i++) {
 		sbuf_setlen(&x->line, 0);
 		err = sbuf_puts(&x->line, "\n### ");
 		if (!err)
 			err = localpart(&x->line, ow.v[i].user);
 		if (!err)
-			err = sbuf_printf(&x->line, " (%s)\n\n", ow.v[i].user);
+			err = sbuf_puts(&x->line, " (");
+		if (!err)
+			err = md_text(&x->line, ow.v[i].user, 0);
+		if (!err)
+			err = sbuf_puts(&x->line, ")\n\n");
 		if (!err)
 			err = outf_write(&x->out, &x->line, x->why);
 		if (!err)
@@ -1463,24 +1682,15 @@ static sc_err md_open_items(struct ex *x, struct rec_query *q)
 	return err;
 }
 
-static sc_err md_room(struct ex *x, const char *room)
+/* The page of room in file name of the output folder (NULL: stdout). */
+static sc_err md_room(struct ex *x, const char *room, const char *name)
 {
 	struct rec_query q;
-	struct sbuf name;
 	unsigned kinds = x->o->kinds ? x->o->kinds : REC_ALL;
 	int64_t n;
-	sc_err err = SC_OK;
+	sc_err err;
 
-	sbuf_init(&name, 0);
-	if (x->o->out) {
-		err = export_slug(&name, room, 200);
-		if (!err)
-			err = sbuf_puts(&name, ".md");
-		if (!err)
-			err = outf_open(&x->out, x->o->out, name.buf, x->why);
-	} else {
-		err = outf_open(&x->out, NULL, NULL, x->why);
-	}
+	err = outf_open(&x->out, name ? x->o->out : NULL, name, x->why);
 	if (err)
 		goto out;
 	sbuf_setlen(&x->line, 0);
@@ -1488,10 +1698,12 @@ static sc_err md_room(struct ex *x, const char *room)
 	if (!err)
 		err = md_text(&x->line, room, 0);
 	if (!err)
-		err = sbuf_printf(&x->line,
-				  "\n\nThe record of room `%s` kept by scribe. "
-				  "Times are %s.\n",
-				  room, x->o->tz ? x->o->tz : "UTC");
+		err = sbuf_puts(&x->line, "\n\nThe record of room ");
+	if (!err)
+		err = md_code(&x->line, room);
+	if (!err)
+		err = sbuf_printf(&x->line, " kept by scribe. Times are %s.\n",
+				  x->o->tz ? x->o->tz : "UTC");
 	if (!err)
 		err = outf_write(&x->out, &x->line, x->why);
 
@@ -1518,6 +1730,96 @@ static sc_err md_room(struct ex *x, const char *room)
 	}
 out:
 	outf_close(&x->out, !err, x->why);
+	return err;
+}
+
+static int first_cb(const struct rec_full *f, void *ctx)
+{
+	*(int64_t *)ctx = f->r.id;
+	return 1;
+}
+
+/* Whether name is among names[0..n) (NULL entries: not yet named). */
+static int name_taken(char *const *names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (names[i] && !strcmp(names[i], name))
+			return 1;
+	return 0;
+}
+
+/*
+ * The file names of the pages of rooms[0..n) into names[0..n) (new
+ * strings): "ops-example-org.md", the room's slug. Room ids that differ
+ * only in case or punctuation (!ops:example.org, !OPS:example.org,
+ * !ops-example:org) share a slug, and each room needs a page of its
+ * own: the room whose first record was stored first keeps the plain
+ * name, the others get "-2", "-3" in the order their first records were
+ * stored. A room id is chosen by whoever made the room, and a record's
+ * time by the sender's server: neither lets a stranger's room take the
+ * name of the team's handbook page, or overwrite it.
+ */
+static sc_err md_page_names(struct ex *x, char *const *rooms, size_t n,
+			    char **names)
+{
+	struct sbuf name;
+	char **slugs = calloc(n, sizeof(*slugs));
+	int64_t *first = calloc(n, sizeof(*first));
+	sc_err err = slugs && first ? SC_OK : SC_ENOMEM;
+
+	sbuf_init(&name, 0);
+	for (size_t i = 0; i < n && !err; i++) {
+		sbuf_setlen(&name, 0);
+		err = export_slug(&name, rooms[i], 200);
+		if (!err && !(slugs[i] = strdup(name.buf)))
+			err = SC_ENOMEM;
+	}
+	/* a slug of one room only is its name; the others wait */
+	for (size_t i = 0; i < n && !err; i++) {
+		int shared = 0;
+
+		for (size_t j = 0; j < n && !shared; j++)
+			shared = j != i && !strcmp(slugs[i], slugs[j]);
+		if (shared) {
+			struct rec_query q;
+
+			memset(&q, 0, sizeof(q));
+			q.room_id = rooms[i];
+			q.include_withdrawn = 1;
+			first[i] = INT64_MAX;
+			err = store_export(x->st, &q, 0, first_cb, &first[i]);
+			err = ex_store_err(x, err);
+			continue;
+		}
+		sbuf_setlen(&name, 0);
+		err = sbuf_printf(&name, "%s.md", slugs[i]);
+		if (!err && !(names[i] = strdup(name.buf)))
+			err = SC_ENOMEM;
+	}
+	/* the rooms that share a slug, the first stored first */
+	for (;;) {
+		size_t next = n;
+
+		for (size_t i = 0; i < n && !err; i++)
+			if (!names[i] && (next == n || first[i] < first[next]))
+				next = i;
+		if (err || next == n)
+			break;
+		for (int k = 1;; k++) {
+			sbuf_setlen(&name, 0);
+			err = k > 1 ? sbuf_printf(&name, "%s-%d.md",
+						  slugs[next], k)
+				    : sbuf_printf(&name, "%s.md", slugs[next]);
+			if (err || !name_taken(names, n, name.buf))
+				break;
+		}
+		if (!err && !(names[next] = strdup(name.buf)))
+			err = SC_ENOMEM;
+	}
+	for (size_t i = 0; slugs && i < n; i++)
+		free(slugs[i]);
+	free(slugs);
+	free(first);
 	sbuf_release(&name);
 	return err;
 }
@@ -1526,7 +1828,6 @@ out:
 struct rooms {
 	char **v;
 	size_t n, cap;
-	const char *only;
 	sc_err err;
 };
 
@@ -1537,8 +1838,7 @@ static int rooms_cb(const char *room_id, enum rec_kind kind, int64_t n,
 
 	(void)kind;
 	(void)n;
-	if ((rs->only && strcmp(rs->only, room_id)) ||
-	    (rs->n && !strcmp(rs->v[rs->n - 1], room_id)))
+	if (rs->n && !strcmp(rs->v[rs->n - 1], room_id))
 		return 0;
 	if (rs->n == rs->cap) {
 		size_t c = rs->cap ? rs->cap * 2 : 16;
@@ -1561,8 +1861,12 @@ static int rooms_cb(const char *room_id, enum rec_kind kind, int64_t n,
 
 static sc_err export_md(struct ex *x)
 {
-	struct rooms rs = { NULL, 0, 0, x->o->room_id, SC_OK };
+	/* every room, for page names that do not depend on --room */
+	struct rooms rs = { NULL, 0, 0, SC_OK };
+	const char *only = x->o->room_id;
 	struct rec_query q;
+	char **names = NULL;
+	int found = 0;
 	sc_err err;
 
 	if (!x->o->out && !x->o->room_id) {
@@ -1575,14 +1879,26 @@ static sc_err export_md(struct ex *x)
 	err = ex_store_err(x, store_stats(x->st, rooms_cb, &rs));
 	if (!err)
 		err = rs.err;
-	for (size_t i = 0; i < rs.n && !err; i++)
-		err = md_room(x, rs.v[i]);
-	if (!err && !rs.n && !x->o->out)
-		err = md_room(x, x->o->room_id);
+	if (!err && rs.n && x->o->out) {
+		names = calloc(rs.n, sizeof(*names));
+		err = names ? md_page_names(x, rs.v, rs.n, names) : SC_ENOMEM;
+	}
+	for (size_t i = 0; i < rs.n && !err; i++) {
+		if (only && strcmp(only, rs.v[i]))
+			continue;
+		found = 1;
+		err = md_room(x, rs.v[i], x->o->out ? names[i] : NULL);
+	}
+	if (!err && !found && !x->o->out)
+		err = md_room(x, only, NULL);
 	progress_end(&x->prog);
-	for (size_t i = 0; i < rs.n; i++)
+	for (size_t i = 0; i < rs.n; i++) {
 		free(rs.v[i]);
+		if (names)
+			free(names[i]);
+	}
 	free(rs.v);
+	free(names);
 	return err;
 }
 
@@ -1748,8 +2064,9 @@ static sc_err adr_write(struct ex *x, const struct rec_full *f,
 			err = sbuf_puts(sb, "\n\n");
 	}
 	if (!err)
-		err = sbuf_printf(sb, "Recorded by scribe as %s in room `%s`", id,
-				  r->room_id);
+		err = sbuf_printf(sb, "Recorded by scribe as %s in room ", id);
+	if (!err)
+		err = md_code(sb, r->room_id);
 	if (!err && f->meeting_ref)
 		err = sbuf_printf(sb, " during meeting %s", f->meeting_ref);
 	if (!err)
@@ -1761,7 +2078,11 @@ static sc_err adr_write(struct ex *x, const struct rec_full *f,
 	if (!err)
 		err = localpart(sb, r->author);
 	if (!err)
-		err = sbuf_printf(sb, " (%s).\n\n## Consequences\n\n", r->author);
+		err = sbuf_puts(sb, " (");
+	if (!err)
+		err = md_text(sb, r->author, 0);
+	if (!err)
+		err = sbuf_puts(sb, ").\n\n## Consequences\n\n");
 	if (!err && r->votes_up + r->votes_down + r->votes_meh)
 		err = sbuf_printf(sb, "Check-in: %d 👍, %d 👎, %d 🤷.\n\n",
 				  r->votes_up, r->votes_down, r->votes_meh);
@@ -1920,9 +2241,11 @@ static sc_err minutes_write(struct ex *x, const struct record *m)
 	if (!err)
 		err = md_text(sb, m->text, 0);
 	if (!err)
-		err = sbuf_printf(sb, "\n\nMeeting %s in `%s`, recorded by "
-				      "scribe.\n\nTime: ",
-				  id, m->room_id);
+		err = sbuf_printf(sb, "\n\nMeeting %s in ", id);
+	if (!err)
+		err = md_code(sb, m->room_id);
+	if (!err)
+		err = sbuf_puts(sb, ", recorded by scribe.\n\nTime: ");
 	if (!err)
 		err = local_fmt(sb, x->o->tz, m->created, "%H:%M");
 	if (!err && m->closed)
@@ -2023,14 +2346,17 @@ static sc_err export_minutes(struct ex *x)
 }
 
 /* mkdir of one level: 0 when p is (now) a directory, else -1 with
- * mkdir's errno (ENOSPC, EACCES, EEXIST for a file), not stat's. */
-static int mkdir_one(const char *p)
+ * mkdir's errno (ENOSPC, EACCES, EEXIST for a file), not stat's; *made
+ * is set when this call created it. */
+static int mkdir_one(const char *p, int *made)
 {
 	struct stat sb;
 	int e;
 
-	if (!mkdir(p, 0777))
+	if (!mkdir(p, 0777)) {
+		*made = 1;
 		return 0;
+	}
 	e = errno;
 	if (!stat(p, &sb) && S_ISDIR(sb.st_mode))
 		return 0;
@@ -2038,30 +2364,61 @@ static int mkdir_one(const char *p)
 	return -1;
 }
 
-/* mkdir -p: 0 when path is (now) a directory, else -1 with errno. */
-static int mkdir_p(const char *path)
+/* mkdir -p: 0 when path is (now) a directory, else -1 with errno.
+ * *made gets the length of the shortest prefix of path it created
+ * (the top folder of what an export that fails removes again), 0 when
+ * it created none. */
+static int mkdir_p(const char *path, size_t *made)
 {
 	char *p = strdup(path);
-	int rc = 0;
+	int rc = 0, m = 0;
 
+	*made = 0;
 	if (!p)
 		return -1;
 	for (char *s = p + 1; *s && !rc; s++) {
 		if (*s != '/')
 			continue;
 		*s = '\0';
-		rc = mkdir_one(p);
+		rc = mkdir_one(p, &m);
+		if (m && !*made)
+			*made = (size_t)(s - p);
 		*s = '/';
 	}
 	if (!rc)
-		rc = mkdir_one(p);
+		rc = mkdir_one(p, &m);
+	if (!rc && m && !*made)
+		*made = strlen(p);
 	free(p);
 	return rc;
+}
+
+/* Remove the folders mkdir_p made for path (made as it set it), from
+ * the deepest up, as far as they are empty. */
+static void rmdir_made(const char *path, size_t made)
+{
+	char *p = made ? strdup(path) : NULL;
+	size_t n = p ? strlen(p) : 0;
+
+	while (p && n >= made) {
+		while (n > made && p[n - 1] == '/') /* "out/" */
+			n--;
+		p[n] = '\0';
+		/* the deepest may not have been made (mkdir_p failed) */
+		if (rmdir(p) && (errno == ENOTEMPTY || errno == EEXIST))
+			break;
+		while (n > made && p[n - 1] != '/')
+			n--;
+		if (n == made)
+			break;
+	}
+	free(p);
 }
 
 sc_err export_run(struct store *st, const struct export_opts *o, char **why)
 {
 	struct ex x;
+	size_t made = 0;
 	sc_err err;
 
 	memset(&x, 0, sizeof(x));
@@ -2071,8 +2428,9 @@ sc_err export_run(struct store *st, const struct export_opts *o, char **why)
 	*why = NULL;
 	sbuf_init(&x.line, 0);
 	sbuf_init(&x.file, 0);
-	if (o->out && o->format != FMT_JSON && mkdir_p(o->out)) {
+	if (o->out && o->format != FMT_JSON && mkdir_p(o->out, &made)) {
 		why_set(why, "cannot create directory '%s': %m", o->out);
+		rmdir_made(o->out, made);
 		sbuf_release(&x.line);
 		return SC_EIO;
 	}
@@ -2087,6 +2445,8 @@ sc_err export_run(struct store *st, const struct export_opts *o, char **why)
 	default: break;
 	}
 	store_snapshot_end(st);
+	if (err) /* a failed export leaves no empty folder behind either */
+		rmdir_made(o->out, made);
 	if (err && !*why)
 		why_set(why, "%s", sc_strerror(err));
 	sbuf_release(&x.line);

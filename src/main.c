@@ -7,9 +7,13 @@
  * time, 2 bad usage or configuration, 3 the store is missing, locked or
  * damaged, 4 unknown room (scribe log), 5 the homeserver refused the
  * credentials.
+ *
+ * Files are created private to scribe's user (umask 077, set here
+ * before any subcommand runs), or readable by [store] group.
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -75,6 +79,14 @@ static int help_main(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/*
+	 * The store, its -wal and -shm (SQLite gives them the store's
+	 * mode), backups and exports hold the whole record: whatever umask
+	 * scribe was started with, what it creates is its user's alone
+	 * (0600, folders 0700). [store] group opens them to one group
+	 * (config_apply_group, once the config is read).
+	 */
+	umask(077);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

@@ -8,6 +8,8 @@
  * runs them a million times, so they are prepared once per call, not per
  * record).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -954,14 +956,24 @@ sc_err store_backup(struct store *st, const char *path,
 {
 	sqlite3 *dst = NULL;
 	sqlite3_backup *b;
-	struct stat sb;
 	sc_err err = SC_OK;
-	int rc;
+	int rc, fd;
 
-	if (stat(path, &sb) == 0)
+	/* Made here, and only if new (O_EXCL: no race with another
+	 * writer, no symlink followed), with the process's file mode
+	 * (main.c, config_apply_group); SQLite then fills the empty file
+	 * and gives its -journal the same mode. */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  0666);
+	if (fd < 0 && errno == EEXIST)
 		return store_fail(st, SC_EEXISTS, "'%s' already exists", path);
+	if (fd < 0)
+		return store_fail(st, SC_EIO, "cannot create '%s': %s", path,
+				  strerror(errno));
+	close(fd);
 	rc = sqlite3_open_v2(path, &dst,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
+			     NULL);
 	if (rc != SQLITE_OK) {
 		err = store_fail(st, SC_EIO, "cannot create '%s': %s", path,
 				 dst ? sqlite3_errmsg(dst) : "out of memory");

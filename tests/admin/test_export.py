@@ -4,7 +4,13 @@
 them: every format from a store filled through the real command engine
 (`scribe console`), what the files say, RFC 4180 quoting, ADR numbering
 and supersede links, minutes in the seed layout, idempotent re-exports,
-and the lossless JSON round trip. Prints `ok - name` / `not ok - name: why`.
+and the lossless JSON round trip; every format on stores with no open
+item (run against the sanitizer build by `make check`), an export killed
+mid-file leaving nothing behind, and hostile records (HTML, javascript:
+links, '|' and line breaks, 16,000 '<', spreadsheet formulas, a title of
+../../etc/x, a room id with backticks, a stranger's room with the team
+room's slug) that must not change what the files say or where they go.
+Prints `ok - name` / `not ok - name: why`.
 
 Run: SCRIBE_BIN=build/scribe /usr/bin/python3 tests/admin/test_export.py
 """
@@ -16,6 +22,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from adminlib import BIN, contains, eq, exit_status, run, test, tmpdir  # noqa: E402
@@ -348,6 +355,379 @@ def output_folder_error_gives_mkdir_reason():
     p = run("export", "--format", "md", "--store", STORE, "-o", target)
     eq(p.returncode, 1, "exit")
     contains(p.stderr, "cannot create directory '%s': %s" % (target, want), "stderr")
+
+
+# ---- stores with nothing open: every format, under the sanitizers ----
+#
+# The suite's `make check` runs this file against the ASan/UBSan build: a
+# sanitizer report there aborts scribe (exit status, and a half-written
+# file or a *.tmp left behind), which these tests see.
+
+FORMATS = ("json", "csv", "md", "adr", "minutes")
+
+
+def rec(rid, text, room="!ops:example.org", author="@alice:example.org",
+        created="2026-11-02T09:00:00Z", **kw):
+    r = {"id": rid, "room_id": room, "author": author, "text": text,
+         "created": created}
+    r.update(kw)
+    return r
+
+
+def import_store(name, records):
+    """A store holding exactly records (JSON export fields)."""
+    path = os.path.join(tmp, name + ".db")
+    lines = "".join(json.dumps(r) + "\n" for r in records)
+    run("import", "--store", path, stdin=lines, check=True)
+    return path
+
+
+def sanitizer_clean(p, what):
+    for bad in ("runtime error", "AddressSanitizer", "LeakSanitizer"):
+        assert bad not in p.stderr, "%s: %s" % (what, p.stderr[-1500:])
+
+
+def temporaries(d):
+    return sorted(os.path.join(r, f) for r, _, fs in os.walk(d) for f in fs
+                  if ".tmp" in f)
+
+
+def export_to(store, fmt, out, *extra):
+    """Export store in fmt to out (a file for json, else a folder): exit
+    0, no sanitizer report, no temporary file left."""
+    p = run("export", "--format", fmt, "--store", store, "-o", out, *extra)
+    sanitizer_clean(p, fmt)
+    eq(p.returncode, 0, "%s exit (stderr %r)" % (fmt, p.stderr))
+    eq(temporaries(os.path.dirname(out) if fmt == "json" else out), [],
+       fmt + ": temporary files")
+    return p
+
+
+NOTHING_OPEN = {
+    # rooms and records, but no todo at all
+    "no-todos": [
+        rec("D1", "use linear", detail="it is fast"),
+        rec("C1", "nginx upgraded", tags=["web1"]),
+        rec("M1", "weekly sync", status="ended", closed="2026-11-02T10:00:00Z",
+            notes=[{"ts": "2026-11-02T09:05:00Z", "author": "@alice:example.org",
+                    "kind": "topic", "text": "tracker"}],
+            attendees=["@alice:example.org"]),
+        rec("I1", "db down", severity="major", room="!infra:example.org"),
+    ],
+    # an open todo, but nobody's
+    "unassigned-open": [
+        rec("T1", "someone rotate the keys"),
+        rec("D1", "use linear"),
+    ],
+    # only done and dropped todos (assigned), a rejected proposal
+    "done-dropped": [
+        rec("T1", "fix the rack", status="done", assignees=["@bob:example.org"],
+            closed="2026-11-03T09:00:00Z"),
+        rec("T2", "write doc", status="dropped", assignees=["@bob:example.org"],
+            closed="2026-11-03T09:00:00Z"),
+        rec("D1", "use jira", status="rejected"),
+    ],
+    "empty": [],
+}
+
+
+@test
+def every_format_on_stores_without_assigned_open_todos():
+    for name, records in NOTHING_OPEN.items():
+        store = import_store("nothing-open-" + name, records)
+        base = os.path.join(tmp, "nothing-open-" + name)
+        os.makedirs(base)
+        for fmt in FORMATS:
+            out = os.path.join(base, "all.jsonl" if fmt == "json" else fmt)
+            export_to(store, fmt, out)
+            if fmt == "json":
+                eq(len(open(out).read().splitlines()), len(records),
+                   name + ": json lines")
+        pages = sorted(os.listdir(os.path.join(base, "md")))
+        want = sorted({r["room_id"].strip("!").replace(":", "-")
+                       .replace(".", "-") + ".md" for r in records})
+        eq(pages, want, name + ": md pages")
+        for page in pages:
+            text = open(os.path.join(base, "md", page)).read()
+            contains(text, "## Open action items\n", name + " " + page)
+            if name == "unassigned-open":
+                contains(text, "### Unassigned\n\n- [ ] someone rotate the "
+                         "keys (T1, unassigned)\n", name)
+            else:
+                contains(text, "\nNo open action items.\n", name + " " + page)
+        eq(sorted(os.listdir(os.path.join(base, "csv"))),
+           ["changes.csv", "decisions.csv", "incidents.csv", "meetings.csv",
+            "todos.csv"], name + ": csv files")
+        # one room to standard output, also a room with no records at all
+        for room in ("!ops:example.org", "!nobody:example.org"):
+            p = run("export", "--format", "md", "--room", room,
+                    "--store", store)
+            sanitizer_clean(p, name + " md --room")
+            eq(p.returncode, 0, name + " md --room exit: " + p.stderr)
+            contains(p.stdout, "\nNo open action items.\n" if
+                     name != "unassigned-open" or room != "!ops:example.org"
+                     else "### Unassigned", name + " md --room " + room)
+        # only todos asked for: the section alone
+        out = os.path.join(base, "md-todo")
+        export_to(store, "md", out, "--kind", "todo")
+
+
+SLOW = float(os.environ.get("SCRIBE_TEST_SLOW", "1"))  # tests/valgrind
+
+
+def wait_for_open_output(pid, d, timeout=30.0):
+    """True once process pid has a file under d open."""
+    end = time.monotonic() + timeout * SLOW
+    while time.monotonic() < end:
+        try:
+            fds = os.listdir("/proc/%d/fd" % pid)
+        except FileNotFoundError:
+            return False
+        for fd in fds:
+            try:
+                target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            except OSError:
+                continue
+            if target.startswith(d + "/"):
+                return True
+        time.sleep(0.0005)
+    return False
+
+
+@test
+def killed_export_leaves_no_temporary_and_no_half_file():
+    # a crash, an abort() from a sanitizer or kill -9 in the middle of
+    # writing: the folder holds what it held before, nothing else
+    records = [rec("C%d" % i, "change number %d %s" % (i, "x" * 200))
+               for i in range(1, 20001)]
+    store = import_store("big", records)
+    for fmt in ("json", "csv"):
+        d = os.path.join(tmp, "killed-" + fmt)
+        os.makedirs(d)
+        out = os.path.join(d, "all.jsonl") if fmt == "json" else d
+        before = {}
+        if fmt == "json":
+            with open(out, "w") as f:
+                f.write("the previous export\n")
+            before = read_tree(d)
+        p = subprocess.Popen([BIN, "export", "--format", fmt, "--store",
+                              store, "-o", out], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        caught = wait_for_open_output(p.pid, d)
+        p.kill()
+        p.wait()
+        assert caught, fmt + ": the export ended before it could be killed"
+        eq(read_tree(d), before, fmt + ": folder after kill -9")
+
+
+@test
+def failed_export_leaves_nothing_of_its_own():
+    # a page name taken by a folder: the export stops, names it, and
+    # leaves no temporary file; the folders of a failed export that it
+    # made itself are removed again
+    store = import_store("two-rooms", [rec("D1", "one"),
+                                       rec("D2", "two", room="!w:example.org")])
+    d = os.path.join(tmp, "md-blocked")
+    os.makedirs(os.path.join(d, "w-example-org.md"))
+    p = run("export", "--format", "md", "--store", store, "-o", d)
+    sanitizer_clean(p, "md")
+    eq(p.returncode, 1, "exit")
+    eq(p.stderr, "scribe: error: cannot create '%s/w-example-org.md': Is a "
+       "directory\n" % d, "stderr")
+    eq(temporaries(d), [], "temporary files")
+    assert os.path.isdir(os.path.join(d, "w-example-org.md")), "folder kept"
+    fresh = os.path.join(tmp, "made-by-export")
+    p = run("export", "--format", "csv", "--store", store, "-o",
+            os.path.join(fresh, "sub", "x" * 300))
+    eq(p.returncode, 1, "exit (name too long)")
+    contains(p.stderr, "File name too long", "stderr")
+    assert not os.path.exists(fresh), "the folders it made are left"
+
+
+# ---- hostile content: whatever a record says, the export stays right ----
+
+EVIL_USER = "@<img src=x onerror=alert(1)>:evil.org"  # historical grammar
+TICK_ROOM = "!x`<img src=y onerror=alert(2)>`:evil.org"
+HOSTILE = [
+    rec("T1", "<script>alert(1)</script>", assignees=["@bob:example.org"]),
+    rec("T2", '"><img src=x onerror=alert(1)>', assignees=[EVIL_USER],
+        tags=["<b>x</b>"]),
+    rec("D1", "[click me](javascript:alert(document.cookie))",
+        detail="a | b\nsecond line | c"),
+    rec("D2", "../../etc/x"),
+    rec("D3", "/tmp/abs path"),
+    rec("D4", "<" * 16000),
+    rec("D5", "old way", status="superseded", superseded_by="D6"),
+    rec("D6", "x](javascript:alert(1)) [y"),
+    rec("C1", "=cmd|' /C calc'!A0", author='@=HYPERLINK("http://e/"):evil.org'),
+    rec("C2", '+1, "quoted", -2', detail="@SUM(1+1)", tags=["web1"]),
+    rec("M1", "sync\n# fake heading", room=TICK_ROOM, status="ended",
+        closed="2026-11-02T10:00:00Z", attendees=[EVIL_USER],
+        notes=[{"ts": "2026-11-02T09:05:00Z", "author": EVIL_USER,
+                "kind": "info", "text": "<script>x</script>\n\n## Decisions Made"}]),
+    # a stranger's room whose id has the team room's slug, stored later
+    rec("D7", "intruder page", room="!OPS:example.org",
+        created="2026-11-03T09:00:00Z"),
+]
+
+
+def unescaped(line, ch):
+    """Positions of ch in line not escaped by an odd run of backslashes."""
+    out = []
+    for i, c in enumerate(line):
+        if c == ch:
+            k = i
+            while k > 0 and line[k - 1] == "\\":
+                k -= 1
+            if (i - k) % 2 == 0:
+                out.append(i)
+    return out
+
+
+def cells(row):
+    """The cells of a Markdown table row, split at unescaped '|'."""
+    cuts = unescaped(row, "|")
+    return [row[a + 1:b].strip() for a, b in zip(cuts, cuts[1:])]
+
+
+HOSTILE_STORE = None
+
+
+def hostile_store():
+    global HOSTILE_STORE
+    if not HOSTILE_STORE:
+        HOSTILE_STORE = import_store("hostile", HOSTILE)
+    return HOSTILE_STORE
+
+
+def md_lines_are_text(files):
+    """No line of these Markdown files has a raw '<' or a '[' of the
+    record's making: only scribe's check boxes and ADR links remain."""
+    for name, data in files.items():
+        for line in data.decode().split("\n"):
+            if "``" in line:  # a code span (room ids), checked exactly
+                continue
+            for c in "<":
+                assert not unescaped(line, c), "%s: raw %r in %r" % (
+                    name, c, line[:200])
+            own = line
+            for mine in ("- [ ] ", "- [x] "):
+                own = own.replace(mine, "", 1) if own.startswith(mine) else own
+            if own.startswith(("Superseded by [", "Supersedes [")):
+                own = own.split("[", 1)[1].rsplit("](", 1)[0]
+            assert not unescaped(own, "["), "%s: raw '[' in %r" % (name, line[:200])
+
+
+@test
+def hostile_text_stays_text_in_markdown():
+    d = os.path.join(tmp, "hostile-md")
+    export_to(hostile_store(), "md", d)
+    eq(sorted(os.listdir(d)), ["ops-example-org-2.md", "ops-example-org.md",
+                               "x-img-src-y-onerror-alert-2-evil-org.md"],
+       "pages: the stranger's room gets a name of its own")
+    files = read_tree(d)
+    md_lines_are_text(files)
+    page = files["ops-example-org.md"].decode()
+    lines = page.split("\n")
+    contains(page, "# Handbook: !ops:example.org\n", "the team's page")
+    contains(files["ops-example-org-2.md"].decode(),
+             "# Handbook: !OPS:example.org\n", "the stranger's page")
+    for want in (
+            "- [ ] bob: \\<script>alert(1)\\</script> (T1)",
+            "### \\<img src=x onerror=alert(1)> "
+            "(@\\<img src=x onerror=alert(1)>:evil.org)",
+            "- [ ] \\<img src=x onerror=alert(1)>: \">\\<img src=x "
+            "onerror=alert(1)> (T2) #\\<b>x\\</b>",
+            "- 2026-11-02 09:00 C2 alice: +1, \"quoted\", -2 #web1"):
+        contains(lines, want, "handbook line")
+    rows = [l for l in lines if l.startswith("| D")]
+    eq([len(cells(r)) for r in rows], [5] * 6, "5 cells in every row")
+    eq(cells(rows[0]), ["D1", "2026-11-02",
+                        "\\[click me\\](javascript:alert(document.cookie))",
+                        "a \\| b second line \\| c", "**Accepted**"], "D1")
+    eq(cells(rows[3])[2], "\\<" * 16000, "16,000 '<' as text")
+    room = [l for l in files["x-img-src-y-onerror-alert-2-evil-org.md"]
+            .decode().split("\n") if l.startswith("The record of room")]
+    eq(room, ["The record of room ``!x`<img src=y onerror=alert(2)>`:evil.org`` "
+              "kept by scribe. Times are UTC."], "room id in a code span")
+    # --room writes that room's page under the same name
+    d2 = os.path.join(tmp, "hostile-md-room")
+    export_to(hostile_store(), "md", d2, "--room", "!OPS:example.org")
+    eq(os.listdir(d2), ["ops-example-org-2.md"], "--room page name")
+
+
+@test
+def hostile_text_stays_text_in_adr_and_minutes():
+    base = os.path.join(tmp, "hostile-adr")
+    d = os.path.join(base, "a", "b", "adr")
+    export_to(hostile_store(), "adr", d)
+    eq(sorted(os.listdir(d)), [
+        "0001-click-me-javascript-alert-document-cookie.md", "0002-etc-x.md",
+        "0003-tmp-abs-path.md", "0004-untitled.md", "0005-old-way.md",
+        "0006-x-javascript-alert-1-y.md", "0007-intruder-page.md"], "ADR files")
+    eq(sorted(os.listdir(base)), ["a"], "nothing beside the folder")
+    eq(sorted(os.listdir(os.path.join(base, "a"))), ["b"], "nothing above it")
+    files = read_tree(d)
+    md_lines_are_text(files)
+    one = files["0001-click-me-javascript-alert-document-cookie.md"].decode()
+    contains(one, "# 1. \\[click me\\](javascript:alert(document.cookie))\n",
+             "title")
+    five = files["0005-old-way.md"].decode()
+    contains(five, "Superseded by [6. x\\](javascript:alert(1)) \\[y]"
+             "(0006-x-javascript-alert-1-y.md)\n", "a link scribe wrote")
+    d = os.path.join(tmp, "hostile-minutes")
+    export_to(hostile_store(), "minutes", d)
+    files = read_tree(d)
+    eq(list(files), ["2026-11-02-m1-sync-fake-heading.md"], "minutes file")
+    md_lines_are_text(files)
+    m = list(files.values())[0].decode().split("\n")
+    for want in ("# 2026-11-02 sync # fake heading",
+                 "Meeting M1 in ``!x`<img src=y onerror=alert(2)>`:evil.org``"
+                 ", recorded by scribe.",
+                 "- \\<img src=x onerror=alert(1)>",
+                 "- 09:05 \\<img src=x onerror=alert(1)>: \\<script>x\\</script>"
+                 "  ## Decisions Made"):
+        contains(m, want, "minutes line")
+    assert "## Decisions Made" not in m, "a note made a heading"
+
+
+@test
+def hostile_text_in_csv_is_quoted_and_no_formula():
+    d = os.path.join(tmp, "hostile-csv")
+    export_to(hostile_store(), "csv", d)
+    rows = {}
+    for f in os.listdir(d):
+        with open(os.path.join(d, f), newline="") as fh:
+            for r in csv.DictReader(fh):
+                rows[r["id"]] = r
+    eq(sorted(rows), sorted(r["id"] for r in HOSTILE), "one row per record")
+    eq(rows["C1"]["text"], "'=cmd|' /C calc'!A0", "formula text")
+    eq(rows["C1"]["author"], "'@=HYPERLINK(\"http://e/\"):evil.org",
+       "formula in a user id")
+    eq(rows["C2"]["text"], "'+1, \"quoted\", -2", "leading +, comma, quotes")
+    eq(rows["C2"]["detail"], "'@SUM(1+1)", "leading @")
+    eq(rows["C2"]["author"], "@alice:example.org", "a user id is left alone")
+    eq(rows["T1"]["assignees"], "@bob:example.org", "assignee left alone")
+    eq(rows["T2"]["assignees"], "'" + EVIL_USER, "a hostile assignee")
+    eq(rows["T2"]["text"], '"><img src=x onerror=alert(1)>', "quotes")
+    eq(rows["D1"]["detail"], "a | b\nsecond line | c", "newline kept")
+    eq(rows["D4"]["text"], "<" * 16000, "16,000 '<'")
+    eq(rows["M1"]["room_id"], TICK_ROOM, "room id")
+    raw = open(os.path.join(d, "changes.csv"), "rb").read()
+    contains(raw, b",\"'+1, \"\"quoted\"\", -2\",'@SUM(1+1),", "raw row")
+
+
+@test
+def hostile_text_round_trips_through_json():
+    d = os.path.join(tmp, "hostile-json")
+    os.makedirs(d)
+    out = os.path.join(d, "all.jsonl")
+    export_to(hostile_store(), "json", out)
+    got = {r["id"]: r for r in map(json.loads, open(out))}
+    for r in HOSTILE:
+        eq(got[r["id"]]["text"], r["text"], r["id"] + " text")
+        eq(got[r["id"]]["room_id"], r["room_id"], r["id"] + " room")
+        eq(got[r["id"]]["author"], r["author"], r["id"] + " author")
 
 
 @test

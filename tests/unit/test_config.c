@@ -4,8 +4,11 @@
  * with the file:line message an admin would see, and bot.conf.example
  * itself (as shipped, and with every commented-out key switched on).
  */
+#include <grp.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "harness.h"
@@ -80,6 +83,8 @@ static void test_defaults(void)
 	CHECK_INT(c.request_timeout, 30);
 	CHECK_INT(c.parallel_sends, 8);
 	CHECK_STR(c.store_path, "scribe.db");
+	CHECK(c.store_group == NULL);
+	CHECK_INT(c.store_gid, -1);
 	CHECK_STR(c.prefix, "!");
 	CHECK(c.allowed_inviters == NULL);
 	CHECK(c.allowed_rooms == NULL);
@@ -129,6 +134,7 @@ static void test_every_key(void)
 		"parallel_sends = 1\n"
 		"\t[store]\n"
 		"\tpath = /var/lib/scribe/scribe.db\n"
+		"\tgroup = root\n"
 		"[bot]\n"
 		"prefix = \"?!\"\n"
 		"allowed_inviters = *:example.org, @carol:partner.org\n"
@@ -172,6 +178,8 @@ static void test_every_key(void)
 	CHECK_INT(c.request_timeout, 120);
 	CHECK_INT(c.parallel_sends, 1);
 	CHECK_STR(c.store_path, "/var/lib/scribe/scribe.db");
+	CHECK_STR(c.store_group, "root");
+	CHECK_INT(c.store_gid, 0);
 	CHECK_STR(c.prefix, "?!");
 	CHECK_INT(list_len(c.allowed_inviters), 2);
 	CHECK_STR(c.allowed_inviters[0], "*:example.org");
@@ -381,6 +389,10 @@ static void test_errors(void)
 		  "invalid duration '0s' for 'request_timeout'" },
 		{ "[matrix]\npassword_file =\n", 2, "missing value for 'password_file'" },
 		{ "[store]\npath = \"\"\n", 2, "missing value for 'path'" },
+		{ "[store]\n\ngroup = no-such-group-of-scribe\n", 3,
+		  "unknown group 'no-such-group-of-scribe' for 'group' "
+		  "(expected the name of a group of this system)" },
+		{ "[store]\ngroup = 0\n", 2, "unknown group '0' for 'group'" },
 		{ "[bot]\nprefix =\n", 2, "missing value for 'prefix'" },
 		{ "[bot]\nprefix = 123456789\n", 2,
 		  "invalid prefix '123456789' for 'prefix' (expected 1 to 8 "
@@ -572,6 +584,35 @@ static void test_pickle_key_beside_store(void)
 	sbuf_release(&err);
 }
 
+/* [store] group: empty is none; config_apply_group with none leaves the
+ * umask, with the process's own group sets 027. */
+static void test_store_group(void)
+{
+	struct group *g = getgrgid(getegid());
+	struct config c;
+	struct sbuf err, text;
+	mode_t old;
+
+	sbuf_init(&err, 0);
+	sbuf_init(&text, 0);
+	CHECK_OK(load("[store]\ngroup =\n", &c, &err));
+	CHECK(c.store_group == NULL);
+	CHECK_INT(c.store_gid, -1);
+	old = umask(077);
+	CHECK_OK(config_apply_group(&c, &err));
+	CHECK_INT(umask(077), 077);
+	config_free(&c);
+	CHECK(g != NULL);
+	CHECK_OK(sbuf_printf(&text, "[store]\ngroup = %s\n", g->gr_name));
+	CHECK_OK(load(text.buf, &c, &err));
+	CHECK_INT(c.store_gid, getegid());
+	CHECK_OK(config_apply_group(&c, &err));
+	CHECK_INT(umask(old), 027);
+	config_free(&c);
+	sbuf_release(&err);
+	sbuf_release(&text);
+}
+
 static void test_permissions(void)
 {
 	static const struct {
@@ -641,6 +682,7 @@ static void test_example_documents_every_key(void)
 		"homeserver", "user_id", "password_file", "access_token_file",
 		"device_name", "sync_timeout", "timeline_limit",
 		"retry_min_ms", "request_timeout", "parallel_sends", "path",
+		"group",
 		"prefix", "allowed_inviters", "allowed_rooms", "admins",
 		"privileged_power", "timezone", "log_level", "time", "days",
 		"post_empty", "critical", "major", "minor", "window",
@@ -681,6 +723,13 @@ static void test_example_documents_every_key(void)
 				"bot.conf.example has no line for '%s'", keys[i]);
 	}
 	CHECK_CONTAINS(text.buf, "Default:");
+	{
+		/* the example's group need not exist here; root does */
+		char *g = strstr(out.buf, "\ngroup = scribe-ops\n");
+
+		CHECK(g != NULL);
+		memcpy(g + 9, "root      ", 10);
+	}
 	write_file(conf_path(), out.buf, out.len);
 	CHECK_OK(config_defaults(&c));
 	if (config_load(&c, conf_path(), &err) != SC_OK)
@@ -732,7 +781,7 @@ static void test_example_states_defaults(void)
 		}
 	}
 	fclose(f);
-	CHECK_INT(n, 32);
+	CHECK_INT(n, 33);
 	if (missing)
 		th_fail(__FILE__, __LINE__, "%d keys without a default, e.g. '%s'",
 			missing, last_missing);
@@ -743,6 +792,7 @@ TESTS(TEST(test_defaults), TEST(test_every_key),
       TEST(test_errors), TEST(test_nul_byte),
       TEST(test_error_keeps_values_read), TEST(test_missing_file),
       TEST(test_too_big), TEST(test_pickle_key_beside_store),
+      TEST(test_store_group),
       TEST(test_permissions), TEST(test_example_parses),
       TEST(test_example_documents_every_key),
       TEST(test_example_states_defaults))

@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_export.c - the pieces of `scribe export|import` (export.h,
- * store_admin.h): RFC 4180 fields, file-name slugs, ISO-8601 times, the
- * JSON line writer (read back by jansson, byte for byte what it wrote),
- * the import parser's refusals, and a store-to-store round trip with
- * history, votes, notes, attendees and references through
- * store_export/store_import_record.
+ * store_admin.h): RFC 4180 fields and no spreadsheet formula in them,
+ * file-name slugs, ISO-8601 times, the JSON line writer (read back by
+ * jansson, byte for byte what it wrote), the import parser's refusals,
+ * a store-to-store round trip with history, votes, notes, attendees and
+ * references through store_export/store_import_record, and export_run
+ * in every format on stores with no open item (under the sanitizers of
+ * make check).
  */
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -41,6 +45,32 @@ static void test_csv_quoting(void)
 	CHECK_STR(csv("cr\r\nlf"), "\"cr\r\nlf\"");
 	CHECK_STR(csv(" padded"), "\" padded\"");
 	CHECK_STR(csv("ünïcode ✓"), "ünïcode ✓");
+}
+
+/* OWASP's CSV injection advice: a cell a spreadsheet would run as a
+ * formula starts with a "'"; user ids are left alone. */
+static void test_csv_formulas_neutralised(void)
+{
+	CHECK_STR(csv("=1+1"), "'=1+1");
+	CHECK_STR(csv("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
+	CHECK_STR(csv("+1"), "'+1");
+	CHECK_STR(csv("-1"), "'-1");
+	CHECK_STR(csv("@SUM(1+1)"), "'@SUM(1+1)");
+	CHECK_STR(csv("\t=1"), "'\t=1");
+	CHECK_STR(csv("\r=1"), "\"'\r=1\"");
+	CHECK_STR(csv("=HYPERLINK(\"http://x\",\"y\")"),
+		  "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"");
+	CHECK_STR(csv("  =1"), "\"'  =1\"");
+	CHECK_STR(csv("a=1"), "a=1");
+	CHECK_STR(csv("@bob:example.org"), "@bob:example.org");
+	CHECK_STR(csv("@alice:example.org @bob:example.org:8448"),
+		  "@alice:example.org @bob:example.org:8448");
+	/* a historical user id may hold a formula */
+	CHECK_STR(csv("@=cmd|'/C calc'!A0:evil.org"),
+		  "'@=cmd|'/C calc'!A0:evil.org");
+	CHECK_STR(csv("@bob:example.org @SUM(1):x"),
+		  "'@bob:example.org @SUM(1):x");
+	CHECK_STR(csv("@bob"), "'@bob");
 }
 
 static const char *slug(const char *s, size_t max)
@@ -219,6 +249,121 @@ static void test_round_trip_through_import(void)
 	store_close(b);
 }
 
+/* A store of records given as JSON lines. */
+static struct store *store_of(const char *const *lines)
+{
+	struct store *st = NULL;
+	struct sbuf why;
+
+	sbuf_init(&why, 0);
+	CHECK_OK(store_open(":memory:", &st));
+	CHECK_OK(store_import_begin(st));
+	for (; *lines; lines++) {
+		struct rec_parsed p;
+		CHECK_OK(import_json_line(*lines, &p, &why));
+		CHECK_OK(store_import_record(st, &p.f));
+		rec_parsed_clear(&p);
+	}
+	CHECK_OK(store_import_end(st, 1));
+	sbuf_release(&why);
+	return st;
+}
+
+/* The whole of file path (caller frees), or NULL. */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	struct sbuf sb;
+	char buf[4096];
+	size_t n;
+
+	if (!f)
+		return NULL;
+	sbuf_init(&sb, 0);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		CHECK_OK(sbuf_add(&sb, buf, n));
+	fclose(f);
+	return sbuf_detach(&sb, NULL);
+}
+
+/* Number of files in dir whose name holds ".tmp". */
+static int temporaries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		n += strstr(e->d_name, ".tmp") != NULL;
+	closedir(d);
+	return n;
+}
+
+#define R(id, extra)                                                       \
+	"{\"id\":\"" id "\",\"room_id\":\"!ops:example.org\",\"author\":"   \
+	"\"@alice:example.org\",\"created\":\"2026-11-02T09:00:00Z\"," extra "}"
+
+/*
+ * Every format on stores where no room has an assigned open todo: a
+ * room with a decision and a change, one with only done and dropped
+ * todos, and an empty store. Under UBSan (make check) the md page of
+ * such a room passed qsort a null pointer.
+ */
+static void test_every_format_without_open_items(void)
+{
+	static const char *const no_todos[] = {
+		R("D1", "\"text\":\"use linear\""),
+		R("C1", "\"text\":\"nginx upgraded\""), NULL
+	};
+	static const char *const closed[] = {
+		R("T1", "\"text\":\"fix it\",\"status\":\"done\","
+			"\"assignees\":[\"@bob:example.org\"]"),
+		R("T2", "\"text\":\"doc\",\"status\":\"dropped\","
+			"\"assignees\":[\"@bob:example.org\"]"), NULL
+	};
+	static const char *const empty[] = { NULL };
+	static const char *const *stores[] = { no_todos, closed, empty };
+	static const enum export_format fmts[] = { FMT_JSON, FMT_CSV, FMT_MD,
+						   FMT_ADR, FMT_MINUTES };
+	char out[1024], dir[512];
+
+	for (size_t s = 0; s < 3; s++) {
+		struct store *st = store_of(stores[s]);
+
+		for (size_t f = 0; f < 5; f++) {
+			struct export_opts o;
+			char *why = NULL, *page;
+
+			snprintf(dir, sizeof(dir), "%s/open-%zu-%zu",
+				 th_tmpdir(), s, f);
+			CHECK_OK(mkdir(dir, 0700));
+			snprintf(out, sizeof(out), "%s%s", dir,
+				 fmts[f] == FMT_JSON ? "/all.jsonl" : "/out");
+			memset(&o, 0, sizeof(o));
+			o.format = fmts[f];
+			o.out = out;
+			o.tz = "UTC";
+			CHECK_OK(export_run(st, &o, &why));
+			CHECK(why == NULL);
+			snprintf(out, sizeof(out), "%s/out", dir);
+			CHECK_INT(temporaries(dir) + temporaries(out), 0);
+			if (fmts[f] != FMT_MD)
+				continue;
+			snprintf(out, sizeof(out), "%s/out/ops-example-org.md",
+				 dir);
+			page = slurp(out);
+			CHECK(s == 2 ? page == NULL : page != NULL);
+			if (page)
+				CHECK_CONTAINS(page, "## Open action items\n\n"
+						     "No open action items.\n");
+			free(page);
+		}
+		store_close(st);
+	}
+}
+
 static void test_import_refuses(void)
 {
 	static const struct {
@@ -285,6 +430,8 @@ static void test_import_conflicts_roll_back(void)
 	store_close(a);
 }
 
-TESTS(TEST(test_csv_quoting), TEST(test_slug), TEST(test_iso_times),
+TESTS(TEST(test_csv_quoting), TEST(test_csv_formulas_neutralised),
+      TEST(test_slug), TEST(test_every_format_without_open_items),
+      TEST(test_iso_times),
       TEST(test_json_line_reads_back), TEST(test_round_trip_through_import),
       TEST(test_import_refuses), TEST(test_import_conflicts_roll_back))
