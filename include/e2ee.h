@@ -40,11 +40,12 @@ struct e2ee;
  * another device id than mx's. SC_EAUTH is the homeserver refusing the
  * access token, as everywhere. mx->user_id and mx->device_id must be
  * set (mx_whoami) and outlive e; so must st and cfg. A server that wants
- * interactive auth for the cross-signing upload gets a warning, not a
- * failure.
+ * interactive auth for the cross-signing upload gets the account
+ * password when one is given (NULL: none; only used during the call),
+ * else a warning, not a failure.
  */
 sc_err e2ee_open(struct store *st, struct matrix *mx, const struct config *cfg,
-		 struct e2ee **out);
+		 const char *password, struct e2ee **out);
 void e2ee_close(struct e2ee *e);
 
 /* Inside the batch transaction: to-device events (olm decrypt, room

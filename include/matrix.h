@@ -43,6 +43,11 @@ struct matrix {
 	char errcode[64];     /* Matrix errcode of the last failure or "" */
 	char error[256];      /* its human text */
 	long status;          /* HTTP status of the last response, 0 = none */
+	/* The last 401 was a user-interactive auth challenge: its session
+	 * ("" when it was none) and whether m.login.password alone is a
+	 * flow (the one scribe can answer). */
+	char uia_session[128];
+	int uia_password;
 	int max_attempts;     /* mx_call_retry: 0 = until stopped */
 	long request_timeout_ms; /* for calls given timeout 0 (default 30 s) */
 	long backoff_ms;      /* mx_call_retry: first back-off, doubled per

@@ -1710,7 +1710,14 @@ int run_main(int argc, char **argv)
 		log_warn("the homeserver did not say which device the token is "
 			 "for; encryption is off");
 	else if (!err && b.cfg.crypto_enabled) {
-		err = e2ee_open(b.st, b.mx, &b.cfg, &b.e2ee);
+		/* for the cross-signing upload, should the server ask */
+		char *password = NULL;
+		if (b.cfg.password_file && read_secret(b.cfg.password_file, &password))
+			log_info("cannot read password file '%s': cross-signing "
+				 "keys can be published only if the homeserver "
+				 "does not ask for the password", b.cfg.password_file);
+		err = e2ee_open(b.st, b.mx, &b.cfg, password, &b.e2ee);
+		wipe_str(password);
 		if (err && err != SC_EINTR && err != SC_EAUTH) {
 			/* the reason was logged; SC_EAUTH (token) is below */
 			fprintf(stderr, "scribe: error: cannot set up encryption: %s\n",
@@ -1825,7 +1832,6 @@ int login_main(int argc, char **argv)
 	 * `scribe run`'s patience (the reasons are logged as they happen) */
 	b.mx->max_attempts = LOGIN_ATTEMPTS;
 	err = mx_login(b.mx, b.cfg.user_id, password, device, b.cfg.device_name);
-	wipe_str(password);
 	if (err) {
 		fprintf(stderr, "scribe: error: login failed: %s%s%s\n", sc_strerror(err),
 			b.mx->error[0] ? ": " : "", b.mx->error);
@@ -1847,10 +1853,25 @@ int login_main(int argc, char **argv)
 		rc = 3;
 		goto out;
 	}
+	/* The password is at hand: publish the device's keys and its
+	 * cross-signing now, which a homeserver may want the password for
+	 * (Synapse does whenever the account has a master key already). */
+	if (b.cfg.crypto_enabled) {
+		struct e2ee *e = NULL;
+		err = e2ee_open(b.st, b.mx, &b.cfg, password, &e);
+		e2ee_close(e);
+		if (err) {
+			fprintf(stderr, "scribe: error: cannot set up encryption: %s\n",
+				sc_strerror(err));
+			rc = err == SC_ECONFIG ? 2 : err == SC_ESTORE ? 3 : 1;
+			goto out;
+		}
+	}
 	printf("logged in as %s, device %s; token in %s\n", b.mx->user_id,
 	       b.mx->device_id, b.cfg.access_token_file);
 	rc = 0;
 out:
+	wipe_str(password);
 	free(device);
 	bot_teardown(&b);
 	return rc;

@@ -60,6 +60,8 @@ struct e2ee {
 	struct store *st;
 	struct matrix *mx;
 	const struct config *cfg;
+	const char *password;     /* account password for interactive auth,
+	                             borrowed during e2ee_open only, or NULL */
 	struct crypto_account *acc;
 	char *key;                /* pickle key, secret */
 	size_t key_len;
@@ -413,11 +415,72 @@ static sc_err post(struct e2ee *e, const char *method, const char *p,
 	return err;
 }
 
+/* The master key the homeserver holds for our account, or NULL. */
+static sc_err server_master_key(struct e2ee *e, char **out)
+{
+	json_t *body = json_pack("{s:{s:[]}}", "device_keys", e->user_id), *resp = NULL;
+	json_t *keys;
+	const char *k;
+	json_t *v;
+	sc_err err = body ? post(e, "POST", "/keys/query", body, &resp) : SC_ENOMEM;
+
+	*out = NULL;
+	keys = json_object_get(json_object_get(json_object_get(resp, "master_keys"),
+					       e->user_id), "keys");
+	json_object_foreach(keys, k, v)
+		if (!*out && json_string_value(v) && !(*out = strdup(json_string_value(v))))
+			err = SC_ENOMEM;
+	json_decref(body);
+	json_decref(resp);
+	return err;
+}
+
+/*
+ * POST /keys/device_signing/upload. Synapse asks for user-interactive
+ * auth: 1.67 always, current versions when the account has a master key
+ * already (a new store, a reinstall). It is answered with the account
+ * password (m.login.password) when scribe has it: `scribe login` always,
+ * `scribe run` when [matrix] password_file is readable.
+ */
+static sc_err upload_signing_keys(struct e2ee *e, json_t *body)
+{
+	sc_err err = post(e, "POST", "/keys/device_signing/upload", body, NULL);
+	json_t *auth;
+
+	if (err != SC_EMATRIX || e->mx->status != 401 || !e->mx->uia_session[0])
+		return err;
+	if (!e->mx->uia_password) {
+		log_warn("the homeserver wants interactive auth scribe cannot "
+			 "give to publish cross-signing keys: %s", e->mx->error);
+		return err;
+	}
+	if (!e->password) {
+		log_warn("the homeserver wants the account password to publish "
+			 "cross-signing keys: make [matrix] password_file readable "
+			 "by `scribe run`, or run `scribe login --force` again");
+		return err;
+	}
+	auth = json_pack("{s:s, s:{s:s, s:s}, s:s, s:s}", "type", "m.login.password",
+			 "identifier", "type", "m.id.user", "user", e->user_id,
+			 "password", e->password, "session", e->mx->uia_session);
+	if (!auth || json_object_set_new(body, "auth", auth))
+		return SC_ENOMEM;
+	err = post(e, "POST", "/keys/device_signing/upload", body, NULL);
+	json_object_del(body, "auth");
+	if (err == SC_EMATRIX && e->mx->status == 401)
+		log_warn("the homeserver refused the account password for the "
+			 "cross-signing upload: %s %s", e->mx->errcode, e->mx->error);
+	return err;
+}
+
 /*
  * Self cross-signing: master and self-signing keys (persisted before the
  * upload), then our device signed by the self-signing key. A server that
- * wants interactive auth for it gets a warning, not a failure: the bot
- * works uncross-signed, Element just marks it unverified.
+ * wants interactive auth scribe cannot give gets a warning, not a
+ * failure: the bot works uncross-signed, and Element shows its replies
+ * as from a device not verified by its owner (and, in its strict mode,
+ * withholds room keys from it). An account whose master key this store
+ * lacks (a new store, a reinstall) gets a new identity, which is said.
  */
 static sc_err cross_sign(struct e2ee *e)
 {
@@ -443,10 +506,21 @@ static sc_err cross_sign(struct e2ee *e)
 	free(p);
 	if (err)
 		goto out;
-	err = crypto_xsign_upload_body(x, e->user_id, &body);
+	err = server_master_key(e, &p);
+	if (!err && p && strcmp(p, crypto_xsign_master(x)))
+		log_warn("the account %s has a cross-signing identity (master key "
+			 "%s) whose private keys this store does not hold (a new "
+			 "store, or a reinstall); replacing it with %s: everyone "
+			 "who verified scribe will see its identity changed and "
+			 "must verify it again", e->user_id, p, crypto_xsign_master(x));
+	free(p);
+	p = NULL;
+	if (err == SC_EMATRIX)
+		err = SC_OK; /* the upload says what is wrong */
 	if (!err)
-		err =
-		    post(e, "POST", "/keys/device_signing/upload", body, NULL);
+		err = crypto_xsign_upload_body(x, e->user_id, &body);
+	if (!err)
+		err = upload_signing_keys(e, body);
 	json_decref(body);
 	body = NULL;
 	if (!err)
@@ -519,7 +593,7 @@ static sc_err load_account(struct e2ee *e, const char *pickle)
 }
 
 sc_err e2ee_open(struct store *st, struct matrix *mx, const struct config *cfg,
-		 struct e2ee **out)
+		 const char *password, struct e2ee **out)
 {
 	struct e2ee *e = calloc(1, sizeof(*e));
 	char *pickle = NULL, *flag = NULL;
@@ -532,6 +606,7 @@ sc_err e2ee_open(struct store *st, struct matrix *mx, const struct config *cfg,
 	e->st = st;
 	e->mx = mx;
 	e->cfg = cfg;
+	e->password = password;
 	e->user_id = mx->user_id;
 	e->device_id = mx->device_id;
 	e->otk_count = -1;
@@ -567,6 +642,7 @@ sc_err e2ee_open(struct store *st, struct matrix *mx, const struct config *cfg,
 		goto fail;
 	log_info("encryption ready: device %s, ed25519 %s", e->device_id,
 		 crypto_account_ed25519(e->acc));
+	e->password = NULL; /* the caller wipes it */
 	*out = e;
 	return SC_OK;
 fail:
@@ -1082,10 +1158,16 @@ sc_err e2ee_sync_begin(struct e2ee *e, json_t *sync)
 			if (err)
 				return err;
 		} else if (!strcmp(type, "m.room_key.withheld")) {
-			log_info("room key withheld by %s for %s: %s",
+			/* the sender's client will not let scribe read that
+			 * session: the operator must hear why */
+			log_warn("room key withheld by %s for %s (session %s): %s%s%s%s",
 				 jstr(ev, "sender"),
 				 jstr(c, "room_id") ? jstr(c, "room_id") : "?",
-				 jstr(c, "code") ? jstr(c, "code") : "?");
+				 jstr(c, "session_id") ? jstr(c, "session_id") : "?",
+				 jstr(c, "code") ? jstr(c, "code") : "?",
+				 jstr(c, "reason") ? " (" : "",
+				 jstr(c, "reason") ? jstr(c, "reason") : "",
+				 jstr(c, "reason") ? ")" : "");
 		}
 	}
 	json_array_foreach(json_object_get(lists, "changed"), i, u) {
@@ -1394,6 +1476,10 @@ static sc_err olm_send(struct e2ee *e, struct target *t, size_t n,
 		err =
 		    crypto_olm_plaintext(e->acc, type, content, e->user_id,
 					 e->device_id, t[i].user, t[i].ed, &pt);
+		/* MSC4147, as current clients send: the recipient learns our
+		 * signed device keys even before it has queried them */
+		if (!err && json_object_set(pt, "sender_device_keys", e->device_keys))
+			err = SC_ENOMEM;
 		if (!err)
 			err = crypto_olm_encrypt_event(e->acc, t[i].s,
 						       t[i].curve, pt, &enc);

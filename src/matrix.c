@@ -175,6 +175,45 @@ sc_err mx_path(struct sbuf *sb, const char *fmt, ...)
 	return err;
 }
 
+/*
+ * A 401 that asks for user-interactive auth ({"session", "flows", ...},
+ * perhaps with M_FORBIDDEN after a wrong password): keep the session and
+ * say in error what it wants. 0 when body is no such challenge.
+ */
+static int uia_challenge(struct matrix *m, json_t *body)
+{
+	json_t *flows = json_object_get(body, "flows"), *flow;
+	const char *session = json_string_value(json_object_get(body, "session"));
+	const char *code = json_string_value(json_object_get(body, "errcode"));
+	const char *msg = json_string_value(json_object_get(body, "error"));
+	struct sbuf what;
+	size_t i;
+
+	if (!json_is_array(flows) || !session)
+		return 0;
+	snprintf(m->uia_session, sizeof(m->uia_session), "%s", session);
+	snprintf(m->errcode, sizeof(m->errcode), "%s", code ? code : "");
+	sbuf_init(&what, sizeof(m->error) - 1);
+	sbuf_puts(&what, msg ? msg : "user-interactive auth required");
+	sbuf_puts(&what, " (flows:");
+	json_array_foreach(flows, i, flow) {
+		json_t *stages = json_object_get(flow, "stages"), *st;
+		size_t k;
+
+		sbuf_puts(&what, i ? "; " : " ");
+		json_array_foreach(stages, k, st)
+			sbuf_printf(&what, "%s%s", k ? " + " : "",
+				    json_string_value(st) ? json_string_value(st) : "?");
+		if (json_array_size(stages) == 1 && json_string_value(json_array_get(stages, 0)) &&
+		    !strcmp(json_string_value(json_array_get(stages, 0)), "m.login.password"))
+			m->uia_password = 1;
+	}
+	sbuf_puts(&what, ")");
+	snprintf(m->error, sizeof(m->error), "%s", what.buf);
+	sbuf_release(&what);
+	return 1;
+}
+
 /* Map a finished response to an sc_err; keeps errcode/error. */
 static sc_err map_status(struct matrix *m, long status, json_t *body)
 {
@@ -182,8 +221,12 @@ static sc_err map_status(struct matrix *m, long status, json_t *body)
 	json_int_t retry = -1;
 
 	m->errcode[0] = m->error[0] = '\0';
+	m->uia_session[0] = '\0';
+	m->uia_password = 0;
 	if (status >= 200 && status < 300)
 		return SC_OK;
+	if (status == 401 && uia_challenge(m, body))
+		return SC_EMATRIX;
 	if (json_is_object(body)) {
 		json_t *ra;
 		code = json_string_value(json_object_get(body, "errcode"));
@@ -317,8 +360,9 @@ static sc_err xfer_result(struct matrix *m, void *h, struct xfer *x, int rc,
 	err = map_status(m, status, parsed);
 	if (err) {
 		if (err != SC_ERATELIMIT)
-			log_warn("%s %s: %ld %s %s", method, path, status,
-				 m->errcode[0] ? m->errcode : "(no json)", m->error);
+			log_warn("%s %s: %ld %s%s%s", method, path, status,
+				 m->errcode[0] ? m->errcode : parsed ? "" : "(no json)",
+				 m->errcode[0] || !parsed ? " " : "", m->error);
 	} else if (!json_is_object(parsed)) {
 		log_warn("%s %s: response is not a json object: %s", method, path,
 			 parsed ? "wrong type" : jerr.text);

@@ -20,6 +20,7 @@ from harness import check, expect  # noqa: E402
 
 try:
     import olm  # noqa: E402
+    from nio.crypto import olm_machine  # noqa: E402
     import nio_peer  # noqa: E402
     from nio_peer import Peer  # noqa: E402
 except ImportError as e:
@@ -28,6 +29,19 @@ except ImportError as e:
 
 S = {}
 SCRIBE = nio_peer.SCRIBE
+
+# Every olm payload the nio peers decrypt, to see what scribe puts in
+# its to-device messages (nio keeps them to itself).
+OLM_PAYLOADS = []
+_handle_olm_event = olm_machine.Olm._handle_olm_event
+
+
+def _record_olm_event(self, sender, sender_key, payload):
+    OLM_PAYLOADS.append((sender, payload))
+    return _handle_olm_event(self, sender, sender_key, payload)
+
+
+olm_machine.Olm._handle_olm_event = _record_olm_event
 
 
 def canonical(obj):
@@ -109,6 +123,45 @@ def unsigned_device_withheld():
     expect(not nio_peer.plaintext_sends(S["hs"], S["room"]), "no plaintext")
 
 
+def room_key_has_sender_device_keys():
+    keys = [p for (sender, p) in OLM_PAYLOADS if sender == SCRIBE and p["type"] == "m.room_key"]
+    expect(keys, "bob's device got a room key from scribe")
+    sdk = keys[-1].get("sender_device_keys")
+    expect(isinstance(sdk, dict), "sender_device_keys is there: %r" % sorted(keys[-1]))
+    expect(sdk.get("user_id") == SCRIBE and sdk.get("device_id") == keys[-1]["sender_device"],
+           "they are scribe's own device's: %r" % sdk)
+    ed = sdk["keys"]["ed25519:" + sdk["device_id"]]
+    expect(ed == keys[-1]["keys"]["ed25519"], "the key the message is signed with")
+    olm.ed25519_verify(ed, canonical(sdk), sdk["signatures"][SCRIBE]["ed25519:" + sdk["device_id"]])
+
+
+def uia_always():
+    """Synapse 1.67 asks for the password at every cross-signing upload:
+    scribe answers with its password file, at login and at run."""
+    tmp = tempfile.mkdtemp(prefix="scribe-trust-uia-")
+    hs = harness.Homeserver(users=("alice", "scribe"), workdir=tmp,
+                            args=["--uia-signing", "always"])
+    sc = harness.Scribe(hs, tmp)
+    try:
+        out = sc.login()
+        hs.login("alice")
+        r = hs.call("POST", "/_matrix/client/v3/keys/query",
+                    {"device_keys": {SCRIBE: []}}, user="alice")
+        dev = list(r["device_keys"][SCRIBE].values())[0]
+        ssk = list(r["self_signing_keys"][SCRIBE]["keys"].values())[0]
+        expect(r["master_keys"][SCRIBE]["keys"], "a master key was published")
+        expect("ed25519:" + ssk in dev["signatures"][SCRIBE],
+               "the device is signed by the self-signing key: %r" % dev["signatures"])
+        uia = [q for q in hs.requests() if q["path"].endswith("/keys/device_signing/upload")]
+        expect(len(uia) == 2 and uia[1]["body"].get("auth", {}).get("type") == "m.login.password",
+               "asked, then answered with the password: %r" % [q.get("body", {}).get("auth")
+                                                               for q in uia])
+        expect("pw-scribe" not in out.stdout + out.stderr, "the password is never logged")
+    finally:
+        sc.kill()
+        hs.stop()
+
+
 def main():
     try:
         check("trust setup: scribe with trust = cross-signed, bob cross-signed", setup)
@@ -116,6 +169,10 @@ def main():
               cross_signed_device_reads)
         check("trust: an unsigned device gets m.room_key.withheld, not the key",
               unsigned_device_withheld)
+        check("trust: scribe's room keys carry its signed device keys (MSC4147)",
+              room_key_has_sender_device_keys)
+        check("trust: a server asking for the password at every cross-signing upload "
+              "(Synapse 1.67) gets it", uia_always)
     finally:
         nio_peer.teardown(S, ("alice", "bob"))
     harness.finish()

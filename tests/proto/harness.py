@@ -182,14 +182,15 @@ def make_cert(workdir, name="hs", san="DNS:localhost"):
 class Homeserver:
     """The test homeserver as a subprocess on a free loopback port.
     tls=(cert, key) serves https with that certificate; the harness's own
-    calls then trust it (and only it); tls13_only refuses TLS 1.2."""
+    calls then trust it (and only it); tls13_only refuses TLS 1.2; args
+    go to hs.py as they are (e.g. ["--uia-signing", "always"])."""
 
     def __init__(self, users=("alice", "bob", "elon", "scribe"), workdir=None, tls=None,
-                 tls13_only=False):
+                 tls13_only=False, args=()):
         self.workdir = workdir or tempfile.mkdtemp(prefix="scribe-hs-")
         self.log = open(os.path.join(self.workdir, "hs.stderr"), "w")
         spec = ",".join("%s:pw-%s" % (u, u) for u in users)
-        argv = [PY, HS, "--port", "0", "--users", spec]
+        argv = [PY, HS, "--port", "0", "--users", spec] + list(args)
         self.ctx = None
         if tls:
             argv += ["--tls-cert", tls[0], "--tls-key", tls[1]]
