@@ -47,3 +47,11 @@ if [ -n "$missing" ]; then
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing
 fi
+if [ "${1:-}" = "--test" ]; then
+	# Real Matrix for the suite, fetched once and cached in ignored
+	# folders of the checkout: Element's crypto stack (matrix-js-sdk and
+	# Node from npm) and a current Synapse (Debian sid's, in a sid root)
+	top=$(cd "$(dirname "$0")/.." && pwd)
+	sh "$top/tests/e2ee/js/setup.sh"
+	sh "$top/tests/synapse/setup.sh" "$top/build-synapse"
+fi

@@ -297,6 +297,17 @@ class Homeserver:
         self.log.close()
 
 
+def new_homeserver(**kw):
+    """A new homeserver, started: the test homeserver, or a real Synapse
+    (tests/synapse/synapse.py) when SCRIBE_TEST_HS=synapse; kw as for
+    Homeserver."""
+    if os.environ.get("SCRIBE_TEST_HS", "hs") == "synapse":
+        sys.path.insert(0, os.path.join(ROOT, "tests", "synapse"))
+        import synapse  # noqa: E402 - only where asked for
+        return synapse.Synapse(**kw)
+    return Homeserver(**kw)
+
+
 class Scribe:
     """The real scribe binary with its own store and config."""
 
@@ -411,17 +422,21 @@ class World:
     """Homeserver + logged-in users + scribe joined to one room."""
 
     def __init__(self, users=("alice", "bob", "elon"), encrypted=False, extra_conf="",
-                 start=True, tls=False, **scribe_conf):
+                 start=True, tls=False, hs=None, **scribe_conf):
         """tls=True: the homeserver serves https with a fresh self-signed
         certificate (self.cert), which scribe is told to trust (ca_file)
-        unless scribe_conf brings its own matrix_conf."""
+        unless scribe_conf brings its own matrix_conf. hs: a running
+        homeserver with the users registered, shared with other Worlds
+        and not stopped by close(); without it a World starts its own
+        (see new_homeserver)."""
         self.tmp = tempfile.mkdtemp(prefix="scribe-proto-")
         self.cert = self.key = None
         if tls:
             self.cert, self.key = make_cert(self.tmp)
             scribe_conf.setdefault("matrix_conf", "ca_file = %s" % self.cert)
-        self.hs = Homeserver(users=tuple(users) + ("scribe",), workdir=self.tmp,
-                             tls=(self.cert, self.key) if tls else None)
+        self.own_hs = hs is None
+        self.hs = hs or new_homeserver(users=tuple(users) + ("scribe",), workdir=self.tmp,
+                                       tls=(self.cert, self.key) if tls else None)
         for u in users:
             self.hs.login(u)
         self.scribe = Scribe(self.hs, self.tmp, extra_conf, **scribe_conf)
@@ -515,6 +530,7 @@ class World:
         try:
             self.scribe.kill(signal.SIGTERM)
         finally:
-            self.hs.stop()
+            if self.own_hs:
+                self.hs.stop()
             if os.environ.get("SCRIBE_KEEP_TMP") is None:
                 shutil.rmtree(self.tmp, ignore_errors=True)
