@@ -185,6 +185,15 @@ sc_err mx_whoami(struct matrix *m);
 int mx_fit_content(json_t *content, size_t max);
 
 /*
+ * Older servers' push rules highlight anyone whose name or localpart is a
+ * word of a message's body. In content's body, break each whole-word,
+ * case-insensitive occurrence of the n words with a word joiner (U+2060,
+ * invisible) after its first character. Returns 1 when it changed the
+ * body, 0 when not, -1 when out of memory.
+ */
+int mx_defuse_words(json_t *content, const char *const *words, size_t n);
+
+/*
  * The content of a reply: m.notice (or m.text with m.mentions naming
  * exactly r->mentions when it pings), plain body, HTML formatted_body,
  * m.relates_to.m.in_reply_to = in_reply_to (may be NULL) and, when

@@ -144,6 +144,68 @@ static sc_err queue_message(struct bot *b, const char *room, const char *txn,
 	return err;
 }
 
+/* The names of a room's members a pinging reply must not ping. */
+struct names {
+	const struct reply *r;
+	char **v;
+	size_t n, cap;
+	int oom;
+};
+
+static int names_add(struct names *nm, const char *s, size_t len)
+{
+	char **v;
+
+	if (len < 2)
+		return 0; /* a letter is no name a push rule matches usefully */
+	if (nm->n == nm->cap) {
+		nm->cap = nm->cap ? nm->cap * 2 : 16;
+		v = realloc(nm->v, nm->cap * sizeof(*v));
+		if (!v)
+			return nm->oom = 1;
+		nm->v = v;
+	}
+	if (!(nm->v[nm->n] = strndup(s, len)))
+		return nm->oom = 1;
+	nm->n++;
+	return 0;
+}
+
+static int collect_name(const struct member *m, void *ctx)
+{
+	struct names *nm = ctx;
+	const char *colon = strchr(m->user_id, ':');
+
+	for (size_t i = 0; i < nm->r->nmentions; i++)
+		if (!strcmp(nm->r->mentions[i], m->user_id))
+			return 0;
+	if (colon && names_add(nm, m->user_id + 1, (size_t)(colon - m->user_id - 1)))
+		return 1;
+	return m->display_name && names_add(nm, m->display_name, strlen(m->display_name));
+}
+
+/*
+ * A reply that pings echoes what a member typed; on servers without
+ * m.mentions, push rules would highlight every member named in it: the
+ * room's other members' names are broken in its body (the HTML body,
+ * which clients show, keeps them).
+ */
+static sc_err defuse_names(struct bot *b, const char *room, const struct reply *r,
+			   json_t *content)
+{
+	struct names nm = { r, NULL, 0, 0, 0 };
+	sc_err err = r->nmentions ? store_members(b->st, room, 0, collect_name, &nm) : SC_OK;
+
+	if (!err && nm.oom)
+		err = SC_ENOMEM;
+	if (!err && mx_defuse_words(content, (const char *const *)nm.v, nm.n) < 0)
+		err = SC_ENOMEM;
+	for (size_t i = 0; i < nm.n; i++)
+		free(nm.v[i]);
+	free(nm.v);
+	return err;
+}
+
 /* Queue a reply to event_id (in its thread, if any). */
 static sc_err queue_reply(struct bot *b, const char *room, const char *kind,
 			  const char *event_id, const char *thread_root,
@@ -156,6 +218,11 @@ static sc_err queue_reply(struct bot *b, const char *room, const char *kind,
 
 	if (!content)
 		return SC_ENOMEM;
+	err = defuse_names(b, room, r, content);
+	if (err) {
+		json_decref(content);
+		return err;
+	}
 	sbuf_init(&txn, 0);
 	err = mx_txn_id(&txn, kind, event_id);
 	if (!err)
@@ -1420,7 +1487,9 @@ static sc_err post_digest(const char *room, const char *txn,
 
 	if (!content)
 		return SC_ENOMEM;
-	err = queue_message(b, room, txn, content, 0);
+	err = defuse_names(b, room, r, content);
+	if (!err)
+		err = queue_message(b, room, txn, content, 0);
 	json_decref(content);
 	return err;
 }

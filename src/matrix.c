@@ -4,12 +4,14 @@
  * handle (see matrix.h). This is the only file that includes curl, and
  * the one place where HTTP statuses and Matrix errcodes become sc_err.
  */
+#include <ctype.h>
 #include <curl/curl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -908,6 +910,8 @@ int mx_fit_content(json_t *content, size_t max)
  * without m.mentions finds them in the body). The HTML body, which
  * clients show, is left as it is.
  */
+#define WORD_JOINER "\xE2\x81\xA0" /* U+2060 */
+
 static char *defuse_body(const struct reply *r)
 {
 	const char *p = r->body.buf;
@@ -921,13 +925,66 @@ static char *defuse_body(const struct reply *r)
 			if (!strncmp(p, r->mentions[i], strlen(r->mentions[i])))
 				keep = strlen(r->mentions[i]);
 		if (sbuf_add(&out, p, keep) ||
-		    (keep == 1 && *p == '@' && sbuf_puts(&out, "\xE2\x81\xA0"))) {
+		    (keep == 1 && *p == '@' && sbuf_puts(&out, WORD_JOINER))) {
 			sbuf_release(&out);
 			return NULL;
 		}
 		p += keep;
 	}
 	return sbuf_detach(&out, NULL);
+}
+
+/* Whether s[0] continues a word (non-ASCII counts, but for the word
+ * joiner, which is no letter to a push rule either). */
+static int word_at(const char *s)
+{
+	unsigned char c = (unsigned char)*s;
+
+	if (!strncmp(s, WORD_JOINER, 3))
+		return 0;
+	return c >= 0x80 || isalnum(c) || c == '_';
+}
+
+int mx_defuse_words(json_t *content, const char *const *words, size_t n)
+{
+	const char *body = json_string_value(json_object_get(content, "body"));
+	struct sbuf out;
+	const char *p;
+	int changed = 0;
+
+	if (!body || !n)
+		return 0;
+	sbuf_init(&out, 0);
+	for (p = body; *p;) {
+		size_t len = 0;
+
+		if (p == body || !word_at(p - 1) ||
+		    (p - body >= 3 && !strncmp(p - 3, WORD_JOINER, 3)))
+			for (size_t i = 0; i < n && !len; i++) {
+				size_t wl = strlen(words[i]);
+				if (wl && !strncasecmp(p, words[i], wl) && !word_at(p + wl))
+					len = wl;
+			}
+		if (len) {
+			/* the word joiner after its first character */
+			size_t first = utf8_char_len(p, len);
+			if (sbuf_add(&out, p, first ? first : 1) ||
+			    sbuf_puts(&out, WORD_JOINER) ||
+			    sbuf_add(&out, p + (first ? first : 1), len - (first ? first : 1)))
+				goto fail;
+			p += len;
+			changed = 1;
+		} else if (sbuf_putc(&out, *p++)) {
+			goto fail;
+		}
+	}
+	if (changed && json_object_set_new(content, "body", json_string(out.buf)))
+		goto fail;
+	sbuf_release(&out);
+	return changed;
+fail:
+	sbuf_release(&out);
+	return -1;
 }
 
 json_t *mx_reply_content(const struct reply *r, const char *in_reply_to,

@@ -8,6 +8,7 @@ hostile event and waits for its reply: scribe handles a sync's events in
 order, so that reply also proves the hostile event was got past.
 """
 import os
+import re
 import shutil
 import sys
 import time
@@ -166,12 +167,18 @@ check("state events with a non-empty state_key are not the room's state", state_
 def at_room_not_echoed():
     w = World()
     try:
-        ev = w.hs.say("alice", w.room, "!todo @bob tell @room everyone, and @elon:localhost")
+        ev = w.hs.say("alice", w.room, "!todo @bob tell @room everyone, and @elon:localhost"
+                      ", Elon and ALICE")
         reply = w.reply_to(ev)
         c = reply["content"]
         expect(c["msgtype"] == "m.text", "a pinging reply: %r" % c)
         expect("@room" not in c["body"], "no bare @room in the body: %r" % c["body"])
         expect("@elon:localhost" not in c["body"], "no bare id of elon: %r" % c["body"])
+        # older servers' push rules highlight a member's name or localpart
+        for name in ("elon", "alice"):
+            expect(not re.search(r"(?i)(^|\W)%s(\W|$)" % name, c["body"]),
+                   "no whole %s in the body: %r" % (name, c["body"]))
+        expect("Elon and ALICE" in c["formatted_body"], "the HTML keeps the text")
         expect("@bob:localhost" in c["body"], "the assignee stays pingable: %r" % c["body"])
         expect(c["m.mentions"] == {"user_ids": ["@bob:localhost"]}, "mentions: %r" % c)
     finally:
