@@ -251,6 +251,15 @@ struct room {
 void room_clear(struct room *r);
 /* Load a room; SC_ENOTFOUND if scribe never saw it. */
 sc_err store_room_get(struct store *st, const char *room_id, struct room *out);
+/*
+ * old_room was upgraded to new_room (m.room.tombstone): its records move
+ * to new_room (numbers are global, so none clash), with its time zone,
+ * digest schedule and running meeting where new_room has none; old_room
+ * keeps no digest, no meeting and counts as left. The kv keys
+ * room.upgraded.OLD = NEW and room.upgrade_of.NEW = OLD remember it.
+ */
+sc_err store_room_upgrade(struct store *st, const char *old_room,
+			  const char *new_room);
 /* Insert or replace every field of r. */
 sc_err store_room_put(struct store *st, const struct room *r);
 /* Call cb for every room with joined_at != 0. */

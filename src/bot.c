@@ -371,6 +371,71 @@ static sc_err on_room_flag(struct bot *b, const char *room, json_t *ev)
 	return err;
 }
 
+/* The kv value of key prefix + room, or NULL (a new string). */
+static sc_err room_kv(struct bot *b, const char *prefix, const char *room,
+		      char **out)
+{
+	struct sbuf key;
+	sc_err err;
+
+	*out = NULL;
+	sbuf_init(&key, 0);
+	err = sbuf_printf(&key, "%s%s", prefix, room);
+	if (!err)
+		err = store_kv_get(b->st, key.buf, out);
+	sbuf_release(&key);
+	return err == SC_ENOTFOUND ? SC_OK : err;
+}
+
+/* POST /join/room; a refusal is logged and not an error. */
+static sc_err join_room(struct bot *b, const char *room, const char *why)
+{
+	struct sbuf path;
+	json_t *body = json_object();
+	sc_err err;
+
+	sbuf_init(&path, 0);
+	err = body ? mx_path(&path, "/join/%s", room) : SC_ENOMEM;
+	if (!err)
+		err = mx_call_retry(b->mx, "POST", path.buf, body, 0, NULL);
+	json_decref(body);
+	sbuf_release(&path);
+	if (err == SC_EMATRIX) {
+		log_info("cannot join %s (%s) yet: %s %s; an invite will do",
+			 room, why, b->mx->errcode, b->mx->error);
+		return SC_OK;
+	}
+	return err;
+}
+
+/*
+ * The room was upgraded: its records, settings and running meeting move
+ * to the replacement room, which scribe joins (or will, once invited);
+ * the old room gets nothing from scribe any more (its digest and
+ * replies would be refused there for good).
+ */
+static sc_err on_tombstone(struct bot *b, const char *room, json_t *ev)
+{
+	const char *to = wire_json_clean_str(
+	    json_object_get(json_object_get(ev, "content"), "replacement_room"));
+	char *done = NULL;
+	sc_err err;
+
+	if (!to || to[0] != '!' || !strchr(to, ':') || !strcmp(to, room))
+		return SC_OK;
+	err = room_kv(b, "room.upgraded.", room, &done);
+	if (err || done) {
+		free(done);
+		return err; /* seen already (history, a back-fill) */
+	}
+	err = store_room_upgrade(b->st, room, to);
+	if (err)
+		return err;
+	log_info("%s was upgraded to %s: its records are there now, and scribe "
+		 "posts no more in the old room", room, to);
+	return join_room(b, to, "the upgraded room");
+}
+
 static sc_err on_state(struct bot *b, const char *room, json_t *ev)
 {
 	const char *type = jstr(ev, "type"), *key = jstr(ev, "state_key");
@@ -387,6 +452,8 @@ static sc_err on_state(struct bot *b, const char *room, json_t *ev)
 		return on_power_levels(b, room, ev);
 	if (!strcmp(type, "m.room.encryption") || !strcmp(type, "m.room.name"))
 		return on_room_flag(b, room, ev);
+	if (!strcmp(type, "m.room.tombstone"))
+		return on_tombstone(b, room, ev);
 	return SC_OK;
 }
 
@@ -398,6 +465,7 @@ struct room_batch {
 	const char *last_event; /* for the read receipt */
 	int64_t not_before;     /* ms; messages before it are history too */
 	int encrypted;          /* the room is encrypted; -1 not looked up */
+	int replaced;           /* upgraded to another room (batch_room) */
 };
 
 static sc_err on_message(struct bot *b, struct room_batch *rb, json_t *ev,
@@ -544,10 +612,13 @@ static int is_own_join(struct bot *b, json_t *ev)
 	       !strcmp(key, b->mx->user_id) && !strcmp(ms, "join");
 }
 
-/* Whether rb's room is encrypted (looked up once per batch). */
-static sc_err batch_encrypted(struct bot *b, struct room_batch *rb, int *enc)
+/* Whether rb's room is encrypted, and whether it was upgraded (looked up
+ * once per batch). */
+static sc_err batch_room(struct bot *b, struct room_batch *rb, int *enc,
+			 int *replaced)
 {
 	struct room r;
+	char *to = NULL;
 	sc_err err;
 
 	if (rb->encrypted < 0) {
@@ -557,8 +628,14 @@ static sc_err batch_encrypted(struct bot *b, struct room_batch *rb, int *enc)
 		rb->encrypted = !err && r.encrypted;
 		if (!err)
 			room_clear(&r);
+		err = room_kv(b, "room.upgraded.", rb->room, &to);
+		if (err)
+			return err;
+		rb->replaced = to != NULL;
+		free(to);
 	}
 	*enc = rb->encrypted;
+	*replaced = rb->replaced;
 	return SC_OK;
 }
 
@@ -570,7 +647,7 @@ static sc_err on_event(struct bot *b, struct room_batch *rb, json_t *ev,
 	const char *sender = wire_json_clean_str(json_object_get(ev, "sender"));
 	const char *event_id = wire_json_clean_str(json_object_get(ev, "event_id"));
 	int64_t ts = event_ts(ev);
-	int enc;
+	int enc, replaced;
 	sc_err err;
 
 	if (!type || !sender || !event_id) {
@@ -599,6 +676,8 @@ static sc_err on_event(struct bot *b, struct room_batch *rb, json_t *ev,
 		err = on_state(b, rb->room, ev);
 		if (!strcmp(type, "m.room.encryption") && !*json_string_value(state_key))
 			rb->encrypted = 1;
+		if (!strcmp(type, "m.room.tombstone"))
+			rb->encrypted = -1; /* look again: it may be replaced now */
 		/* our own join: everything before it is history */
 		if (!err && !rb->joined_at && is_own_join(b, ev)) {
 			rb->joined_at = ts;
@@ -608,10 +687,12 @@ static sc_err on_event(struct bot *b, struct room_batch *rb, json_t *ev,
 	}
 	if (!rb->joined_at || ts < rb->joined_at || ts < rb->not_before)
 		return SC_OK; /* from before we joined */
+	err = batch_room(b, rb, &enc, &replaced);
+	if (err || replaced)
+		return err; /* upgraded: its record lives in the new room */
 	if (!strcmp(type, "m.room.message")) {
-		err = batch_encrypted(b, rb, &enc);
-		if (err || !enc)
-			return err ? err : on_message(b, rb, ev, now);
+		if (!enc)
+			return on_message(b, rb, ev, now);
 		/* Element marks it "not encrypted", and a homeserver could
 		 * have made it up: never a command here */
 		log_info("%s: ignored %s from %s, sent in the clear in an "
@@ -622,10 +703,8 @@ static sc_err on_event(struct bot *b, struct room_batch *rb, json_t *ev,
 		return on_encrypted(b, rb, ev, now);
 	if (!strcmp(type, "m.room.redaction"))
 		return on_redaction(b, rb, ev, now);
-	if (!strcmp(type, "m.reaction")) {
-		err = batch_encrypted(b, rb, &enc);
-		return err || enc ? err : on_reaction(b, rb, ev);
-	}
+	if (!strcmp(type, "m.reaction"))
+		return enc ? SC_OK : on_reaction(b, rb, ev);
 	return SC_OK;
 }
 
@@ -893,6 +972,15 @@ static sc_err on_invite(struct bot *b, const char *room, json_t *inv)
 	}
 	allowed = inviter && config_inviter_allowed(&b->cfg, inviter) &&
 		  config_room_allowed(&b->cfg, room);
+	if (!allowed) {
+		/* a room scribe was in was upgraded to this one */
+		char *from = NULL;
+		err = room_kv(b, "room.upgrade_of.", room, &from);
+		if (err)
+			return err;
+		allowed = from != NULL;
+		free(from);
+	}
 	sbuf_init(&path, 0);
 	err = allowed ? mx_path(&path, "/join/%s", room) :
 			mx_path(&path, "/rooms/%s/leave", room);

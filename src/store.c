@@ -355,6 +355,7 @@ enum stmt_id {
 	S_ROLLBACK_TO,
 	S_USER_VERSION,
 	S_NEXT_NUM,
+	S_RECORDS_MOVE,
 	S_REC_INSERT,
 	S_REC_UPDATE,
 	S_ASSIGNEE_ADD,
@@ -421,6 +422,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_RELEASE] = "RELEASE sc",
 	[S_ROLLBACK_TO] = "ROLLBACK TO sc",
 	[S_USER_VERSION] = "PRAGMA user_version",
+	[S_RECORDS_MOVE] = "UPDATE records SET room_id = ?2 WHERE room_id = ?1",
 	[S_NEXT_NUM] = "SELECT coalesce(max(num), 0) + 1 FROM records "
 		       "WHERE kind = ?1",
 	[S_REC_INSERT] =
@@ -3335,6 +3337,73 @@ sc_err store_data_version(struct store *st, int64_t *out)
 	}
 	sqlite3_finalize(s);
 	return rc == SQLITE_OK ? SC_OK : db_err(st, rc, "cannot read data_version");
+}
+
+sc_err store_room_upgrade(struct store *st, const char *old_room,
+			  const char *new_room)
+{
+	struct room o, n;
+	sqlite3_stmt *s = NULL;
+	struct sbuf key;
+	sc_err err = store_room_get(st, old_room, &o);
+	int rc;
+
+	if (err)
+		return err;
+	err = store_room_get(st, new_room, &n);
+	if (err == SC_ENOTFOUND) {
+		memset(&n, 0, sizeof(n));
+		n.digest_minute = -1;
+		err = record_set(&n.room_id, new_room);
+		if (!err)
+			err = record_set(&n.name, o.name);
+	}
+	if (err)
+		goto out;
+	/* the room's settings go along where the new room has none */
+	if (!n.tz)
+		err = record_set(&n.tz, o.tz);
+	if (n.digest_minute == -1) {
+		n.digest_minute = o.digest_minute;
+		n.digest_days = o.digest_days;
+		n.last_digest = o.last_digest;
+	}
+	if (!n.meeting)
+		n.meeting = o.meeting;
+	if (!err)
+		err = store_room_put(st, &n);
+	if (!err)
+		err = stmt_get(st, S_RECORDS_MOVE, &s);
+	if (!err) {
+		rc = bind_str(s, 1, old_room);
+		if (rc == SQLITE_OK)
+			rc = bind_str(s, 2, new_room);
+		err = rc == SQLITE_OK ? step_done(st, s, "cannot move records") :
+					db_err(st, rc, "cannot move records");
+		stmt_put(st, S_RECORDS_MOVE, s);
+	}
+	/* the old room: no digest, no meeting, not joined as far as the
+	 * record goes */
+	o.joined_at = 0;
+	o.meeting = 0;
+	o.digest_minute = -2;
+	if (!err)
+		err = store_room_put(st, &o);
+	sbuf_init(&key, 0);
+	if (!err)
+		err = sbuf_printf(&key, "room.upgraded.%s", old_room);
+	if (!err)
+		err = store_kv_put(st, key.buf, new_room);
+	sbuf_setlen(&key, 0);
+	if (!err)
+		err = sbuf_printf(&key, "room.upgrade_of.%s", new_room);
+	if (!err)
+		err = store_kv_put(st, key.buf, old_room);
+	sbuf_release(&key);
+out:
+	room_clear(&o);
+	room_clear(&n);
+	return err;
 }
 
 sc_err store_kv_get(struct store *st, const char *key, char **out)
