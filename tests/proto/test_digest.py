@@ -7,6 +7,7 @@ item, and never posts it again after a restart. The scheduling rules
 themselves (zones, DST, crashes around the send) are unit-tested with an
 injected clock in tests/unit/test_digest.c."""
 import os
+import re
 import sqlite3
 import time
 
@@ -58,7 +59,9 @@ def t_scheduled_after_downtime():
     expect(len(digests()) == before + 1, "one digest for the whole gap, not %r" % [
         e["content"]["body"] for e in digests()[before:]])
     d = digests()[-1]["content"]
-    body = d["body"]
+    # what a reader sees: the word joiners that keep names in the plain
+    # body from pinging on older servers are invisible
+    body = d["body"].replace("\u2060", "")
     for want in ["1 decision, 1 change, 1 incident, 2 open action items (1 overdue)",
                  "- D1 use Linear (because it is fast)", "deployed api v2",
                  "- I1 [critical] db down", "- [ ] elon: renew certs (T1, due", "overdue)",
@@ -67,6 +70,8 @@ def t_scheduled_after_downtime():
     expect(body.index("elon: renew certs") < body.index("bob: order disks"), "overdue first")
     expect(d["msgtype"] == "m.text", "the overdue owner is pinged: %r" % d["msgtype"])
     expect(d["m.mentions"] == {"user_ids": ["@elon:localhost"]}, d["m.mentions"])
+    # and bob, named but not overdue, is no word a push rule could match
+    expect(not re.search(r"(?i)(^|\W)bob(\W|$)", d["body"]), "bob's name whole: %r" % d["body"])
     expect(d.get("format") == "org.matrix.custom.html" and "<b>Digest for" in d["formatted_body"], d)
     expect(last_digest() > int(time.time()) - 120, "the window end is stored")
 
