@@ -2,9 +2,11 @@
 /*
  * change.c - the change log: !log records what changed ("upgraded nginx
  * to 1.25 #web1"), !changelog answers "what was changed when, by whom".
- * A change counts as a deploy when it carries one of the configured
- * deploy tags or says so in a word ("deployed", "released"); a deploy
- * logged inside the release-freeze window gets a warning.
+ * A change is a deploy by its tags alone (#deploy, #release: the
+ * configured deploy_tags; `scribe log --deploy` adds the first), never
+ * by the words of its text ("we did NOT deploy"); a deploy logged
+ * inside the release-freeze window gets a warning, and !review counts
+ * deploys the same way.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -15,40 +17,17 @@
 #include "when.h"
 #include "banned.h"
 
-/* Most lines !changelog lists (fewer when they are long). */
-#define CHANGELOG_MAX 30
+/* Most lines !changelog lists: what a phone shows without scrolling
+ * (fewer when they are long). */
+#define CHANGELOG_MAX 15
 
-/* 1 if word (any case, trailing punctuation ignored) starts with a
- * deploy tag, e.g. "deployed" for "deploy", "released," for "release". */
-static int deploy_word(const struct config *cfg, const char *w)
+int change_is_deploy(const struct config *cfg, const struct record *r)
 {
-	if (*w == '#')
-		w++;
-	for (char **t = cfg->deploy_tags; t && *t; t++) {
-		size_t n = strlen(*t);
-		if (!strncasecmp(w, *t, n)) {
-			const char *rest = w + n;
-			/* deploy, deploys, deployed, deploying, deployment */
-			while (isalpha((unsigned char)*rest))
-				rest++;
-			if (!*rest || ispunct((unsigned char)*rest))
+	for (size_t i = 0; i < r->ntags; i++)
+		for (char **t = cfg->deploy_tags; t && *t; t++)
+			if (!strcasecmp(r->tags[i], *t))
 				return 1;
-		}
-	}
 	return 0;
-}
-
-/* 1 if the change r is a deploy; the first deploy tag is added to r's
- * tags so reviews can count deploys. */
-static sc_err mark_deploy(const struct config *cfg, const struct args *a,
-			  struct record *r, int *is_deploy)
-{
-	*is_deploy = 0;
-	for (int i = 1; i < a->argc && !*is_deploy; i++)
-		*is_deploy = !a->quoted[i] && deploy_word(cfg, a->argv[i]);
-	if (*is_deploy && cfg->deploy_tags && cfg->deploy_tags[0])
-		return record_add_tag(r, cfg->deploy_tags[0]);
-	return SC_OK;
 }
 
 sc_err cmd_log(struct cmd_ctx *c, const struct args *a)
@@ -68,8 +47,7 @@ sc_err cmd_log(struct cmd_ctx *c, const struct args *a)
 		err = record_set(&r.status, "logged");
 	for (size_t i = 0; i < it.ntags && !err; i++)
 		err = record_add_tag(&r, it.tags[i]);
-	if (!err)
-		err = mark_deploy(c->cfg, a, &r, &deploy);
+	deploy = change_is_deploy(c->cfg, &r);
 	if (!err)
 		err = add_record(c, &r);
 	if (err)

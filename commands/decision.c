@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * decision.c - the decision log: !decide, !propose, !accept, !reject,
- * !supersede, !decisions. A decision has a text, an optional rationale
- * ("... because ..."), a status (proposed, accepted, rejected,
+ * !revoke, !supersede, !decisions. A decision has a text, an optional
+ * rationale ("... because ..."), a status (proposed, accepted, rejected,
  * superseded) and, for proposals, the 👍 👎 🤷 check-in votes counted
- * from reactions on scribe's reply.
+ * from reactions on scribe's reply. Anyone settles a proposal (!accept,
+ * !reject); what is accepted is overturned only by a privileged
+ * !supersede or !revoke. A note after the id stays in the history.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,9 @@
 #include "commands.h"
 #include "when.h"
 #include "banned.h"
+
+/* Most lines !decisions lists: what a phone shows without scrolling. */
+#define DECISIONS_MAX 15
 
 /* Split argv[from..] at the first unquoted "because" into text and
  * rationale (NULL when none). Failure writes the reply. */
@@ -127,26 +132,47 @@ sc_err cmd_propose(struct cmd_ctx *c, const struct args *a)
 	return err;
 }
 
-/* Move decision argv[1] to status `to` if its status is one of from. */
+/* Move decision argv[1] from `from` to status `to` (verb says so in
+ * the reply); the words after the id are a note kept in its history. */
 static sc_err decision_status(struct cmd_ctx *c, const struct args *a,
-			      const char *to, const char *const *from)
+			      const char *from, const char *to, const char *verb)
 {
 	struct record r;
-	int ok = 0;
+	char *note = NULL;
 	sc_err err = find_record(c, a->argv[1], REC_DECISION, &r);
 
 	if (err)
 		return err;
-	for (; *from; from++)
-		ok |= !strcmp(r.status, *from);
-	if (!ok) {
-		err = cmd_fail(c, SC_ESTATE, "%s is %s; it cannot be %s now",
-			       a->argv[1], r.status, to);
+	if (strcmp(r.status, from)) {
+		if (!strcmp(from, "proposed") && !strcmp(r.status, "accepted"))
+			err = cmd_fail(c, SC_ESTATE,
+				       "%s is accepted; only a proposal can be %s. To overturn "
+				       "it: %ssupersede %s new decision, or %srevoke %s [why] "
+				       "(both privileged)", a->argv[1], to, c->cfg->prefix,
+				       a->argv[1], c->cfg->prefix, a->argv[1]);
+		else if (!strcmp(from, "proposed"))
+			err = cmd_fail(c, SC_ESTATE,
+				       "%s is %s; only a proposal can be %s (%spropose it "
+				       "again to reopen it)", a->argv[1], r.status, to,
+				       c->cfg->prefix);
+		else
+			err = cmd_fail(c, SC_ESTATE, "%s is %s; only an accepted decision "
+				       "can be revoked", a->argv[1], r.status);
 		goto out;
+	}
+	if (a->argc > 2) {
+		note = args_join(a, 2, a->argc);
+		if (!note) {
+			err = SC_ENOMEM;
+			goto out;
+		}
 	}
 	err = record_set(&r.status, to);
 	if (!err)
 		err = store_record_update(c->st, &r, c->sender, c->now, c->event_id);
+	if (!err && note)
+		err = store_history_note(c->st, r.id, c->now, c->sender, "note", note,
+					 c->event_id);
 	if (err)
 		goto out;
 	c->out->record = r.id;
@@ -154,27 +180,35 @@ static sc_err decision_status(struct cmd_ctx *c, const struct args *a,
 	if (!err)
 		err = reply_id(c->out, &r);
 	if (!err)
-		err = reply_textf(c->out, " %s: ", to);
+		err = reply_textf(c->out, " %s: ", verb);
 	if (!err)
 		err = reply_snip(c->out, r.text, REPLY_ECHO_CHARS);
 	if (!err && (r.votes_up || r.votes_down || r.votes_meh))
-		err = reply_textf(c->out, " (check-in: %d 👍, %d 👎, %d 🤷)",
+		err = reply_textf(c->out, " (check-in: %d 👍 · %d 👎 · %d 🤷)",
 				  r.votes_up, r.votes_down, r.votes_meh);
+	if (!err && note)
+		err = reply_text(c->out, " — note: ");
+	if (!err && note)
+		err = reply_snip(c->out, note, REPLY_ECHO_CHARS);
 out:
+	free(note);
 	record_clear(&r);
 	return err;
 }
 
 sc_err cmd_accept(struct cmd_ctx *c, const struct args *a)
 {
-	static const char *const from[] = { "proposed", "rejected", NULL };
-	return decision_status(c, a, "accepted", from);
+	return decision_status(c, a, "proposed", "accepted", "accepted");
 }
 
 sc_err cmd_reject(struct cmd_ctx *c, const struct args *a)
 {
-	static const char *const from[] = { "proposed", "accepted", NULL };
-	return decision_status(c, a, "rejected", from);
+	return decision_status(c, a, "proposed", "rejected", "rejected");
+}
+
+sc_err cmd_revoke(struct cmd_ctx *c, const struct args *a)
+{
+	return decision_status(c, a, "accepted", "rejected", "revoked (now rejected)");
 }
 
 sc_err cmd_supersede(struct cmd_ctx *c, const struct args *a)
@@ -251,7 +285,7 @@ sc_err cmd_decisions(struct cmd_ctx *c, const struct args *a)
 	}
 	if (!err) {
 		q.terms = terms.len ? terms.buf : NULL;
-		err = render_query(c, &q, 0, "No decisions found.", 30,
+		err = render_query(c, &q, 0, "No decisions found.", DECISIONS_MAX,
 				   "(narrow it with words, a status or since:30d)");
 	}
 	sbuf_release(&terms);

@@ -7,6 +7,7 @@
  * !catchup answers "what did I miss": what was recorded or changed here
  * since the sender's previous message, newest first.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -121,6 +122,7 @@ static sc_err digest_at(struct cmd_ctx *c, const struct args *a, struct room *ro
 	int minute;
 	unsigned days = 0;
 	const char *tz = NULL;
+	char zone[128], was[128];
 	int64_t start, next;
 	int tz_changed;
 	sc_err err = need_power(c, "at");
@@ -133,14 +135,18 @@ static sc_err digest_at(struct cmd_ctx *c, const struct args *a, struct room *ro
 		return cmd_fail(c, SC_EINVAL, "cannot read the time '%s' (try 09:00)",
 				a->argv[2]);
 	for (int i = 3; i < a->argc; i++) {
-		if (!tz && when_tz_valid(a->argv[i]))
-			tz = a->argv[i];
+		if (!tz && zone_word(a->argv[i], zone, sizeof(zone)) == SC_OK)
+			tz = zone;
 		else if (!days && when_parse_days(a->argv[i], &days) == SC_OK)
 			continue;
 		else
 			return bad_word(c, a->argv[i]);
 	}
-	tz_changed = tz && (!room->tz || strcmp(room->tz, tz));
+	/* The digest runs in the room's zone, so a zone given here is the
+	 * room's from now on; the reply says so, and only when it changes
+	 * what the room reads (the same zone as before is no news). */
+	snprintf(was, sizeof(was), "%s", room->tz ? room->tz : c->cfg->timezone);
+	tz_changed = tz && strcmp(was, tz);
 	if (tz)
 		err = record_set(&room->tz, tz);
 	if (err)
@@ -180,7 +186,11 @@ static sc_err digest_at(struct cmd_ctx *c, const struct args *a, struct room *ro
 	if (!err && tz_changed)
 		err = reply_nl(c->out);
 	if (!err && tz_changed)
-		err = reply_textf(c->out, "Times in this room are now in %s.", tz);
+		err = reply_textf(c->out,
+				  "This also makes %s the time zone of this room "
+				  "(it was %s): dates typed here, times shown and "
+				  "ops hours follow it; %stz changes it.", tz, was,
+				  c->cfg->prefix);
 	return err;
 }
 
@@ -239,9 +249,11 @@ sc_err cmd_catchup(struct cmd_ctx *c, const struct args *a)
 		[REC_CHANGE] = { "change", "changes" },
 		[REC_MEETING] = { "meeting", "meetings" },
 		[REC_INCIDENT] = { "incident", "incidents" },
+		[REC_REMINDER] = { "reminder", "reminders" },
 	};
 	static const enum rec_kind order[] = { REC_DECISION, REC_TODO, REC_CHANGE,
-					       REC_INCIDENT, REC_MEETING };
+					       REC_INCIDENT, REC_MEETING,
+					       REC_REMINDER };
 	struct catchup s;
 	struct rec_query q;
 	struct report rp;

@@ -6,7 +6,7 @@
  * sprint), !resolved closes it and says how long recovery took, and
  * !review computes seed 002's Template B "Operational Review" from the
  * record: uptime (time without an open critical incident), deployment
- * frequency (changes carrying the first deploy tag), MTTR (mean of
+ * frequency (changes tagged with a deploy tag: change_is_deploy), MTTR (mean of
  * resolved - opened over incidents resolved in the window), the
  * incidents, the decisions and meetings, and the action items that are
  * critical or overdue.
@@ -21,6 +21,8 @@
 
 /* Most items per section of a review. */
 #define REVIEW_MAX 20
+/* Most lines !incident lists: what a phone shows without scrolling. */
+#define INCIDENTS_MAX 15
 #define WEEK (7 * 86400)
 
 /* Append a duration ("2h 5m"). */
@@ -54,11 +56,15 @@ sc_err cmd_incident(struct cmd_ctx *c, const struct args *a)
 		sbuf_init(&more, 128);
 		err = sbuf_printf(&more, "(use %ssearch / scribe export)", c->cfg->prefix);
 		if (!err)
-			err = render_query(c, &q, 0, "No open incidents here.", 30,
-					   more.buf);
+			err = render_query(c, &q, 0, "No open incidents here.",
+					   INCIDENTS_MAX, more.buf);
 		sbuf_release(&more);
 		return err;
 	}
+	/* "!incident critical" names no incident: a severity alone is
+	 * no text */
+	if (a->argc == 2 && a->quoted[1] == ARG_PLAIN && is_severity(a->argv[1]))
+		return cmd_usage(c, cmd_lookup("incident"));
 	memset(&r, 0, sizeof(r));
 	err = item_parse(c, a, 1, ITEM_SEVERITY | ITEM_TAGS, &it);
 	if (err)
@@ -273,14 +279,30 @@ static const char *plural(int64_t n, const char *one, const char *many)
 	return n == 1 ? one : many;
 }
 
+/* Count the deploys among the changes (change_is_deploy). */
+struct deploys {
+	const struct config *cfg;
+	int64_t n;
+};
+
+static int count_deploy(const struct record *r, void *ctx)
+{
+	struct deploys *d = ctx;
+
+	d->n += change_is_deploy(d->cfg, r);
+	return 0;
+}
+
 /* The Metrics Review section. */
 static sc_err review_metrics(struct cmd_ctx *c, struct report *rp, struct stats *s)
 {
 	struct rec_query q;
-	const char *deploy = c->cfg->deploy_tags ? c->cfg->deploy_tags[0] : NULL;
-	int64_t window = s->now - s->since, down, deploys = 0, changes = 0;
+	char **tags = c->cfg->deploy_tags;
+	struct deploys dep = { c->cfg, 0 };
+	int64_t window = s->now - s->since, down, deploys, changes = 0;
 	int64_t accepted = 0, superseded = 0;
 	struct reply *r = rp->r;
+	struct sbuf which;
 	sc_err err;
 
 	memset(&q, 0, sizeof(q));
@@ -288,11 +310,13 @@ static sc_err review_metrics(struct cmd_ctx *c, struct report *rp, struct stats 
 	q.room_id = c->room_id;
 	q.since = s->since;
 	q.until = s->now + 1;
+	q.skip = SKIP_ASSIGNEES | SKIP_VOTES;
 	err = store_count(c->st, &q, &changes);
-	q.tag = deploy;
-	if (!err && deploy)
-		err = store_count(c->st, &q, &deploys);
-	q.tag = NULL;
+	/* a deploy is a change tagged with one of the deploy tags */
+	if (!err && tags && tags[0])
+		err = store_query(c->st, &q, count_deploy, &dep);
+	deploys = dep.n;
+	q.skip = 0;
 	q.kinds = REC_BIT(REC_DECISION);
 	q.status = "accepted";
 	if (!err)
@@ -323,13 +347,18 @@ static sc_err review_metrics(struct cmd_ctx *c, struct report *rp, struct stats 
 	/* Deployment frequency */
 	if (!err)
 		err = report_item(rp);
-	if (!err && !deploy)
+	sbuf_init(&which, 128);
+	for (size_t i = 0; tags && tags[i] && !err; i++)
+		err = sbuf_printf(&which, "%s#%s", !i ? "" : tags[i + 1] ? ", " : " or ",
+				  tags[i]);
+	if (!err && !which.len)
 		err = reply_text(r, "Deployment frequency: not measured (no deploy tags configured)");
 	else if (!err)
-		err = reply_textf(r, "Deployment frequency: %.1f/week (%lld %s tagged #%s)",
+		err = reply_textf(r, "Deployment frequency: %.1f/week (%lld %s tagged %s)",
 				  (double)deploys * WEEK / (double)window,
 				  (long long)deploys, plural(deploys, "change", "changes"),
-				  deploy);
+				  which.buf);
+	sbuf_release(&which);
 	/* MTTR */
 	if (!err)
 		err = report_item(rp);
@@ -427,6 +456,9 @@ static sc_err review(struct cmd_ctx *c, struct report *rp, struct stats *s)
 				     NULL, REVIEW_MAX, &n);
 	if (!err && !n)
 		err = none_item(rp, "2. Incident Summary", "no incidents");
+	/* items that missed their SLA in the window (remind.h) */
+	if (!err)
+		err = report_breaches(rp, c, s->since, s->now + 1);
 	q.kinds = REC_BIT(REC_DECISION) | REC_BIT(REC_MEETING);
 	q.since = s->since;
 	q.until = s->now + 1;
@@ -484,6 +516,21 @@ sc_err cmd_review(struct cmd_ctx *c, const struct args *a)
 	err = report_done(&rp, review(c, &rp, &s));
 	report_clear(&rp);
 	sbuf_release(&more);
+	free(s.down);
+	return err;
+}
+
+sc_err review_metrics_section(struct cmd_ctx *c, struct report *rp, int64_t since)
+{
+	struct stats s;
+	sc_err err;
+
+	memset(&s, 0, sizeof(s));
+	s.now = c->now;
+	s.since = since < c->now ? since : c->now - 1;
+	err = review_stats(c, &s);
+	if (!err)
+		err = review_metrics(c, rp, &s);
 	free(s.down);
 	return err;
 }

@@ -45,6 +45,7 @@ struct bot {
 	                            for clock skew; 0 = unknown (see bot.c) */
 	int64_t created_ms;      /* that first run itself: no message sent
 	                            before it is ever answered */
+	int64_t next_fire;       /* when the next reminder is due, 0 = none */
 };
 
 /* Handle one /sync response (a borrowed object), committing as above;

@@ -27,6 +27,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "people.h"
 #include "sbuf.h"
 #include "store.h"
 
@@ -96,6 +97,8 @@ struct reply {
 	/* JSON-escaped bytes used, and kept free by reply_reserve */
 	size_t body_cost, html_cost, mentions_cost;
 	size_t body_keep, html_keep;
+	/* how reply_user shows people (reply_names); no store: ids */
+	struct person_names names;
 };
 
 void reply_init(struct reply *r);
@@ -125,7 +128,21 @@ sc_err reply_html(struct reply *r, const char *html);
 sc_err reply_plain(struct reply *r, const char *s);
 /* Append "<b>T12</b>" / "T12". */
 sc_err reply_id(struct reply *r, const struct record *rec);
-/* Append a user as a matrix.to link (HTML) and "@user:server" (plain). */
+/*
+ * Show people by name: after reply_names(r, st, room), reply_user writes
+ * each user as their current display name in room (the localpart when
+ * they have none; the full id when another member of the room would
+ * look the same). Without it, or for a user the store cannot name,
+ * the id. st is borrowed and must outlive the reply; room is copied.
+ */
+sc_err reply_names(struct reply *r, struct store *st, const char *room_id);
+/* The label reply_user shows for user_id (borrowed from r's cache until
+ * reply_clear; NULL when out of memory). Not a user id ("deploybot",
+ * "CLI (build1)": the CLI credits a free name): itself. */
+const char *reply_user_label(struct reply *r, const char *user_id);
+/* Append a user as a matrix.to link (HTML) around its label, and the
+ * label (plain): "Elon Musk", "elon", "@elon:example.org" (see
+ * reply_names). A name that is no user id is plain text in both. */
 sc_err reply_user(struct reply *r, const char *user_id);
 /* Append text in bold (HTML) / as is (plain). */
 sc_err reply_bold(struct reply *r, const char *s);
@@ -193,23 +210,42 @@ struct cmd_ctx {
 	int64_t meeting;         /* running meeting record id in the room, 0 */
 	int64_t last_spoke;      /* sender's previous message here, 0 = never */
 	struct reply *out;
+	const char *user_tz;     /* the sender's own zone (!tz me), or NULL */
 };
+
+/* The zone the times a sender types are read in: their own (!tz me),
+ * else the room's. */
+static inline const char *cmd_input_tz(const struct cmd_ctx *c)
+{
+	return c->user_tz ? c->user_tz : c->tz;
+}
 
 /* Arguments after tokenizing: argv[0] is the command name (without the
  * prefix); quoted[i] says argv[i] was quoted (so "due:fri" in quotes is
- * text, not an option). */
+ * text, not an option): ARG_QUOTED for "…", ARG_NAME for @"Elon Musk"
+ * (argv "@Elon Musk", a person's name with spaces). raw[i] is the word
+ * exactly as typed, quotes included: what a record's text keeps (raw
+ * may be NULL in an args built by hand: then argv is the text). */
+enum { ARG_PLAIN = 0, ARG_QUOTED = 1, ARG_NAME = 2 };
 struct args {
 	int argc;
 	char **argv;
 	unsigned char *quoted;
+	char **raw;
 };
 void args_clear(struct args *a);
+/* The word i as typed (raw[i], or argv[i] without raw). */
+static inline const char *arg_raw(const struct args *a, int i)
+{
+	return a->raw ? a->raw[i] : a->argv[i];
+}
 
 /*
  * Split a command line into words: whitespace separates; a word starting
  * with a double quote runs to the closing quote (a backslash escapes the
- * next character inside). Apostrophes are ordinary characters.
- * Invalid UTF-8 or an unterminated quote → SC_EINVAL. At most 256 words.
+ * next character inside), and so does one starting with @" (a name with
+ * spaces). Apostrophes are ordinary characters. Invalid UTF-8 or an
+ * unterminated quote → SC_EINVAL. At most 256 words.
  */
 sc_err cmd_tokenize(const char *line, struct args *out);
 
@@ -232,6 +268,10 @@ struct command {
 const struct command *cmd_table(size_t *count);
 /* Binary search by exact name; NULL if none. */
 const struct command *cmd_lookup(const char *name);
+/* The command whose name is nearest to a mistyped one ("tood" → todo:
+ * at most two letters added, dropped, changed or swapped, and fewer
+ * than half the word), or NULL when none is that near. */
+const struct command *cmd_nearest(const char *name);
 
 /* Write a failure reply (plain and escaped HTML) and return err. */
 sc_err cmd_fail(struct cmd_ctx *c, sc_err err, const char *fmt, ...)
@@ -245,8 +285,9 @@ sc_err cmd_usage(struct cmd_ctx *c, const struct command *cmd);
 
 /*
  * Run one chat line. Lines not starting with the prefix are not
- * commands: during a meeting they may carry #todo/#action/#decision/
- * #info tags (recorded); otherwise nothing happens and *handled = 0.
+ * commands: during a meeting they may carry MeetBot's tags (#todo,
+ * #agreed, #info, #topic, #undo, …: meeting_line), and #startmeeting
+ * starts one; otherwise nothing happens and *handled = 0.
  * For a command: lookup → arity → permission → run in a transaction
  * (rolled back on failure) → reply in c->out, *handled = 1. Returns
  * SC_OK when the line was handled (even if the reply is an error

@@ -22,11 +22,18 @@ sc_err cmd_decide(struct cmd_ctx *c, const struct args *a);
 sc_err cmd_propose(struct cmd_ctx *c, const struct args *a);
 sc_err cmd_accept(struct cmd_ctx *c, const struct args *a);
 sc_err cmd_reject(struct cmd_ctx *c, const struct args *a);
+sc_err cmd_revoke(struct cmd_ctx *c, const struct args *a);
 sc_err cmd_supersede(struct cmd_ctx *c, const struct args *a);
 sc_err cmd_decisions(struct cmd_ctx *c, const struct args *a);
+/* commands/undo.c */
+sc_err cmd_undo(struct cmd_ctx *c, const struct args *a);
 /* commands/change.c */
 sc_err cmd_log(struct cmd_ctx *c, const struct args *a);
 sc_err cmd_changelog(struct cmd_ctx *c, const struct args *a);
+/* 1 if the change r is a deploy: one of its tags is one of the
+ * configured deploy_tags (default deploy, release). Words of its text
+ * never count. */
+int change_is_deploy(const struct config *cfg, const struct record *r);
 /* commands/search.c */
 sc_err cmd_search(struct cmd_ctx *c, const struct args *a);
 sc_err cmd_help(struct cmd_ctx *c, const struct args *a);
@@ -34,17 +41,48 @@ sc_err cmd_help(struct cmd_ctx *c, const struct args *a);
 sc_err cmd_meeting(struct cmd_ctx *c, const struct args *a);
 sc_err cmd_topic(struct cmd_ctx *c, const struct args *a);
 sc_err cmd_info(struct cmd_ctx *c, const struct args *a);
-/* A non-command line said during a meeting: attendance, and #todo,
- * #action, #decision, #info tags recorded as if they were commands.
- * *handled = 1 when it produced a reply. */
+/* commands/meeting_tags.c: a non-command line said during a meeting
+ * (c->meeting), or one meeting_tag_line() accepts when none runs:
+ * MeetBot's tags (#todo, #action, #agreed, #info, #topic, #idea, #link,
+ * #help, #undo, #chair, …) recorded as if they were commands. *handled
+ * = 1 when it produced a reply. */
 sc_err meeting_line(struct cmd_ctx *c, const char *line, int *handled);
+/* 1 if line starts with #startmeeting or #endmeeting: the dispatcher
+ * hands it to meeting_line even when no meeting runs. */
+int meeting_tag_line(const char *line);
+/* commands/meeting.c: end the room's running meeting c->meeting when it
+ * started max_duration or more before c->now: it closes as of that
+ * deadline, by c->sender (the bot), and c->out gets a notice that says
+ * so and its minutes; *ended = 1. Otherwise nothing happens. For
+ * src/autoend.c, inside its transaction. */
+sc_err meeting_autoend(struct cmd_ctx *c, int64_t max_duration, int *ended);
 /* commands/incident.c */
 sc_err cmd_incident(struct cmd_ctx *c, const struct args *a);
 sc_err cmd_resolved(struct cmd_ctx *c, const struct args *a);
 sc_err cmd_review(struct cmd_ctx *c, const struct args *a);
+struct report;
+/* !review's "1. Metrics Review" section of the window [since, c->now]
+ * in c's room, written into rp (a review meeting records it). */
+sc_err review_metrics_section(struct cmd_ctx *c, struct report *rp,
+			      int64_t since);
 /* commands/digest.c */
 sc_err cmd_digest(struct cmd_ctx *c, const struct args *a);
 sc_err cmd_catchup(struct cmd_ctx *c, const struct args *a);
+/* commands/remind.c */
+sc_err cmd_remind(struct cmd_ctx *c, const struct args *a);
+sc_err cmd_reminders(struct cmd_ctx *c, const struct args *a);
+sc_err cmd_ack(struct cmd_ctx *c, const struct args *a);
+sc_err cmd_escalate(struct cmd_ctx *c, const struct args *a);
+sc_err cmd_hours(struct cmd_ctx *c, const struct args *a);
+/* commands/tz.c */
+sc_err cmd_tz(struct cmd_ctx *c, const struct args *a);
+/* The zone a word names, in the database's spelling whatever its case
+ * ("europe/berlin" -> Europe/Berlin, "utc" -> UTC) into buf; SC_EINVAL
+ * when it names none. */
+sc_err zone_word(const char *w, char *buf, size_t size);
+/* Refuse w as a time zone, naming the right one when only its region
+ * is wrong ("Europe/Toronto": did you mean America/Toronto?). */
+sc_err zone_refuse(struct cmd_ctx *c, const char *w);
 
 /* ---- shared helpers (commands/common.c) ---- */
 
@@ -61,23 +99,59 @@ struct item {
 	size_t nassignees;
 	char **tags;      /* lowercase, without '#' */
 	size_t ntags;
-	char *text;       /* what is left, words joined by one space */
+	char *text;       /* what is left, words as typed (quotes kept)
+	                     joined by one space */
 	char *severity;   /* NULL when none given */
 	int64_t due;      /* 0 when none given */
+	char *remark;     /* what the reply should add about how it was
+	                     read ("nobody here is called 'x'"), or NULL */
 };
 void item_clear(struct item *it);
 /*
- * Parse a->argv[start..] into it, taking the parts in `want`. A name
- * that is unknown or ambiguous, or a bad due date, writes the failure
- * reply and returns SC_EINVAL.
+ * Parse a->argv[start..] into it, taking the parts in `want`:
+ *   ITEM_MENTIONS  who it is for, at the start: "@elon @bob", "@Elon
+ *                  Musk" (words that are exactly a display name),
+ *                  @"Elon Musk", a pill, "@me"; or the one rule of a
+ *                  leading "elon:", "elon, bob:" or "elon + bob:" whose
+ *                  every name is exactly a member here (lead_names). A
+ *                  leading bare name is never taken ("elon check pagers"
+ *                  stays text; it->remark says how to assign it).
+ *   ITEM_DUE       due:WHEN, its words may follow ("due:fri 17:00",
+ *                  when_parse_due); a date in the past is refused.
+ *   ITEM_SEVERITY  critical|major|minor as the first or last word (alone
+ *                  it is no text: refused).
+ *   ITEM_TAGS      #labels: a trailing run is cut from the text.
+ * The text is the rest as typed, quotes included. A name that is
+ * unknown or ambiguous after an @, or a bad due date, writes the
+ * failure reply and returns SC_EINVAL.
  */
 sc_err item_parse(struct cmd_ctx *c, const struct args *a, int start,
 		  unsigned want, struct item *it);
-/* Resolve one typed name ("@elon", "elon:", pill text) to a member id;
- * failure writes the reply. *out is a new string. */
+/* Resolve one typed name ("@elon", "elon:", pill text, "me") to a
+ * member id: a whole localpart or display name, or the one member whose
+ * name starts with it; failure writes the reply. *out is a new string. */
 sc_err resolve_user(struct cmd_ctx *c, const char *name, char **out);
-/* Join argv[from..to) with single spaces into a new string. */
+/* Resolve the person named at a->argv[*i] (before index to): as
+ * resolve_user, and "@Elon Musk" over several words when they are
+ * exactly someone's display name. *i moves past the words taken. */
+sc_err take_person(struct cmd_ctx *c, const struct args *a, int *i, int to,
+		   char **out);
+/*
+ * The leading "name:" rule: when a word among the first eight of
+ * argv[from..to) ends with ':' and the words up to it are names of
+ * members here, exactly (no prefixes), separated by ',', '+', '&' or
+ * "and" ("elon:", "Elon Musk, bob:", "elon + dc:"), *people (new list
+ * of *npeople ids) gets them and *used the words taken. Otherwise
+ * *used = 0; when the names look like names but someone is unknown,
+ * *remark (new string) says so: the words stay text, nobody is guessed.
+ */
+sc_err lead_names(struct cmd_ctx *c, const struct args *a, int from, int to,
+		  char ***people, size_t *npeople, int *used, char **remark);
+/* Join the words from..to as typed (arg_raw: quotes kept) with single
+ * spaces into a new string: what a note or text records. */
 char *args_join(const struct args *a, int from, int to);
+/* The same of argv, without quotes (search terms). */
+char *args_join_words(const struct args *a, int from, int to);
 /* 1 if s is "critical", "major" or "minor" (any case). */
 int is_severity(const char *s);
 /* Whether w is a #label: '#' then 1..64 letters, digits, '.', '_', '-'
@@ -104,9 +178,11 @@ char *text_snip(const char *s, size_t max);
 #define LINE_PEOPLE_MAX 8
 #define LINE_TAGS_MAX 8
 
-/* Append one line describing r (id, text, people, due, tags, status),
- * its text shortened to text_max characters (REPLY_LINE_CHARS in
- * lists, REPLY_ECHO_CHARS in the reply about r). */
+/* Append one line describing r (id, text, people, due, tags, status;
+ * a proposal's live check-in "(proposed: 1 👍 · 0 👎 · 1 🤷; waiting
+ * for Bob)", who has not checked in listed in rooms of up to ten), its
+ * text shortened to text_max characters (REPLY_LINE_CHARS in lists,
+ * REPLY_ECHO_CHARS in the reply about r). */
 sc_err render_record(struct cmd_ctx *c, const struct record *r, size_t text_max);
 /* Append t in the room's zone, relative to now ("today 14:05"). */
 sc_err reply_when(struct cmd_ctx *c, struct reply *r, int64_t t);
@@ -122,9 +198,18 @@ sc_err render_due(struct cmd_ctx *c, const struct record *r);
 sc_err render_query(struct cmd_ctx *c, const struct rec_query *q,
 		    int group_by_assignee, const char *empty, int max,
 		    const char *more);
+/*
+ * !todos: the open todos of q grouped under each person, by name (a
+ * line under a person names only its other owners: "— with Bob"), the
+ * unassigned last; q->assignee set: that person's only. With all, then
+ * the done and dropped ones, newest first, under "done or dropped". At
+ * most max lines, then "… and N more " + more.
+ */
+sc_err render_todos(struct cmd_ctx *c, const struct rec_query *q, int all,
+		    const char *empty, int max, const char *more);
 
 /* ---- long reports: minutes, !review, !catchup, the digest
- * (commands/meeting.c) ----
+ * (commands/report.c) ----
  *
  * A report is written into a reply as a bold heading over a list per
  * section ("- " lines in the plain body, <ul><li> in HTML). It keeps
@@ -166,6 +251,11 @@ sc_err report_records(struct report *rp, const struct cmd_ctx *c,
 		      int (*keep)(const struct record *r, void *arg), void *arg,
 		      sc_err (*line)(struct cmd_ctx *c, const struct record *r),
 		      int max, int64_t *count);
+/* Add an item "SLA breaches: 2 (I3 critical, T7 major)" to the current
+ * section of rp: critical and major items of c's room whose SLA ended
+ * in [from, to) while they were still open (commands/remind.c). */
+sc_err report_breaches(struct report *rp, struct cmd_ctx *c, int64_t from,
+		       int64_t to);
 /* Append a one-line summary of any record for reports: todos as
  * render_record, "D1 [proposed] text (because why)", "C3 today 10:05
  * @bob:example.org: text #web1", "I2 [critical] text (resolved after

@@ -27,6 +27,14 @@ struct weekly_window {
 	int start, end; /* inclusive start, exclusive end */
 };
 
+/* Ops hours: on the days of the mask, from start to end (minutes since
+ * local midnight; end <= start runs past midnight), in the room's zone. */
+struct daily_hours {
+	int set;
+	unsigned days; /* bit 0 = Monday .. bit 6 = Sunday */
+	int start, end;
+};
+
 struct config {
 	/* [matrix] */
 	char *homeserver;        /* base URL, no trailing slash */
@@ -62,6 +70,17 @@ struct config {
 	/* [freeze] */
 	struct weekly_window freeze; /* default unset */
 	char **deploy_tags;      /* tags that mark a change as a deploy; default deploy,release */
+	/* [meeting] seconds */
+	int64_t meeting_max_duration; /* a meeting still running then is ended, default 4h */
+	int64_t meeting_late_after;   /* a first line after this is "late", default 15m */
+	/* [remind] */
+	int64_t remind_before;   /* lead time of due reminders, seconds; -1 = off; default 1h */
+	/* [escalation] */
+	char **escalation_contacts; /* NULL-terminated user ids; default none */
+	int escalation_levels;   /* escalations per item at most (0 = none), default 2 */
+	/* [hours] */
+	struct daily_hours hours;   /* ops hours; default unset = always */
+	struct daily_hours on_call; /* on call for critical items; default unset */
 	/* [crypto] */
 	int crypto_enabled;      /* default 1 */
 	char *pickle_key_file;   /* default "scribe.pickle-key" beside the store */

@@ -67,6 +67,12 @@ sc_err engine_redaction(struct store *st, const char *room, const char *redacted
 sc_err engine_reaction(struct store *st, const char *room, const char *target,
 		       const char *key, const char *sender, const char *event_id);
 
+/* The room's canonical alias changed (m.room.canonical_alias; NULL or
+ * "" when removed): kept as kv room.alias.ROOM, by which exports name
+ * the room. */
+sc_err engine_room_alias(struct store *st, const char *room_id,
+			 const char *alias);
+
 /* Make sure the store knows room_id (new rooms get the config's zone and
  * joined_at = now). */
 sc_err engine_room_ensure(struct store *st, const char *room_id, int64_t now);

@@ -49,6 +49,9 @@ struct export_opts {
 	int64_t since, until; /* created in [since, until); 0 = unbounded */
 	const char *out;      /* file (json) or directory; NULL = stdout */
 	const char *tz;       /* zone of the dates in md, adr, minutes */
+	int64_t late_after;   /* minutes: a first line this long after the
+	                         start is a late arrival ([meeting]
+	                         late_after); 0 = 15 minutes */
 	int progress;         /* draw a progress bar on stderr */
 };
 
@@ -106,6 +109,10 @@ sc_err csv_field(struct sbuf *out, const char *s);
  * of anything else as one '-', no leading/trailing '-', cut at a word
  * boundary to at most max bytes; "untitled" when nothing is left. */
 sc_err export_slug(struct sbuf *out, const char *s, size_t max);
+
+/* A room as people know it (new string in *out): its canonical alias
+ * (kept by the bot: engine_room_alias), else its name, else its id. */
+sc_err export_room_label(struct store *st, const char *room_id, char **out);
 
 /* Append t as "2026-11-23T10:30:00Z"; parse it back (strict). */
 sc_err iso_utc(struct sbuf *out, int64_t t);

@@ -38,6 +38,7 @@ enum rec_kind {
 	REC_CHANGE,
 	REC_MEETING,
 	REC_INCIDENT,
+	REC_REMINDER,     /* !remind: an R record */
 	REC_NKINDS
 };
 
@@ -45,9 +46,9 @@ enum rec_kind {
 #define REC_BIT(k) (1u << (k))
 #define REC_ALL ((1u << REC_NKINDS) - 1)
 
-/* 'T', 'D', 'C', 'M', 'I'. */
+/* 'T', 'D', 'C', 'M', 'I', 'R'. */
 char rec_kind_prefix(enum rec_kind k);
-/* "todo", "decision", "change", "meeting", "incident". */
+/* "todo", "decision", "change", "meeting", "incident", "reminder". */
 const char *rec_kind_name(enum rec_kind k);
 /* Parse a kind name (singular or plural, case-insensitive). */
 sc_err rec_kind_parse(const char *s, enum rec_kind *out);
@@ -61,6 +62,9 @@ sc_err rec_id_parse(const char *s, enum rec_kind *kind, int64_t *num);
  *   change:   logged
  *   meeting:  running, ended
  *   incident: open, resolved
+ *   reminder: pending, done, cancelled (text: what to say; assignees:
+ *             whom to ping, none = the room; due: when it fires next;
+ *             detail: "every mon 09:00 Europe/Berlin" when it recurs)
  * `withdrawn` is separate: set when the source message was redacted.
  */
 struct record {
@@ -167,7 +171,8 @@ struct rec_query {
 	const char *room_id;    /* NULL = every room */
 	const char *status;     /* exact status, NULL = any */
 	int open_only;          /* todo open, decision proposed|accepted,
-	                           incident open, meeting running */
+	                           incident open, meeting running,
+	                           reminder pending */
 	const char *assignee;   /* todos assigned to this user */
 	const char *author;     /* created by this user */
 	const char *tag;        /* has this tag (lowercase, no '#') */
@@ -216,6 +221,17 @@ sc_err store_history(struct store *st, int64_t record, hist_cb cb, void *ctx);
 /* Every history entry caused by event_id, over all records, oldest first. */
 sc_err store_history_by_event(struct store *st, const char *event_id,
 			      hist_cb cb, void *ctx);
+/* Append a history entry that changes no field: what someone said with
+ * a change ("note": "!accept D4 looks good"), new_value = value, by
+ * actor at ts, caused by event_id (may be NULL). */
+sc_err store_history_note(struct store *st, int64_t record, int64_t ts,
+			  const char *actor, const char *field,
+			  const char *value, const char *event_id);
+/* The history entries actor caused (with an event id) at or after since
+ * on records of room_id, newest first: what !undo may take back. */
+sc_err store_history_recent(struct store *st, const char *room_id,
+			    const char *actor, int64_t since, hist_cb cb,
+			    void *ctx);
 
 /* Votes (reactions on a proposal): one counted per (record, user), the
  * user's latest reaction; every reaction event is kept (event_id given),
@@ -309,24 +325,62 @@ sc_err store_members(struct store *st, const char *room_id, int with_invited,
 sc_err store_member_resolve(struct store *st, const char *room_id,
 			    const char *name, char **out, char **candidates);
 
-/* Meeting notes: topics and infos said during a meeting, in order. */
+/*
+ * Meeting notes: what a meeting's minutes hold besides records, in the
+ * order said. kind is one of
+ *   topic, info, idea, link ("URL [text]"), help   MeetBot's items
+ *   objective, requirement, strategy               Template A's lines
+ *   metric                                         Template B's numbers
+ *   chair, unchair, notetaker                      text: a user id
+ *   carry                                          text: a short id
+ *                                                  ("T5") carried over
+ * (anything else: SC_EINVAL, the schema's check). A note remembers the
+ * newest record id of the store when it was added (after), which
+ * orders it among the records of its meeting.
+ */
 sc_err store_note_add(struct store *st, int64_t meeting, int64_t ts,
 		      const char *author, const char *kind, const char *text);
 struct note {
 	int64_t ts;
 	const char *author;
-	const char *kind;    /* "topic" | "info" */
+	const char *kind;
 	const char *text;
+	int64_t id;          /* row id, for store_note_withdraw */
+	int64_t withdrawn;   /* when #undo took it back, 0 = it stands */
+	int64_t after;       /* newest record id when it was written */
 };
 typedef int (*note_cb)(const struct note *n, void *ctx);
+/* Every note of a meeting, withdrawn ones included, oldest first. */
 sc_err store_notes(struct store *st, int64_t meeting, note_cb cb, void *ctx);
+/* Take a note out of the minutes at ts (#undo); the row stays.
+ * SC_ENOTFOUND when there is no such note or it is withdrawn already. */
+sc_err store_note_withdraw(struct store *st, int64_t note, int64_t ts);
 /* Attendees: everyone who spoke during the meeting, in order of first
- * word. Adding twice is harmless. */
+ * word. Adding twice is harmless; this adds no line (#nick: present
+ * without a word). */
 sc_err store_attendee_add(struct store *st, int64_t meeting,
 			  const char *user_id);
+/* user_id said a line in the meeting at ts: an attendee from then on,
+ * with one line more (MeetBot's "lines said"). */
+sc_err store_attendee_line(struct store *st, int64_t meeting,
+			   const char *user_id, int64_t ts);
 typedef int (*str_cb)(const char *s, void *ctx);
 sc_err store_attendees(struct store *st, int64_t meeting, str_cb cb,
 		       void *ctx);
+/* The users whose vote on record counts (one each), by user id. */
+sc_err store_voters(struct store *st, int64_t record, str_cb cb, void *ctx);
+/* One attendee: lines said, time of the first (0 = not known: added
+ * without a line, or by an import of an older export). */
+struct attendee {
+	const char *user_id;
+	int64_t lines;
+	int64_t first;
+};
+typedef int (*attendance_cb)(const struct attendee *a, void *ctx);
+/* The attendees in order of first word, or with by_lines most lines
+ * first (then in that order). */
+sc_err store_attendance(struct store *st, int64_t meeting, int by_lines,
+			attendance_cb cb, void *ctx);
 
 /*
  * The distinct assignees of q's matches, each once, in the order q would

@@ -41,10 +41,18 @@ struct rec_full {
 	size_t nhistory;
 	struct vote_row *votes;        /* by user id */
 	size_t nvotes;
-	struct note *notes;            /* meetings: topics and infos, in order */
+	struct note *notes;            /* meetings: notes (withdrawn ones
+	                                  too), in order; only ts, author,
+	                                  kind, text and withdrawn are
+	                                  exported and imported */
 	size_t nnotes;
 	const char **attendees;        /* meetings: in order of first word */
 	size_t nattendees;
+	struct attendee *attendance;   /* meetings: lines said and first
+	                                  line of attendees (an export: the
+	                                  same people in the same order; an
+	                                  import: any of them, or none) */
+	size_t nattendance;
 };
 
 /*

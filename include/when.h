@@ -40,12 +40,19 @@ sc_err when_from_local(const char *tz, const struct tm *tm, int64_t *out);
 sc_err when_parse_duration(const char *s, int64_t *secs);
 
 /*
- * A due date typed by a user, relative to now in tz:
+ * A due date typed by a user, relative to now in tz; one word or a few
+ * separated by single spaces:
  *   today, tonight, tomorrow, eod, eow (Friday), mon..sun / monday..sunday
- *   (the next such day, never today), YYYY-MM-DD, MM-DD, dec1 / 1dec /
- *   december1 (the next such date, this year or next), +3d / +4h / +2w
- *   (relative durations, exact), 2026-12-01T14:00 / "fri@14:00".
- * A date without a time means the end of that day (23:59:59 local).
+ *   (the next such day, never today), next fri (that day of next week),
+ *   next week (Friday of next week), YYYY-MM-DD, MM-DD, dec1 / 1dec /
+ *   december1 / dec 24 / 24 dec (the next such date, this year or next);
+ *   any of them with a time after it: "fri 17:00", "2026-12-24 17:00",
+ *   "tomorrow 9am", "fri@14:00", "2026-12-01T14:00"; a time alone,
+ *   "17:00" (today, or tomorrow once it has passed);
+ *   +3d / +2w / "in 3 days" / "in 2 weeks" (the end of that day, like a
+ *   weekday), +4h / +30m / +1d12h / "in 2 hours" (exact, from now).
+ * A date without a time means the end of that day (23:59:59 local). A
+ * date in the past is returned as it is: the caller refuses it.
  */
 sc_err when_parse_due(const char *s, int64_t now, const char *tz, int64_t *out);
 
@@ -89,5 +96,44 @@ sc_err when_format_short(int64_t t, int64_t now, const char *tz, struct sbuf *ou
 sc_err when_format_date(int64_t t, const char *tz, struct sbuf *out);
 /* Append a duration as "2h 5m", "3d 4h", "45s". */
 sc_err when_format_duration(int64_t secs, struct sbuf *out);
+
+/* ---- reminders: times, recurrences, ops hours ---- */
+
+/*
+ * A reminder's time from the first of n words (as typed), in tz,
+ * relative to now; *used = how many words it took:
+ *   in 2h, in 1h30m, in 2 hours, in 90 minutes, in an hour, +2h
+ *   [at] 17:00, 5pm, 9:30am        the next such time (today or tomorrow)
+ *   [on] fri [[at] 17:00]          the next such moment, today included
+ *                                  while it is ahead
+ *   today|tonight|tomorrow|2026-12-24|12-24|dec24|24dec [[at] 17:00]
+ * A day without a time means 09:00 (tonight: 20:00). A time that does
+ * not exist (spring forward) is the first instant after the gap. An
+ * explicit date and time may lie in the past: the caller refuses it.
+ */
+sc_err when_parse_at(char *const *words, int n, int64_t now, const char *tz,
+		     int64_t *out, int *used);
+
+/*
+ * "every DAYS [[at] TIME]" from words[0] ("every"): DAYS is a day, a
+ * list or range (mon,thu / mon-fri / sun-thu), day or daily, weekday(s)
+ * or weekend(s); TIME defaults to 09:00. *used = words taken.
+ */
+sc_err when_parse_every(char *const *words, int n, unsigned *days, int *minute,
+			int *used);
+
+/*
+ * Ops hours: "sun-thu 09:00-18:00" (days, then a daily time range; an
+ * end at or before the start runs past midnight into the next day).
+ * Minutes since local midnight in *start and *end (0..1439).
+ */
+sc_err when_parse_hours(const char *s, unsigned *days, int *start, int *end);
+/* 1 if t falls inside the hours in tz. */
+int when_in_hours(int64_t t, const char *tz, unsigned days, int start, int end);
+/* The first instant >= t at which the hours are open in tz. */
+sc_err when_hours_open(int64_t t, const char *tz, unsigned days, int start,
+		       int end, int64_t *out);
+/* Append the hours back as "sun-thu 09:00-18:00". */
+sc_err when_format_hours(unsigned days, int start, int end, struct sbuf *out);
 
 #endif

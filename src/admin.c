@@ -29,6 +29,7 @@
 #include "sbuf.h"
 #include "store.h"
 #include "store_admin.h"
+#include "utf8.h"
 #include "when.h"
 #include "banned.h"
 
@@ -53,6 +54,7 @@ struct admin {
 	struct config cfg;
 	int have_cfg;
 	struct store *st;
+	int created;      /* admin_open made a new store file */
 };
 
 static void admin_free(struct admin *ad)
@@ -142,6 +144,7 @@ static int admin_open(struct admin *ad, int must_exist)
 		return EXIT_STORE;
 	}
 	store_mode_warn(&ad->cfg, path);
+	ad->created = strcmp(path, ":memory:") && stat(path, &sb) != 0;
 	err = store_open(path, &ad->st);
 	if (err) /* store_open said why */
 		return EXIT_STORE;
@@ -225,6 +228,7 @@ static const char export_usage[] =
 	"  md       a handbook page per room in -o DIR (or --room to stdout)\n"
 	"  adr      one NNNN-slug.md per decision (Nygard, adr-tools numbering)\n"
 	"  minutes  one Markdown file per meeting\n"
+
 	"ROOM is a room id, or the name of a room scribe has joined (exit 4\n"
 	"when none has it). DATE is 2026-11-01 (start of that day) or a\n"
 	"duration back (30d); --until is exclusive. Dates in md, adr and\n"
@@ -323,6 +327,7 @@ int export_main(int argc, char **argv)
 	}
 	if (!o.tz)
 		o.tz = ad.cfg.timezone;
+	o.late_after = ad.cfg.meeting_late_after;
 	if ((since && when_parse_since(since, now, o.tz, &o.since)) ||
 	    (until && when_parse_since(until, now, o.tz, &o.until))) {
 		rc = usage_error(export_usage, "bad date '%s'",
@@ -350,7 +355,8 @@ static const char import_usage[] =
 	"Read JSON lines written by `scribe export --format json` (FILE or\n"
 	"standard input) into the store, all or nothing: records keep their\n"
 	"ids (T12), times, history, votes and meeting notes. A record whose id\n"
-	"is already in the store is an error. The store is created when missing.\n";
+	"is already in the store is an error. The store is created when missing\n"
+	"(and removed again when the import fails: nothing is left behind).\n";
 
 int import_main(int argc, char **argv)
 {
@@ -391,6 +397,21 @@ int import_main(int argc, char **argv)
 	if (err) {
 		fprintf(stderr, "scribe: error: %s\n", why ? why : sc_strerror(err));
 		rc = err == SC_EBUSY ? EXIT_STORE : EXIT_FAIL;
+		/* nothing was imported: a store made for it goes again */
+		if (ad.created) {
+			static const char *const ext[] = { "", "-wal", "-shm", "-journal" };
+			char *path = strdup(ad.store_path);
+			store_close(ad.st);
+			ad.st = NULL;
+			for (size_t i = 0; path && i < sizeof(ext) / sizeof(ext[0]); i++) {
+				struct sbuf f;
+				sbuf_init(&f, 0);
+				if (!sbuf_printf(&f, "%s%s", path, ext[i]))
+					unlink(f.buf);
+				sbuf_release(&f);
+			}
+			free(path);
+		}
 	} else {
 		printf("imported %lld records into '%s'\n", (long long)n,
 		       ad.store_path);
@@ -412,9 +433,11 @@ static const char log_usage[] =
 	"Record a change from a script, CI job or pyinfra/ansible run, exactly\n"
 	"as `!log TEXT #TAG` in the room would; the running bot announces it in\n"
 	"the room. ROOM is a room id (!abc:example.org) or the room's name.\n"
-	"--deploy marks it as a deploy (the first of the config's deploy_tags).\n"
-	"--as names the author (default: the bot's user id).\n"
-	"Exit 4 when scribe does not know the room.\n";
+	"--deploy marks it as a deploy (the first of the config's deploy_tags);\n"
+	"otherwise a change is a deploy only when a --tag is one of them.\n"
+	"--as credits it to who ran it: a Matrix user id (@ci:example.org,\n"
+	"shown by name in the room) or any name (deploybot), shown as given.\n"
+	"Default: \"CLI (HOSTNAME)\". Exit 4 when scribe does not know the room.\n";
 
 /* Words of the !log command line: "log", the text split at blanks, one
  * "#tag" per --tag, "#deploy" for --deploy. */
@@ -501,6 +524,7 @@ int log_main(int argc, char **argv)
 	};
 	struct words w = { NULL, 0 }, tags = { NULL, 0 };
 	const char *room_arg = NULL, *as = NULL;
+	char *author = NULL;
 	unsigned char quoted[260];
 	struct admin ad;
 	struct cmd_ctx c;
@@ -565,16 +589,41 @@ int log_main(int argc, char **argv)
 		rc = room_error(&ad, err, room_arg);
 		goto out;
 	}
+	/* who ran it, never the bot: --as as given, else the host */
+	if (as) {
+		author = strdup(as);
+	} else {
+		char host[256];
+		if (gethostname(host, sizeof(host)) != 0)
+			snprintf(host, sizeof(host), "unknown host");
+		host[sizeof(host) - 1] = '\0';
+		author = malloc(strlen(host) + 8);
+		if (author)
+			snprintf(author, strlen(host) + 8, "CLI (%s)", host);
+	}
+	if (!author) {
+		err = SC_ENOMEM;
+		goto fail;
+	}
+	if (!*author || !utf8_valid(author, strlen(author)) ||
+	    strpbrk(author, "\n\r\t")) {
+		rc = usage_error(log_usage, "%s", "--as needs a name on one line");
+		goto out;
+	}
 
 	memset(quoted, 0, sizeof(quoted));
 	a.argc = w.n;
 	a.argv = w.v;
 	a.quoted = quoted;
+	a.raw = NULL; /* the words are the text as given */
+	err = reply_names(&out, ad.st, room.room_id);
+	if (err)
+		goto fail;
 	memset(&c, 0, sizeof(c));
 	c.st = ad.st;
 	c.cfg = &ad.cfg;
 	c.room_id = room.room_id;
-	c.sender = as ? as : ad.cfg.user_id ? ad.cfg.user_id : "@scribe:localhost";
+	c.sender = author;
 	c.event_id = NULL; /* CLI records have no source event */
 	c.now = (int64_t)time(NULL);
 	c.tz = room.tz ? room.tz : ad.cfg.timezone;
@@ -621,6 +670,7 @@ out:
 	free(tags.v);
 	room_clear(&room);
 	reply_clear(&out);
+	free(author);
 	admin_free(&ad);
 	return rc;
 }

@@ -20,11 +20,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "autoend.h"
 #include "bot.h"
 #include "digest.h"
 #include "e2ee.h"
 #include "engine.h"
 #include "log.h"
+#include "remind.h"
+#include "store_remind.h"
 #include "wirejson.h"
 #include "banned.h"
 
@@ -52,6 +55,28 @@ static sc_err checkpoint(struct bot *b);
 static int64_t wall_clock(void)
 {
 	return (int64_t)time(NULL);
+}
+
+/*
+ * Test hook: with SCRIBE_TEST_CLOCK naming a file, the clock is the wall
+ * clock plus the seconds that file holds (read at every call; missing
+ * or unreadable = 0), so a protocol test moves scribe's time forward
+ * while it runs (tests/proto/test_remind.py). Start at 0: a store's
+ * first run is taken from this clock, and messages before it are
+ * history.
+ */
+static int64_t test_clock(void)
+{
+	const char *path = getenv("SCRIBE_TEST_CLOCK");
+	long long off = 0;
+	FILE *f = path ? fopen(path, "r") : NULL;
+
+	if (f) {
+		if (fscanf(f, "%lld", &off) != 1)
+			off = 0;
+		fclose(f);
+	}
+	return (int64_t)time(NULL) + (int64_t)off;
 }
 
 /* Read a secret from a file: first line, surrounding space removed.
@@ -452,6 +477,9 @@ static sc_err on_state(struct bot *b, const char *room, json_t *ev)
 		return on_power_levels(b, room, ev);
 	if (!strcmp(type, "m.room.encryption") || !strcmp(type, "m.room.name"))
 		return on_room_flag(b, room, ev);
+	if (!strcmp(type, "m.room.canonical_alias")) /* exports name rooms by it */
+		return engine_room_alias(b->st, room,
+					 jstr(json_object_get(ev, "content"), "alias"));
 	if (!strcmp(type, "m.room.tombstone"))
 		return on_tombstone(b, room, ev);
 	return SC_OK;
@@ -514,6 +542,9 @@ static sc_err on_message(struct bot *b, struct room_batch *rb, json_t *ev,
 	if (m.bad_text)
 		log_warn("%s: %s from %s holds a NUL or invalid text; %s", rb->room,
 			 event_id, m.sender, handled ? "refused with a reply" : "ignored");
+	/* a record made in a thread: its reminders go there */
+	if (!err && handled && thread && out.record && !m.bad_text)
+		err = store_record_thread_put(b->st, event_id, thread);
 	if (!err && handled)
 		err = queue_reply(b, rb->room, "r", event_id, thread, &out, 1);
 	reply_clear(&out);
@@ -1582,6 +1613,66 @@ static sc_err post_digest(const char *room, const char *txn,
 	return err;
 }
 
+/* remind_post_fn: a reminder or escalation (remind.h). One for the
+ * whole room is an m.text without mentions, so people who follow every
+ * message of the room hear it; its echoed text then cannot ping anyone
+ * either (a word joiner after every "@" of the plain body). */
+static sc_err post_remind(const char *room, const char *txn,
+			  const struct reply *r, const struct remind_post *how,
+			  void *ctx)
+{
+	struct bot *b = ctx;
+	json_t *content = mx_reply_content(r, how->in_reply_to, how->thread_root);
+	const char *body;
+	struct sbuf sb;
+	sc_err err = SC_OK;
+
+	if (!content)
+		return SC_ENOMEM;
+	body = json_string_value(json_object_get(content, "body"));
+	if (how->ping_room && !r->nmentions && body) {
+		sbuf_init(&sb, 0);
+		for (const char *p = body; *p && !err; p++)
+			err = *p == '@' ? sbuf_puts(&sb, "@\xE2\x81\xA0") :
+					  sbuf_putc(&sb, *p);
+		if (!err && (json_object_set_new(content, "body", json_string(sb.buf)) ||
+			     json_object_set_new(content, "msgtype",
+						 json_string("m.text"))))
+			err = SC_ENOMEM;
+		sbuf_release(&sb);
+	}
+	if (!err)
+		err = defuse_names(b, room, r, content);
+	if (!err)
+		err = queue_message(b, room, txn, content, 0);
+	json_decref(content);
+	return err;
+}
+
+/* Reminders and escalations due at the bot's clock; then when the
+ * next one is due, for the long-poll to wake for it (store_changed).
+ * A room with more due than one message takes goes again at once; one
+ * whose message cannot be made (logged) is tried again a minute later,
+ * not at every wake-up. */
+static sc_err run_reminders(struct bot *b)
+{
+	int64_t now = b->clock();
+	sc_err err = SC_OK;
+
+	for (int i = 0; i < 16 && !err; i++) {
+		int posted = 0;
+
+		err = remind_run_due(b->st, &b->cfg, now, post_remind, b, &posted);
+		if (!err)
+			err = remind_next(b->st, &b->next_fire);
+		if (err || !posted || !b->next_fire || b->next_fire > now)
+			break;
+	}
+	if (!err && b->next_fire && b->next_fire <= now)
+		b->next_fire = now + 60;
+	return err;
+}
+
 /* Upload the sync filter once; its id is kept in the store. */
 static sc_err ensure_filter(struct bot *b, int force)
 {
@@ -1631,6 +1722,9 @@ static int store_changed(void *ctx)
 	struct bot *b = ctx;
 	int64_t v;
 
+	/* a reminder's minute came */
+	if (b->next_fire && b->clock() >= b->next_fire)
+		return 1;
 	return store_data_version(b->st, &v) == SC_OK && v != b->data_version;
 }
 
@@ -1703,7 +1797,7 @@ static int bot_setup(struct bot *b, const char *conf, int need_token)
 	sc_err err;
 
 	memset(b, 0, sizeof(*b));
-	b->clock = wall_clock;
+	b->clock = getenv("SCRIBE_TEST_CLOCK") ? test_clock : wall_clock;
 	sbuf_init(&msg, 0);
 	if (config_defaults(&b->cfg) != SC_OK)
 		return 1;
@@ -1723,8 +1817,10 @@ static int bot_setup(struct bot *b, const char *conf, int need_token)
 	if (!err)
 		err = store_temp_in_memory(b->st);
 	if (err) {
-		fprintf(stderr, "scribe: error: cannot open store '%s': %s\n",
-			b->cfg.store_path, b->st ? store_errmsg(b->st) : sc_strerror(err));
+		/* without a store, store_open has said why (once) */
+		if (b->st)
+			fprintf(stderr, "scribe: error: cannot open store '%s': %s\n",
+				b->cfg.store_path, store_errmsg(b->st));
 		return 3;
 	}
 	/* A store belongs to one account: never mix two bots' records
@@ -1861,6 +1957,9 @@ int run_main(int argc, char **argv)
 		err = store_kv_put(b.st, "account.user_id", b.mx->user_id);
 	if (!err)
 		err = note_first_run(&b);
+	/* bot.conf's lead time, SLAs and levels into the schedule */
+	if (!err)
+		err = remind_setup(b.st, &b.cfg, b.clock());
 	if (!err)
 		err = ensure_filter(&b, 0);
 	if (!err && b.cfg.crypto_enabled && !b.mx->device_id)
@@ -1896,8 +1995,9 @@ int run_main(int argc, char **argv)
 		release_free_heap();
 		err = sync_once(&b, once ? 0 : b.cfg.sync_timeout_ms, &sync);
 		if (err == SC_EAGAIN) {
-			/* scribe log (or import) queued something: send it */
-			err = SC_OK;
+			/* scribe log (or import) queued something, or a
+			 * reminder's minute came: send it */
+			err = run_reminders(&b);
 			continue;
 		}
 		if (err == SC_EMATRIX && !strcmp(b.mx->errcode, "M_INVALID_PARAM")) {
@@ -1912,6 +2012,10 @@ int run_main(int argc, char **argv)
 		json_decref(sync);
 		if (!err)
 			err = digest_run_due(b.st, &b.cfg, b.clock(), post_digest, &b, &posted);
+		if (!err)
+			err = autoend_run_due(b.st, &b.cfg, b.clock(), post_digest, &b, &posted);
+		if (!err)
+			err = run_reminders(&b);
 		if (!err)
 			err = bot_flush_outbox(&b);
 		if (once)

@@ -96,6 +96,7 @@ void reply_clear(struct reply *r)
 	for (size_t i = 0; i < r->nmentions; i++)
 		free(r->mentions[i]);
 	free(r->mentions);
+	person_names_clear(&r->names);
 	reply_init(r);
 }
 
@@ -304,11 +305,26 @@ sc_err reply_id(struct reply *r, const struct record *rec)
 	return put_raw(r, id, html);
 }
 
+sc_err reply_names(struct reply *r, struct store *st, const char *room_id)
+{
+	return person_names_room(&r->names, st, room_id);
+}
+
+const char *reply_user_label(struct reply *r, const char *user_id)
+{
+	return person_label(&r->names, user_id);
+}
+
 sc_err reply_user(struct reply *r, const char *user_id)
 {
+	const char *label = reply_user_label(r, user_id);
 	struct sbuf h;
 	sc_err err;
 
+	if (!label)
+		return SC_ENOMEM;
+	if (!person_is_user_id(user_id))
+		return reply_text(r, label);
 	sbuf_init(&h, 0);
 	err = sbuf_puts(&h, "<a href=\"https://matrix.to/#/");
 	if (!err)
@@ -316,11 +332,11 @@ sc_err reply_user(struct reply *r, const char *user_id)
 	if (!err)
 		err = sbuf_puts(&h, "\">");
 	if (!err)
-		err = sbuf_html(&h, user_id);
+		err = sbuf_html(&h, label);
 	if (!err)
 		err = sbuf_puts(&h, "</a>");
 	if (!err)
-		err = put_raw(r, user_id, h.buf);
+		err = put_raw(r, label, h.buf);
 	sbuf_release(&h);
 	return err;
 }
@@ -412,18 +428,23 @@ void reply_list_close(struct reply_list *l)
 
 void args_clear(struct args *a)
 {
-	for (int i = 0; i < a->argc; i++)
+	for (int i = 0; i < a->argc; i++) {
 		free(a->argv[i]);
+		if (a->raw)
+			free(a->raw[i]);
+	}
 	free(a->argv);
 	free(a->quoted);
+	free(a->raw);
 	a->argc = 0;
 	a->argv = NULL;
 	a->quoted = NULL;
+	a->raw = NULL;
 }
 
 sc_err cmd_tokenize(const char *line, struct args *out)
 {
-	struct args a = { 0, NULL, NULL };
+	struct args a = { 0, NULL, NULL, NULL };
 	struct sbuf w;
 	const char *p = line;
 	sc_err err = SC_OK;
@@ -432,14 +453,17 @@ sc_err cmd_tokenize(const char *line, struct args *out)
 		return SC_EINVAL;
 	a.argv = calloc(ARGS_MAX, sizeof(*a.argv));
 	a.quoted = calloc(ARGS_MAX, 1);
-	if (!a.argv || !a.quoted) {
+	a.raw = calloc(ARGS_MAX, sizeof(*a.raw));
+	if (!a.argv || !a.quoted || !a.raw) {
 		free(a.argv);
 		free(a.quoted);
+		free(a.raw);
 		return SC_ENOMEM;
 	}
 	sbuf_init(&w, CMD_LINE_MAX);
 	for (;;) {
-		int quoted = 0;
+		int quoted = ARG_PLAIN;
+		const char *start;
 
 		while (*p && isspace((unsigned char)*p))
 			p++;
@@ -450,10 +474,14 @@ sc_err cmd_tokenize(const char *line, struct args *out)
 			goto out;
 		}
 		sbuf_setlen(&w, 0);
-		/* Only a double quote at the start of a word quotes, so
-		 * apostrophes in "don't" or "'; DROP" are plain text. */
-		if (*p == '"') {
-			quoted = 1;
+		start = p;
+		/* Only a double quote at the start of a word quotes (or
+		 * after the @ of a name: @"Elon Musk"), so apostrophes in
+		 * "don't" or "'; DROP" are plain text. */
+		if (*p == '"' || (p[0] == '@' && p[1] == '"')) {
+			quoted = *p == '"' ? ARG_QUOTED : ARG_NAME;
+			if (quoted == ARG_NAME)
+				err = sbuf_putc(&w, *p++);
 			p++;
 			while (*p && *p != '"' && !err) {
 				if (*p == '\\' && p[1])
@@ -470,8 +498,10 @@ sc_err cmd_tokenize(const char *line, struct args *out)
 		if (err)
 			goto out;
 		a.quoted[a.argc] = (unsigned char)quoted;
+		a.raw[a.argc] = strndup(start, (size_t)(p - start));
 		a.argv[a.argc] = sbuf_detach(&w, NULL);
-		if (!a.argv[a.argc]) {
+		if (!a.argv[a.argc] || !a.raw[a.argc]) {
+			a.argc++; /* freed by args_clear */
 			err = SC_ENOMEM;
 			goto out;
 		}
@@ -480,11 +510,60 @@ sc_err cmd_tokenize(const char *line, struct args *out)
 	*out = a;
 	a.argv = NULL;
 	a.quoted = NULL;
+	a.raw = NULL;
 	a.argc = 0;
 out:
 	sbuf_release(&w);
 	args_clear(&a);
 	return err;
+}
+
+/* Edit distance of a and b with adjacent swaps (optimal string
+ * alignment), or more than limit as limit + 1. Short words only. */
+static int distance(const char *a, const char *b, int limit)
+{
+	int la = (int)strlen(a), lb = (int)strlen(b);
+	int d[26][26];
+
+	if (la > 24 || lb > 24 || abs(la - lb) > limit)
+		return limit + 1;
+	for (int i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (int j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (int i = 1; i <= la; i++) {
+		for (int j = 1; j <= lb; j++) {
+			int cost = a[i - 1] != b[j - 1];
+			int v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (d[i - 1][j - 1] + cost < v)
+				v = d[i - 1][j - 1] + cost;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	}
+	return d[la][lb] > limit ? limit + 1 : d[la][lb];
+}
+
+const struct command *cmd_nearest(const char *name)
+{
+	const struct command *tab, *best = NULL;
+	size_t n, len = strlen(name);
+	/* one slip in a short word, two in a longer one */
+	int limit = len <= 4 ? 1 : 2, best_d = limit + 1;
+
+	tab = cmd_table(&n);
+	for (size_t i = 0; i < n; i++) {
+		int d = distance(name, tab[i].name, limit);
+		if (d < best_d) {
+			best_d = d;
+			best = &tab[i];
+		}
+	}
+	return best;
 }
 
 sc_err cmd_fail(struct cmd_ctx *c, sc_err err, const char *fmt, ...)
@@ -542,15 +621,16 @@ static sc_err cmd_run(struct cmd_ctx *c, const struct command *cmd,
 sc_err cmd_dispatch(struct cmd_ctx *c, const char *line, int *handled)
 {
 	const struct command *cmd;
-	struct args a = { 0, NULL, NULL };
+	struct args a = { 0, NULL, NULL, NULL };
 	size_t plen = strlen(c->cfg->prefix);
 	size_t len = strlen(line);
 	sc_err err;
 
 	*handled = 0;
 	if (strncmp(line, c->cfg->prefix, plen) != 0) {
-		/* Not a command: inside a meeting it may still be minutes. */
-		if (!c->meeting)
+		/* Not a command: inside a meeting it may still be minutes,
+		 * and #startmeeting starts one. */
+		if (!c->meeting && !meeting_tag_line(line))
 			return SC_OK;
 		err = store_tx_begin(c->st);
 		if (err)
@@ -597,6 +677,11 @@ sc_err cmd_dispatch(struct cmd_ctx *c, const char *line, int *handled)
 				word = 0;
 		if (!word || strlen(a.argv[0]) > 24) {
 			*handled = 0;
+		} else if ((cmd = cmd_nearest(a.argv[0])) != NULL) {
+			cmd_fail(c, SC_ENOTFOUND,
+				 "unknown command '%s%s'; did you mean %s%s? (%shelp lists them all)",
+				 c->cfg->prefix, a.argv[0], c->cfg->prefix,
+				 cmd->name, c->cfg->prefix);
 		} else {
 			cmd_fail(c, SC_ENOTFOUND,
 				 "unknown command '%s%s' (try %shelp)",

@@ -55,6 +55,8 @@ enum key_type {
 	K_TAGS,         /* list of lowercase tags without '#' */
 	K_TRUST,        /* enum trust_policy */
 	K_GROUP,        /* an existing group's name; its gid in store_gid */
+	K_LEAD,         /* int64 seconds >= 0, or off = -1 */
+	K_HOURS,        /* struct daily_hours */
 };
 
 struct key_def {
@@ -96,6 +98,13 @@ static const struct key_def keys[] = {
 	{ "sla", "minor", K_DURATION, F(sla_minor), 0, 0 },
 	{ "freeze", "window", K_WINDOW, F(freeze), 0, 0 },
 	{ "freeze", "deploy_tags", K_TAGS, F(deploy_tags), 0, 0 },
+	{ "meeting", "max_duration", K_DURATION, F(meeting_max_duration), 0, 0 },
+	{ "meeting", "late_after", K_DURATION, F(meeting_late_after), 0, 0 },
+	{ "remind", "before", K_LEAD, F(remind_before), 0, 0 },
+	{ "escalation", "contacts", K_USERS, F(escalation_contacts), 0, 0 },
+	{ "escalation", "levels", K_INT, F(escalation_levels), 0, 5 },
+	{ "hours", "window", K_HOURS, F(hours), 0, 0 },
+	{ "hours", "on_call", K_HOURS, F(on_call), 0, 0 },
 	{ "crypto", "enabled", K_BOOL, F(crypto_enabled), 0, 0 },
 	{ "crypto", "pickle_key_file", K_PATH, F(pickle_key_file), 0, 0 },
 	{ "crypto", "rotation_period_msgs", K_INT, F(rotation_period_msgs), 1,
@@ -108,7 +117,8 @@ static const struct key_def keys[] = {
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 static const char *const sections[] = { "matrix", "store",  "bot",   "digest",
-					"sla",    "freeze", "crypto" };
+					"sla",    "freeze", "crypto", "meeting",
+					"remind", "escalation", "hours" };
 
 /* Keys people reach for that would put a secret in the file. */
 static const struct {
@@ -459,7 +469,8 @@ static sc_err apply(struct parser *p, const struct key_def *def,
 
 	if (!*value && def->type != K_INVITERS && def->type != K_ROOMS &&
 	    def->type != K_USERS && def->type != K_TAGS &&
-	    def->type != K_WINDOW && def->type != K_GROUP)
+	    def->type != K_WINDOW && def->type != K_GROUP &&
+	    def->type != K_HOURS)
 		return fail(p, "missing value for '%s'", def->key);
 	switch (def->type) {
 	case K_URL: {
@@ -622,6 +633,40 @@ static sc_err apply(struct parser *p, const struct key_def *def,
 				    v, def->key);
 		return fail(p, "cannot look up group '%s' for '%s': %s", v,
 			    def->key, strerror(rc));
+	}
+	case K_LEAD:
+		if (!strcasecmp(value, "off") || !strcasecmp(value, "no")) {
+			*(int64_t *)field = -1;
+			return SC_OK;
+		}
+		if (!strcmp(value, "0")) {
+			*(int64_t *)field = 0;
+			return SC_OK;
+		}
+		if (when_parse_duration(value, &secs) != SC_OK ||
+		    secs > 30 * 86400)
+			return bad_value(p, "lead time", def->key, value,
+					 "e.g. 1h or 30m, 0 for the due time, "
+					 "or off");
+		*(int64_t *)field = secs;
+		return SC_OK;
+	case K_HOURS: {
+		struct daily_hours *h = field;
+		unsigned days;
+		int start, end;
+
+		if (!*value || !strcasecmp(value, "always")) {
+			h->set = 0;
+			return SC_OK;
+		}
+		if (when_parse_hours(value, &days, &start, &end) != SC_OK)
+			return bad_value(p, "hours", def->key, value,
+					 "e.g. sun-thu 09:00-18:00");
+		h->set = 1;
+		h->days = days;
+		h->start = start;
+		h->end = end;
+		return SC_OK;
 	}
 	case K_TRUST:
 		if (!strcasecmp(value, "self-signed"))
@@ -867,6 +912,10 @@ sc_err config_defaults(struct config *cfg)
 	c.sla_major = 2 * 86400;
 	c.sla_minor = 14 * 86400;
 	c.deploy_tags = dup_list(tags);
+	c.meeting_max_duration = 4 * 3600;
+	c.meeting_late_after = 15 * 60;
+	c.remind_before = 3600;
+	c.escalation_levels = 2;
 	c.crypto_enabled = 1;
 	c.pickle_key_file = strdup(DEFAULT_PICKLE_KEY);
 	c.rotation_period_msgs = 100;
@@ -943,6 +992,7 @@ void config_free(struct config *cfg)
 	free_list(cfg->admins);
 	free(cfg->timezone);
 	free_list(cfg->deploy_tags);
+	free_list(cfg->escalation_contacts);
 	free(cfg->pickle_key_file);
 	memset(cfg, 0, sizeof(*cfg));
 }

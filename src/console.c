@@ -16,6 +16,7 @@
 #include "console.h"
 #include "engine.h"
 #include "log.h"
+#include "remind.h"
 #include "store.h"
 #include "when.h"
 #include "banned.h"
@@ -38,6 +39,7 @@ struct console {
 	char *as;
 	int tty;
 	unsigned long seq;
+	int reminders; /* show reminders that come due (not the bot's store) */
 };
 
 /* "elon" -> "@elon:example.org"; ids with a sigil and server kept. */
@@ -178,6 +180,41 @@ static void console_say(struct console *co, const char *line)
 	reply_clear(&out);
 }
 
+/* remind_post_fn: a reminder that came due, printed like a reply. */
+static sc_err console_remind(const char *room, const char *txn,
+			     const struct reply *r, const struct remind_post *how,
+			     void *ctx)
+{
+	(void)txn;
+	(void)how;
+	(void)ctx;
+	printf("[%s] %s\n", room, r->body.buf);
+	if (r->nmentions) {
+		printf("(pings");
+		for (size_t i = 0; i < r->nmentions; i++)
+			printf(" %s", r->mentions[i]);
+		printf(")\n");
+	}
+	return SC_OK;
+}
+
+/* Reminders and escalations that came due: shown before the next line
+ * is read (the console waits for input, not for the clock). */
+static void console_reminders(struct console *co)
+{
+	int n = 0;
+	sc_err err;
+
+	if (!co->reminders)
+		return;
+	err = remind_run_due(co->st, &co->cfg, (int64_t)time(NULL),
+			     console_remind, co, &n);
+	if (err)
+		fprintf(stderr, "scribe: error: %s: %s\n", sc_strerror(err),
+			store_errmsg(co->st));
+	fflush(stdout);
+}
+
 int console_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -228,6 +265,7 @@ int console_main(int argc, char **argv)
 	if (conf && (config_load(&co.cfg, conf, &err_msg) != SC_OK ||
 		     config_apply_group(&co.cfg, &err_msg) != SC_OK)) {
 		fprintf(stderr, "scribe: error: %s\n", err_msg.buf);
+		rc = 2; /* configuration: exit 2, as every subcommand */
 		goto out;
 	}
 	log_set_level((enum log_level)co.cfg.log_level);
@@ -238,8 +276,8 @@ int console_main(int argc, char **argv)
 	if (!store)
 		store = co.cfg.store_path;
 	if (store_open(store, &co.st) != SC_OK) {
-		fprintf(stderr, "scribe: error: cannot open store '%s': %s\n",
-			store, co.st ? store_errmsg(co.st) : "out of memory");
+		/* store_open said why (which folder is missing, ...) */
+		rc = 3;
 		goto out;
 	}
 	co.as = qualify('@', as);
@@ -256,12 +294,26 @@ int console_main(int argc, char **argv)
 		}
 		free(list);
 	}
+	/* A store `scribe run` uses is its to remind from: the console
+	 * firing there would take the bot's reminders to a terminal. */
+	{
+		char *ran = NULL;
+		sc_err e = store_kv_get(co.st, "run.first", &ran);
+
+		free(ran);
+		if (e != SC_OK && e != SC_ENOTFOUND)
+			goto store_err;
+		co.reminders = e == SC_ENOTFOUND;
+	}
+	if (co.reminders && remind_setup(co.st, &co.cfg, (int64_t)time(NULL)) != SC_OK)
+		goto store_err;
 	co.tty = isatty(0);
 	if (co.tty)
 		printf("scribe console — store %s, room %s, speaking as %s.\n"
 		       "Try: !todo @elon pick tracker   !help   /help   /quit\n",
 		       store, co.room, co.as);
 	for (;;) {
+		console_reminders(&co);
 		if (co.tty) {
 			printf("%s> ", co.as);
 			fflush(stdout);
@@ -269,6 +321,7 @@ int console_main(int argc, char **argv)
 		n = getline(&line, &cap, stdin);
 		if (n < 0)
 			break;
+		console_reminders(&co); /* what came due while we waited */
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			line[--n] = '\0';
 		if (!n)

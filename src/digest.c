@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "digest.h"
 #include "log.h"
+#include "remind.h"
 #include "when.h"
 #include "banned.h"
 
@@ -30,6 +31,7 @@ struct window {
 	int64_t decisions, changes, meetings;
 	int64_t opened, resolved, open_incidents;
 	int64_t open_todos, overdue;
+	int64_t breaches; /* items whose SLA ended in the window, open */
 };
 
 static int in_window(const struct record *r, void *arg)
@@ -106,6 +108,9 @@ static sc_err count_window(struct cmd_ctx *c, struct window *w)
 	q.overdue_at = w->now;
 	if (!err)
 		err = store_count(c->st, &q, &w->overdue);
+	if (!err)
+		err = remind_breaches(c->st, c->cfg, c->room_id, w->from, w->to,
+				      NULL, NULL, &w->breaches);
 	return err;
 }
 
@@ -138,6 +143,8 @@ static sc_err summary(struct cmd_ctx *c, const struct window *w)
 		err = part(&sb, w->resolved, "incident resolved", "incidents resolved");
 	if (!err)
 		err = part(&sb, w->meetings, "meeting", "meetings");
+	if (!err)
+		err = part(&sb, w->breaches, "SLA breach", "SLA breaches");
 	if (!err && w->open_incidents && !w->opened)
 		err = sbuf_printf(&sb, "%s%lld incident%s still open",
 				  sb.len ? ", " : "", (long long)w->open_incidents,
@@ -428,6 +435,10 @@ sc_err digest_build(struct store *st, const struct config *cfg,
 	c.now = now;
 	c.tz = room.tz ? room.tz : cfg->timezone;
 	c.out = out;
+	/* people by their names in the room, also when scheduled */
+	err = reply_names(out, st, room_id);
+	if (err)
+		goto out;
 	memset(&w, 0, sizeof(w));
 	w.from = from;
 	w.to = to;

@@ -11,6 +11,9 @@
 
 #include "engine.h"
 #include "log.h"
+#include "remind.h"
+#include "revert.h"
+#include "utf8.h"
 #include "banned.h"
 
 sc_err engine_room_ensure(struct store *st, const char *room_id, int64_t now)
@@ -35,6 +38,25 @@ sc_err engine_room_ensure(struct store *st, const char *room_id, int64_t now)
 	err = store_room_put(st, &r);
 out:
 	room_clear(&r);
+	return err;
+}
+
+sc_err engine_room_alias(struct store *st, const char *room_id,
+			 const char *alias)
+{
+	struct sbuf key;
+	sc_err err;
+
+	sbuf_init(&key, 0);
+	err = sbuf_printf(&key, "room.alias.%s", room_id);
+	if (!err && alias && *alias && utf8_valid(alias, strlen(alias)) &&
+	    strlen(alias) <= 255)
+		err = store_kv_put(st, key.buf, alias);
+	else if (!err)
+		err = store_kv_del(st, key.buf);
+	if (err == SC_ENOTFOUND)
+		err = SC_OK;
+	sbuf_release(&key);
 	return err;
 }
 
@@ -183,7 +205,7 @@ sc_err engine_message(struct store *st, const struct config *cfg,
 	struct room room;
 	struct member mem;
 	struct cmd_ctx c;
-	char *line = NULL;
+	char *line = NULL, *user_tz = NULL;
 	sc_err err;
 
 	*handled = 0;
@@ -201,6 +223,10 @@ sc_err engine_message(struct store *st, const struct config *cfg,
 	c.tz = room.tz ? room.tz : cfg->timezone;
 	c.meeting = room.meeting;
 	c.out = out;
+	/* people in replies by their names in this room */
+	err = reply_names(out, st, m->room_id);
+	if (err)
+		goto out;
 	err = store_member_get(st, m->room_id, m->sender, &mem);
 	if (err == SC_OK) {
 		c.power = mem.power;
@@ -209,12 +235,19 @@ sc_err engine_message(struct store *st, const struct config *cfg,
 	} else if (err != SC_ENOTFOUND) {
 		goto out;
 	}
+	/* the sender's own zone (!tz me): the times they type */
+	err = remind_user_tz(st, m->sender, &user_tz);
+	if (err)
+		goto out;
+	c.user_tz = user_tz;
 	err = store_member_spoke(st, m->room_id, m->sender, m->ts ? m->ts : now);
 	if (err == SC_ENOTFOUND)
 		err = SC_OK; /* not a member we track (yet) */
-	/* Whoever speaks during a meeting attends it, commands included. */
+	/* Whoever speaks during a meeting attends it, commands included;
+	 * each message is a line said (MeetBot's "lines said"). */
 	if (!err && room.meeting)
-		err = store_attendee_add(st, room.meeting, m->sender);
+		err = store_attendee_line(st, room.meeting, m->sender,
+					  m->ts ? m->ts : now);
 	if (err)
 		goto out;
 	if (m->html && strstr(m->html, "matrix.to/#/")) {
@@ -228,6 +261,7 @@ sc_err engine_message(struct store *st, const struct config *cfg,
 		err = cmd_dispatch(&c, line ? line : m->body, handled);
 out:
 	free(line);
+	free(user_tz);
 	room_clear(&room);
 	return err;
 }
@@ -356,106 +390,30 @@ out:
 	return err;
 }
 
-/* A record's fields as history writes them (store.c diff_record). */
-static sc_err set_field(struct record *r, const char *field, const char *v)
-{
-	if (!strcmp(field, "status"))
-		return v ? record_set(&r->status, v) : SC_OK;
-	if (!strcmp(field, "text"))
-		return v ? record_set(&r->text, v) : SC_OK;
-	if (!strcmp(field, "detail"))
-		return record_set(&r->detail, v);
-	if (!strcmp(field, "severity"))
-		return record_set(&r->severity, v);
-	if (!strcmp(field, "due"))
-		r->due = v ? strtoll(v, NULL, 10) : 0;
-	else if (!strcmp(field, "closed"))
-		r->closed = v ? strtoll(v, NULL, 10) : 0;
-	else if (!strcmp(field, "superseded_by"))
-		r->superseded_by = v ? strtoll(v, NULL, 10) : 0;
-	else if (!strcmp(field, "assignees") || !strcmp(field, "tags")) {
-		int who = field[0] == 'a';
-		char **list = who ? r->assignees : r->tags;
-		size_t *n = who ? &r->nassignees : &r->ntags;
-		sc_err err = SC_OK;
-
-		for (size_t i = 0; i < *n; i++)
-			free(list[i]);
-		*n = 0;
-		for (const char *p = v; p && *p && !err;) {
-			size_t len = strcspn(p, ",");
-			char *one = strndup(p, len);
-			err = !one ? SC_ENOMEM : who ? record_add_assignee(r, one) :
-			      record_add_tag(r, one);
-			free(one);
-			p += len + (p[len] == ',');
-		}
-		return err;
-	}
-	return SC_OK;
-}
-
-/* The records (of room) the event `redacted` changed, other than by
- * creating them: each field it changed goes back to its old value,
- * unless it has changed again since. */
-struct undo {
-	struct store *st;
-	const char *room;
-	int64_t ids[16];
-	size_t n;
-};
-
-static int undo_collect(const struct history_entry *h, void *ctx)
-{
-	struct undo *u = ctx;
-
-	if (!strcmp(h->field, "created") || !strcmp(h->field, "withdrawn"))
-		return 0;
-	for (size_t i = 0; i < u->n; i++)
-		if (u->ids[i] == h->record)
-			return 0;
-	if (u->n < sizeof(u->ids) / sizeof(u->ids[0]))
-		u->ids[u->n++] = h->record;
-	return 0;
-}
-
-struct undo_one {
-	struct record *r;
-	const char *event_id;
+/* Say, for each record a redaction set back: "T3 is back to what it
+ * was before that message: text". */
+struct undo_reply {
+	struct reply *out;
+	int *handled;
 	sc_err err;
-	int changed;
 };
 
-/* Compare a record's current value of a field with v (as history has it). */
-static int field_is(const struct record *r, const char *field, const char *v)
+static int undo_said(const struct record *r, void *ctx)
 {
-	char num[24];
-	int64_t n = !strcmp(field, "due") ? r->due :
-		    !strcmp(field, "closed") ? r->closed :
-		    !strcmp(field, "superseded_by") ? r->superseded_by : -1;
-	const char *cur = !strcmp(field, "status") ? r->status :
-			  !strcmp(field, "text") ? r->text :
-			  !strcmp(field, "detail") ? r->detail :
-			  !strcmp(field, "severity") ? r->severity : NULL;
+	struct undo_reply *u = ctx;
+	struct reply *out = u->out;
 
-	if (n >= 0) {
-		snprintf(num, sizeof(num), "%lld", (long long)n);
-		cur = n ? num : NULL;
-	} else if (!strcmp(field, "assignees") || !strcmp(field, "tags")) {
-		return 1; /* lists: the edit's value is taken back as a whole */
-	}
-	return (!cur && !v) || (cur && v && !strcmp(cur, v));
-}
-
-static int undo_apply(const struct history_entry *h, void *ctx)
-{
-	struct undo_one *u = ctx;
-
-	if (!h->event_id || strcmp(h->event_id, u->event_id) ||
-	    !field_is(u->r, h->field, h->new_value))
-		return 0;
-	u->err = set_field(u->r, h->field, h->old_value);
-	u->changed = 1;
+	*u->handled = 1;
+	if (!out->record)
+		out->record = r->id;
+	if (out->body.len)
+		u->err = reply_text(out, "; ");
+	if (!u->err)
+		u->err = reply_id(out, r);
+	if (!u->err)
+		u->err = reply_text(out, " is back to what it was before that message: ");
+	if (!u->err)
+		u->err = reply_snip(out, r->text, REPLY_LINE_CHARS);
 	return u->err != SC_OK;
 }
 
@@ -463,40 +421,11 @@ static sc_err undo_event(struct store *st, const char *room, const char *redacte
 			 const char *actor, int64_t now, struct reply *out,
 			 int *handled)
 {
-	struct undo u = { st, room, { 0 }, 0 };
-	sc_err err = store_history_by_event(st, redacted, undo_collect, &u);
+	struct undo_reply u = { out, handled, SC_OK };
+	sc_err err = revert_event(st, room, redacted, actor, now, NULL, undo_said,
+				  &u, NULL);
 
-	for (size_t i = 0; i < u.n && !err; i++) {
-		struct record r;
-		struct undo_one one = { &r, redacted, SC_OK, 0 };
-
-		err = store_record_get_id(st, u.ids[i], &r);
-		if (err)
-			break;
-		if (!strcmp(r.room_id, room)) {
-			err = store_history(st, r.id, undo_apply, &one);
-			if (!err)
-				err = one.err;
-			if (!err && one.changed)
-				err = store_record_update(st, &r, actor, now, NULL);
-			if (!err && one.changed) {
-				*handled = 1;
-				if (!out->record)
-					out->record = r.id;
-				if (out->body.len)
-					err = reply_text(out, "; ");
-				if (!err)
-					err = reply_id(out, &r);
-				if (!err)
-					err = reply_text(out, " is back to what it was "
-							 "before that message: ");
-				if (!err)
-					err = reply_snip(out, r.text, REPLY_LINE_CHARS);
-			}
-		}
-		record_clear(&r);
-	}
-	return err;
+	return err ? err : u.err;
 }
 
 sc_err engine_redaction(struct store *st, const char *room, const char *redacted,

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 #include "bgwrite.h"
 #include "canonjson.h"
 #include "export.h"
+#include "people.h"
 #include "store.h"
 #include "store_admin.h"
 #include "when.h"
@@ -655,6 +657,7 @@ static const struct jfield note_fields[] = {
 	JF(struct note, author, J_STR),
 	JF(struct note, kind, J_STR),
 	JF(struct note, text, J_STR),
+	JF(struct note, withdrawn, J_OPTTIME), /* #undo took it back */
 };
 #define NFIELDS(t) (sizeof(t) / sizeof(t[0]))
 
@@ -745,6 +748,98 @@ static sc_err js_objects(struct sbuf *sb, const struct jfield *fl, size_t nf,
 	return err;
 }
 
+/* ,"attendance":[{"user_id":…,"lines":N,"first":time|null},…] */
+static sc_err js_attendance(struct sbuf *sb, const struct attendee *v, size_t n)
+{
+	sc_err err = js_key(sb, "attendance");
+
+	if (!err)
+		err = sbuf_putc(sb, '[');
+	for (size_t i = 0; i < n && !err; i++) {
+		err = sbuf_puts(sb, i ? ",{\"user_id\":" : "{\"user_id\":");
+		if (!err)
+			err = js_str(sb, v[i].user_id);
+		if (!err)
+			err = sbuf_puts(sb, ",\"lines\":");
+		if (!err)
+			err = sbuf_addint(sb, v[i].lines);
+		if (!err)
+			err = sbuf_puts(sb, ",\"first\":");
+		if (!err)
+			err = js_time(sb, v[i].first, 1);
+		if (!err)
+			err = sbuf_putc(sb, '}');
+	}
+	if (!err)
+		err = sbuf_putc(sb, ']');
+	return err;
+}
+
+/* A history entry's field whose values are times ("due", "closed"):
+ * written as the record's own times are, ISO 8601 UTC. */
+static int hist_time_field(const char *field)
+{
+	return field && (!strcmp(field, "due") || !strcmp(field, "closed"));
+}
+
+static int all_digits(const char *s)
+{
+	if (!s || !*s)
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+/* One old/new value of a history entry. */
+static sc_err js_hist_value(struct sbuf *sb, const char *field, const char *v)
+{
+	if (hist_time_field(field) && all_digits(v) && strlen(v) < 12)
+		return js_time(sb, strtoll(v, NULL, 10), 0);
+	return js_str(sb, v);
+}
+
+/* The history array: the members of hist_fields, in their order, with
+ * time values as times (a reference, superseded_by, comes as a short
+ * id: see json_cb). */
+static sc_err js_history(struct sbuf *sb, const struct history_entry *v, size_t n)
+{
+	sc_err err = sbuf_putc(sb, '[');
+
+	for (size_t i = 0; i < n && !err; i++) {
+		const struct history_entry *h = &v[i];
+		err = sbuf_puts(sb, i ? ",{\"ts\":" : "{\"ts\":");
+		if (!err)
+			err = js_time(sb, h->ts, 0);
+		if (!err)
+			err = sbuf_puts(sb, ",\"actor\":");
+		if (!err)
+			err = js_str(sb, h->actor);
+		if (!err)
+			err = sbuf_puts(sb, ",\"field\":");
+		if (!err)
+			err = js_str(sb, h->field);
+		if (!err)
+			err = sbuf_puts(sb, ",\"old\":");
+		if (!err)
+			err = js_hist_value(sb, h->field, h->old_value);
+		if (!err)
+			err = sbuf_puts(sb, ",\"new\":");
+		if (!err)
+			err = js_hist_value(sb, h->field, h->new_value);
+		if (!err)
+			err = sbuf_puts(sb, ",\"event_id\":");
+		if (!err)
+			err = js_str(sb, h->event_id);
+		if (!err)
+			err = sbuf_putc(sb, '}');
+	}
+	if (!err)
+		err = sbuf_putc(sb, ']');
+	return err;
+}
+
 sc_err export_json_line(const struct rec_full *f, struct sbuf *out)
 {
 	const struct record *r = &f->r;
@@ -796,8 +891,7 @@ sc_err export_json_line(const struct rec_full *f, struct sbuf *out)
 	if (!err)
 		err = js_key(out, "history");
 	if (!err)
-		err = js_objects(out, hist_fields, NFIELDS(hist_fields),
-				 f->history, f->nhistory, sizeof(*f->history));
+		err = js_history(out, f->history, f->nhistory);
 	if (!err)
 		err = js_key(out, "notes");
 	if (!err)
@@ -807,6 +901,9 @@ sc_err export_json_line(const struct rec_full *f, struct sbuf *out)
 		err = js_key(out, "attendees");
 	if (!err)
 		err = js_strs(out, f->attendees, f->nattendees);
+	/* meetings only: lines said and first line of each attendee */
+	if (!err && r->kind == REC_MEETING)
+		err = js_attendance(out, f->attendance, f->nattendance);
 	if (!err)
 		err = sbuf_add(out, "}\n", 2);
 	if (err)
@@ -823,6 +920,7 @@ void rec_parsed_clear(struct rec_parsed *p)
 	free(p->f.votes);
 	free(p->f.notes);
 	free(p->f.attendees);
+	free(p->f.attendance);
 	json_decref(p->root);
 	memset(p, 0, sizeof(*p));
 }
@@ -926,7 +1024,7 @@ static const char *default_status(enum rec_kind k)
 	static const char *const st[REC_NKINDS] = {
 		[REC_TODO] = "open", [REC_DECISION] = "accepted",
 		[REC_CHANGE] = "logged", [REC_MEETING] = "ended",
-		[REC_INCIDENT] = "open",
+		[REC_INCIDENT] = "open", [REC_REMINDER] = "pending",
 	};
 	return st[k];
 }
@@ -1031,14 +1129,89 @@ static sc_err parse_objects(json_t *o, const char *key, const struct jfield *fl,
 	return SC_OK;
 }
 
+/* "attendance" (optional, meetings): [{user_id, lines, first}]. */
+static sc_err parse_attendance(json_t *o, struct rec_full *f, struct sbuf *why)
+{
+	json_t *a, *e;
+	size_t i;
+	sc_err err = get_array(o, "attendance", &a, why);
+
+	if (err || !a)
+		return err;
+	f->attendance = alloc_n(json_array_size(a), sizeof(*f->attendance));
+	if (!f->attendance)
+		return SC_ENOMEM;
+	json_array_foreach(a, i, e) {
+		struct attendee *at = &f->attendance[i];
+		json_t *lines = json_object_get(e, "lines");
+
+		if (!json_is_object(e)) {
+			sbuf_printf(why, "'attendance' must hold objects");
+			return SC_EINVAL;
+		}
+		err = get_str(e, "user_id", 1, &at->user_id, why);
+		if (!err)
+			err = get_time(e, "first", 0, &at->first, why);
+		if (err)
+			return err;
+		if (lines && (!json_is_integer(lines) ||
+			      json_integer_value(lines) < 0)) {
+			sbuf_printf(why, "'lines' must be a whole number");
+			return SC_EINVAL;
+		}
+		at->lines = lines ? json_integer_value(lines) : 0;
+		f->nattendance++;
+	}
+	return SC_OK;
+}
+
+/* History values of time fields come as ISO 8601 (what export writes)
+ * or unix seconds (older exports): the store keeps seconds. */
+static sc_err hist_times_back(json_t *o, struct sbuf *why)
+{
+	static const char *const keys[] = { "old", "new" };
+	json_t *a = json_object_get(o, "history"), *e;
+	size_t i;
+
+	if (!json_is_array(a))
+		return SC_OK;
+	json_array_foreach(a, i, e) {
+		const char *field = json_string_value(json_object_get(e, "field"));
+		if (!json_is_object(e) || !hist_time_field(field))
+			continue;
+		for (size_t k = 0; k < 2; k++) {
+			json_t *v = json_object_get(e, keys[k]);
+			const char *s = json_string_value(v);
+			int64_t t;
+			char num[24];
+
+			if (json_is_integer(v) && json_integer_value(v) >= 0) {
+				t = json_integer_value(v);
+			} else if (!s || all_digits(s)) {
+				continue;
+			} else if (iso_utc_parse(s, &t) != SC_OK) {
+				sbuf_printf(why, "history '%s' of '%s' must be a time like "
+					    "\"2026-11-23T10:30:00Z\"", keys[k], field);
+				return SC_EINVAL;
+			}
+			snprintf(num, sizeof(num), "%lld", (long long)t);
+			if (json_object_set_new(e, keys[k], json_string(num)))
+				return SC_ENOMEM;
+		}
+	}
+	return SC_OK;
+}
+
 static sc_err parse_attached(json_t *o, struct rec_full *f, struct sbuf *why)
 {
 	json_t *a, *e;
 	size_t i;
 	sc_err err;
 
-	err = parse_objects(o, "history", hist_fields, NFIELDS(hist_fields),
-			    &f->history, &f->nhistory, sizeof(*f->history), why);
+	err = hist_times_back(o, why);
+	if (!err)
+		err = parse_objects(o, "history", hist_fields, NFIELDS(hist_fields),
+				    &f->history, &f->nhistory, sizeof(*f->history), why);
 	if (!err)
 		err = parse_objects(o, "votes", vote_fields, NFIELDS(vote_fields),
 				    &f->votes, &f->nvotes, sizeof(*f->votes), why);
@@ -1060,7 +1233,7 @@ static sc_err parse_attached(json_t *o, struct rec_full *f, struct sbuf *why)
 		}
 		f->nattendees++;
 	}
-	return SC_OK;
+	return parse_attendance(o, f, why);
 }
 
 sc_err import_json_line(const char *line, struct rec_parsed *out,
@@ -1170,7 +1343,23 @@ struct ex {
 	struct bgf *files;          /* adr and minutes files */
 	struct sbuf file;           /* one minutes file */
 	struct outf csv[REC_NKINDS];
+	struct person_names people; /* who people are, room by room */
 };
+
+/* A person as the room of what is written knows them (people.h): their
+ * display name there, else the localpart, the id when two would look
+ * the same; a free name (the CLI's) as it is. Markdown-escaped. */
+static sc_err person(struct ex *x, struct sbuf *out, const char *room,
+		     const char *user_id)
+{
+	const char *label;
+	sc_err err = person_names_room(&x->people, x->st, room);
+
+	if (err)
+		return err;
+	label = person_label(&x->people, user_id);
+	return label ? md_text(out, label, 0) : SC_ENOMEM;
+}
 
 /* The query of o's filters. */
 static void base_query(const struct export_opts *o, struct rec_query *q)
@@ -1191,12 +1380,59 @@ static sc_err ex_store_err(struct ex *x, sc_err err)
 	return err;
 }
 
+/* The short id ("D5") of the record a history value names by store id
+ * ("18", as the store writes superseded_by), into buf; a value that is
+ * no store id (an import's "D5") as it is. */
+static const char *hist_ref(struct store *st, const char *v, char *buf,
+			    size_t size)
+{
+	struct record r;
+
+	if (!all_digits(v) || strlen(v) > 18 ||
+	    store_record_get_id(st, strtoll(v, NULL, 10), &r) != SC_OK)
+		return v;
+	record_short_id(&r, buf, size);
+	record_clear(&r);
+	return buf;
+}
+
 static int json_cb(const struct rec_full *f, void *ctx)
 {
 	struct ex *x = ctx;
+	struct rec_full copy;
+	struct history_entry *h = NULL;
+	char (*refs)[2][24] = NULL;
 
+	/* history names a successor by store id, which an import into
+	 * another store changes: the file says the short id */
+	for (size_t i = 0; i < f->nhistory && !h; i++) {
+		if (strcmp(f->history[i].field, "superseded_by"))
+			continue;
+		h = malloc(f->nhistory * sizeof(*h));
+		refs = calloc(f->nhistory, sizeof(*refs));
+		if (!h || !refs) {
+			free(h);
+			free(refs);
+			x->err = SC_ENOMEM;
+			return 1;
+		}
+		memcpy(h, f->history, f->nhistory * sizeof(*h));
+		for (size_t k = 0; k < f->nhistory; k++) {
+			if (strcmp(h[k].field, "superseded_by"))
+				continue;
+			h[k].old_value = hist_ref(x->st, h[k].old_value, refs[k][0],
+						  sizeof(refs[k][0]));
+			h[k].new_value = hist_ref(x->st, h[k].new_value, refs[k][1],
+						  sizeof(refs[k][1]));
+		}
+		copy = *f;
+		copy.history = h;
+		f = &copy;
+	}
 	sbuf_setlen(&x->line, 0);
 	x->err = export_json_line(f, &x->line);
+	free(h);
+	free(refs);
 	if (!x->err)
 		x->err = outf_write(&x->out, &x->line, x->why);
 	progress_step(&x->prog);
@@ -1230,7 +1466,8 @@ static sc_err export_json(struct ex *x)
 static const char csv_header[] =
 	"id,kind,room_id,created,updated,author,status,text,detail,"
 	"assignees,tags,severity,due,closed,meeting,superseded_by,"
-	"votes_up,votes_down,votes_meh,event_id,withdrawn\r\n";
+	"votes_up,votes_down,votes_meh,event_id,withdrawn,author_name,"
+	"assignee_names\r\n";
 
 /* Append a list joined by spaces as one field. */
 static sc_err csv_list(struct sbuf *sb, char *const *v, size_t n)
@@ -1256,7 +1493,35 @@ static sc_err csv_time(struct sbuf *sb, int64_t t)
 	return t ? iso_utc(sb, t) : SC_OK;
 }
 
-static sc_err csv_row(struct sbuf *sb, const struct rec_full *f)
+/* The names beside the ids (people.h): the author's, and the
+ * assignees' joined by ", ", each one field. */
+static sc_err csv_names(struct ex *x, struct sbuf *sb, const struct record *r)
+{
+	struct sbuf names;
+	const char *label;
+	sc_err err = person_names_room(&x->people, x->st, r->room_id);
+
+	sbuf_init(&names, 0);
+	label = err ? NULL : person_label(&x->people, r->author);
+	if (!err && !label)
+		err = SC_ENOMEM;
+	if (!err)
+		err = sbuf_putc(sb, ',');
+	if (!err)
+		err = csv_field(sb, label);
+	for (size_t i = 0; i < r->nassignees && !err; i++) {
+		label = person_label(&x->people, r->assignees[i]);
+		err = !label ? SC_ENOMEM : sbuf_printf(&names, "%s%s", i ? ", " : "", label);
+	}
+	if (!err)
+		err = sbuf_putc(sb, ',');
+	if (!err)
+		err = csv_field(sb, names.len ? names.buf : NULL);
+	sbuf_release(&names);
+	return err;
+}
+
+static sc_err csv_row(struct ex *x, struct sbuf *sb, const struct rec_full *f)
 {
 	const struct record *r = &f->r;
 	char id[24];
@@ -1315,7 +1580,11 @@ static sc_err csv_row(struct sbuf *sb, const struct rec_full *f)
 	if (!err)
 		err = csv_field(sb, r->event_id);
 	if (!err)
-		err = sbuf_printf(sb, ",%d\r\n", r->withdrawn ? 1 : 0);
+		err = sbuf_printf(sb, ",%d", r->withdrawn ? 1 : 0);
+	if (!err)
+		err = csv_names(x, sb, r);
+	if (!err)
+		err = sbuf_puts(sb, "\r\n");
 	return err;
 }
 
@@ -1325,7 +1594,7 @@ static int csv_cb(const struct rec_full *f, void *ctx)
 	struct outf *o = x->o->out ? &x->csv[f->r.kind] : &x->out;
 
 	sbuf_setlen(&x->line, 0);
-	x->err = csv_row(&x->line, f);
+	x->err = csv_row(x, &x->line, f);
 	if (!x->err)
 		x->err = outf_write(o, &x->line, x->why);
 	progress_step(&x->prog);
@@ -1339,7 +1608,7 @@ static sc_err export_csv(struct ex *x)
 	static const char *const file[REC_NKINDS] = {
 		[REC_TODO] = "todos.csv", [REC_DECISION] = "decisions.csv",
 		[REC_CHANGE] = "changes.csv", [REC_MEETING] = "meetings.csv",
-		[REC_INCIDENT] = "incidents.csv",
+		[REC_INCIDENT] = "incidents.csv", [REC_REMINDER] = "reminders.csv",
 	};
 	struct sbuf head;
 	struct rec_query q;
@@ -1405,7 +1674,7 @@ static sc_err md_action_item(struct ex *x, struct sbuf *sb,
 		if (i)
 			err = sbuf_putc(sb, '/');
 		if (!err)
-			err = localpart(sb, r->assignees[i]);
+			err = person(x, sb, r->room_id, r->assignees[i]);
 	}
 	if (!err && r->nassignees)
 		err = sbuf_puts(sb, ": ");
@@ -1474,7 +1743,7 @@ static sc_err md_change_line(struct ex *x, struct sbuf *sb,
 	if (!err)
 		err = sbuf_printf(sb, " %s ", id);
 	if (!err)
-		err = localpart(sb, r->author);
+		err = person(x, sb, r->room_id, r->author);
 	if (!err)
 		err = sbuf_puts(sb, ": ");
 	if (!err)
@@ -1656,7 +1925,7 @@ static sc_err md_open_items(struct ex *x, struct rec_query *q)
 		sbuf_setlen(&x->line, 0);
 		err = sbuf_puts(&x->line, "\n### ");
 		if (!err)
-			err = localpart(&x->line, ow.v[i].user);
+			err = person(x, &x->line, q->room_id, ow.v[i].user);
 		if (!err)
 			err = sbuf_puts(&x->line, " (");
 		if (!err)
@@ -1687,6 +1956,7 @@ static sc_err md_room(struct ex *x, const char *room, const char *name)
 {
 	struct rec_query q;
 	unsigned kinds = x->o->kinds ? x->o->kinds : REC_ALL;
+	char *label = NULL;
 	int64_t n;
 	sc_err err;
 
@@ -1694,9 +1964,11 @@ static sc_err md_room(struct ex *x, const char *room, const char *name)
 	if (err)
 		goto out;
 	sbuf_setlen(&x->line, 0);
-	err = sbuf_puts(&x->line, "# Handbook: ");
+	err = export_room_label(x->st, room, &label);
 	if (!err)
-		err = md_text(&x->line, room, 0);
+		err = sbuf_puts(&x->line, "# Handbook: ");
+	if (!err)
+		err = md_text(&x->line, label, 0);
 	if (!err)
 		err = sbuf_puts(&x->line, "\n\nThe record of room ");
 	if (!err)
@@ -1730,6 +2002,7 @@ static sc_err md_room(struct ex *x, const char *room, const char *name)
 	}
 out:
 	outf_close(&x->out, !err, x->why);
+	free(label);
 	return err;
 }
 
@@ -1748,55 +2021,113 @@ static int name_taken(char *const *names, size_t n, const char *name)
 	return 0;
 }
 
+sc_err export_room_label(struct store *st, const char *room_id, char **out)
+{
+	struct sbuf key;
+	struct room r;
+	char *v = NULL;
+	sc_err err;
+
+	sbuf_init(&key, 0);
+	err = sbuf_printf(&key, "room.alias.%s", room_id);
+	if (!err)
+		err = store_kv_get(st, key.buf, &v);
+	sbuf_release(&key);
+	if (err != SC_ENOTFOUND) {
+		if (!err)
+			*out = v;
+		return err;
+	}
+	memset(&r, 0, sizeof(r));
+	err = store_room_get(st, room_id, &r);
+	if (!err && r.name && *r.name) {
+		*out = r.name;
+		r.name = NULL;
+	} else if (!err || err == SC_ENOTFOUND) {
+		err = (*out = strdup(room_id)) ? SC_OK : SC_ENOMEM;
+	}
+	room_clear(&r);
+	return err;
+}
+
+/* The slug a room's page is first named by: its alias without the
+ * server (#ops:example.org → "ops"), else its name, else its id. */
+static sc_err room_slug(struct store *st, const char *room_id, struct sbuf *out)
+{
+	char *label = NULL;
+	sc_err err = export_room_label(st, room_id, &label);
+
+	if (!err && label[0] == '#' && strchr(label, ':')) {
+		*strchr(label, ':') = '\0';
+		err = export_slug(out, label + 1, 200);
+	} else if (!err) {
+		err = export_slug(out, label, 200);
+	}
+	free(label);
+	return err;
+}
+
+/* The kv key keeping the file name of a room's page. */
+static sc_err page_key(struct sbuf *key, const char *room_id)
+{
+	sbuf_setlen(key, 0);
+	return sbuf_printf(key, "export.md.%s", room_id);
+}
+
 /*
  * The file names of the pages of rooms[0..n) into names[0..n) (new
- * strings): "ops-example-org.md", the room's slug. Room ids that differ
- * only in case or punctuation (!ops:example.org, !OPS:example.org,
- * !ops-example:org) share a slug, and each room needs a page of its
- * own: the room whose first record was stored first keeps the plain
- * name, the others get "-2", "-3" in the order their first records were
- * stored. A room id is chosen by whoever made the room, and a record's
- * time by the sender's server: neither lets a stranger's room take the
- * name of the team's handbook page, or overwrite it.
+ * strings). A room's page is named once, the first time it is
+ * exported, and the name is kept in the store (export.md.ROOM), so a
+ * renamed room keeps its page: "ops.md" from its alias #ops:example.org,
+ * else the slug of its name, else of its id. Rooms that would share a
+ * name get "-2", "-3" in the order their first records were stored:
+ * the room whose first record was stored first keeps the plain name. A
+ * room's alias and name are chosen by whoever made the room, and a
+ * record's time by the sender's server: neither lets a stranger's room
+ * take the name of the team's handbook page, or overwrite it. With
+ * keep, new names are written to the store (before the export's read
+ * snapshot: export_run).
  */
 static sc_err md_page_names(struct ex *x, char *const *rooms, size_t n,
-			    char **names)
+			    char **names, int keep)
 {
-	struct sbuf name;
+	struct sbuf name, key;
 	char **slugs = calloc(n, sizeof(*slugs));
 	int64_t *first = calloc(n, sizeof(*first));
 	sc_err err = slugs && first ? SC_OK : SC_ENOMEM;
 
 	sbuf_init(&name, 0);
+	sbuf_init(&key, 0);
+	/* the names kept in the store stand */
 	for (size_t i = 0; i < n && !err; i++) {
+		char *v = NULL;
+		err = page_key(&key, rooms[i]);
+		if (!err)
+			err = store_kv_get(x->st, key.buf, &v);
+		if (!err && !name_taken(names, n, v))
+			names[i] = v;
+		else
+			free(v);
+		err = err == SC_ENOTFOUND ? SC_OK : ex_store_err(x, err);
+	}
+	for (size_t i = 0; i < n && !err; i++) {
+		struct rec_query q;
+
+		if (names[i])
+			continue;
 		sbuf_setlen(&name, 0);
-		err = export_slug(&name, rooms[i], 200);
+		err = ex_store_err(x, room_slug(x->st, rooms[i], &name));
 		if (!err && !(slugs[i] = strdup(name.buf)))
 			err = SC_ENOMEM;
+		memset(&q, 0, sizeof(q));
+		q.room_id = rooms[i];
+		q.include_withdrawn = 1;
+		first[i] = INT64_MAX;
+		if (!err)
+			err = ex_store_err(x, store_export(x->st, &q, 0, first_cb,
+							   &first[i]));
 	}
-	/* a slug of one room only is its name; the others wait */
-	for (size_t i = 0; i < n && !err; i++) {
-		int shared = 0;
-
-		for (size_t j = 0; j < n && !shared; j++)
-			shared = j != i && !strcmp(slugs[i], slugs[j]);
-		if (shared) {
-			struct rec_query q;
-
-			memset(&q, 0, sizeof(q));
-			q.room_id = rooms[i];
-			q.include_withdrawn = 1;
-			first[i] = INT64_MAX;
-			err = store_export(x->st, &q, 0, first_cb, &first[i]);
-			err = ex_store_err(x, err);
-			continue;
-		}
-		sbuf_setlen(&name, 0);
-		err = sbuf_printf(&name, "%s.md", slugs[i]);
-		if (!err && !(names[i] = strdup(name.buf)))
-			err = SC_ENOMEM;
-	}
-	/* the rooms that share a slug, the first stored first */
+	/* the new ones, the first stored first */
 	for (;;) {
 		size_t next = n;
 
@@ -1815,12 +2146,17 @@ static sc_err md_page_names(struct ex *x, char *const *rooms, size_t n,
 		}
 		if (!err && !(names[next] = strdup(name.buf)))
 			err = SC_ENOMEM;
+		if (!err && keep)
+			err = page_key(&key, rooms[next]);
+		if (!err && keep)
+			err = ex_store_err(x, store_kv_put(x->st, key.buf, names[next]));
 	}
 	for (size_t i = 0; slugs && i < n; i++)
 		free(slugs[i]);
 	free(slugs);
 	free(first);
 	sbuf_release(&name);
+	sbuf_release(&key);
 	return err;
 }
 
@@ -1859,6 +2195,37 @@ static int rooms_cb(const char *room_id, enum rec_kind kind, int64_t n,
 	return 0;
 }
 
+/* Name the pages of rooms exported for the first time and keep the
+ * names (one write transaction, before the read snapshot). */
+static sc_err md_keep_names(struct ex *x)
+{
+	struct rooms rs = { NULL, 0, 0, SC_OK };
+	char **names = NULL;
+	sc_err err = ex_store_err(x, store_stats(x->st, rooms_cb, &rs));
+
+	if (!err)
+		err = rs.err;
+	if (!err && rs.n) {
+		names = calloc(rs.n, sizeof(*names));
+		err = names ? ex_store_err(x, store_tx_begin(x->st)) : SC_ENOMEM;
+		if (!err) {
+			err = md_page_names(x, rs.v, rs.n, names, 1);
+			if (err)
+				store_tx_rollback(x->st);
+			else
+				err = ex_store_err(x, store_tx_commit(x->st));
+		}
+	}
+	for (size_t i = 0; i < rs.n; i++) {
+		free(rs.v[i]);
+		if (names)
+			free(names[i]);
+	}
+	free(rs.v);
+	free(names);
+	return err;
+}
+
 static sc_err export_md(struct ex *x)
 {
 	/* every room, for page names that do not depend on --room */
@@ -1881,7 +2248,7 @@ static sc_err export_md(struct ex *x)
 		err = rs.err;
 	if (!err && rs.n && x->o->out) {
 		names = calloc(rs.n, sizeof(*names));
-		err = names ? md_page_names(x, rs.v, rs.n, names) : SC_ENOMEM;
+		err = names ? md_page_names(x, rs.v, rs.n, names, 0) : SC_ENOMEM;
 	}
 	for (size_t i = 0; i < rs.n && !err; i++) {
 		if (only && strcmp(only, rs.v[i]))
@@ -2076,7 +2443,7 @@ static sc_err adr_write(struct ex *x, const struct rec_full *f,
 	if (!err)
 		err = sbuf_puts(sb, "\n\nDecided by ");
 	if (!err)
-		err = localpart(sb, r->author);
+		err = person(x, sb, r->room_id, r->author);
 	if (!err)
 		err = sbuf_puts(sb, " (");
 	if (!err)
@@ -2146,81 +2513,1067 @@ static sc_err export_adr(struct ex *x)
 	return err;
 }
 
-/* ---- minutes: one file per meeting, layout of seeds/000 ---- */
+/* ---- minutes: one file per meeting, in the shape of its template ----
+ *
+ * A meeting's file follows its template, a tag of its record: seed
+ * 000's layout (time, attending with late arrivals, notetaker, agenda,
+ * notes, decisions, changes, the follow-up action items per person),
+ * seed 002's Template A for a strategy meeting or Template B for an
+ * operational review. Then what the template has no place for, and
+ * MeetBot's "People present (lines said)". What a meeting holds is
+ * commands/meeting.c's to decide (chairs, notetaker, the items carried
+ * over, the review's window: the previous review meeting's start, else
+ * a week); it is read back here from the records and notes alone, so
+ * the file is the same whenever it is written. The whole file is built
+ * in x->file (meetings are small) and handed to bgf_put.
+ */
 
-struct notes_ctx {
+enum mtype { MT_PLAIN = 0, MT_STRATEGY, MT_REVIEW };
+
+static enum mtype minutes_type(const struct record *m)
+{
+	for (size_t i = 0; i < m->ntags; i++) {
+		if (!strcmp(m->tags[i], "strategy"))
+			return MT_STRATEGY;
+		if (!strcmp(m->tags[i], "review"))
+			return MT_REVIEW;
+	}
+	return MT_PLAIN;
+}
+
+/* How a note is written. */
+enum nmode {
+	NM_ITEM,     /* "- text" */
+	NM_TIMED,    /* "- 15:02 yurko: text" */
+	NM_LINK,     /* "- [text](url) (yurko)" */
+	NM_STAR,     /* "*   text" */
+	NM_REQ,      /* "*   [ ] Requirement 1: text" */
+	NM_KEY,      /* "*   **Key:** value" */
+	NM_BY,       /* "*   text (yurko)" */
+};
+
+struct min_notes {
 	struct ex *x;
+	struct sbuf *f;
 	const char *kind;
+	const char *head;  /* written before the first one, or NULL */
+	enum nmode mode;
 	int n;
 	sc_err err;
 };
 
-static int minutes_note(const struct note *n, void *ctx)
+/* Append url for a Markdown link target: anything that could end the
+ * target or start markup is percent-encoded. */
+static sc_err md_url(struct sbuf *f, const char *url)
 {
-	struct notes_ctx *c = ctx;
-	struct sbuf *sb = &c->x->line;
+	sc_err err = SC_OK;
 
-	if (strcmp(n->kind, c->kind))
-		return 0;
-	c->n++;
-	c->err = sbuf_puts(sb, "- ");
-	if (!c->err && !strcmp(c->kind, "info")) {
-		c->err = local_fmt(sb, c->x->o->tz, n->ts, "%H:%M ");
-		if (!c->err)
-			c->err = localpart(sb, n->author);
-		if (!c->err)
-			c->err = sbuf_puts(sb, ": ");
+	for (const unsigned char *p = (const unsigned char *)url; *p && !err; p++) {
+		if (*p > 0x20 && *p < 0x7f && !strchr("()<>[]\\\"`| ", *p))
+			err = sbuf_putc(f, (char)*p);
+		else
+			err = sbuf_printf(f, "%%%02X", *p);
 	}
-	if (!c->err)
-		c->err = md_text(sb, n->text, 0);
-	if (!c->err)
-		c->err = sbuf_putc(sb, '\n');
-	return c->err != SC_OK;
+	return err;
 }
 
-static int minutes_attendee(const char *user, void *ctx)
+/* Whether a link note's address has a scheme a #link takes (and a
+ * reader may click): what commands/meeting_tags.c accepts. */
+static int safe_url(const char *s)
 {
-	struct notes_ctx *c = ctx;
+	static const char *const schemes[] = {
+		"http://", "https://", "ftp://", "ftps://", "irc://", "ircs://",
+		"ssh://",  "mailto:",  "matrix:", "sftp://",
+	};
 
-	c->n++;
-	c->err = sbuf_puts(&c->x->line, "- ");
-	if (!c->err)
-		c->err = localpart(&c->x->line, user);
-	if (!c->err)
-		c->err = sbuf_putc(&c->x->line, '\n');
-	return c->err != SC_OK;
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+		size_t n = strlen(schemes[i]);
+		if (!strncasecmp(s, schemes[i], n) && s[n] && s[n] != ' ')
+			return 1;
+	}
+	return 0;
 }
 
-static sc_err minutes_section(struct ex *x, const char *title,
-			      const struct rec_query *q,
-			      const struct md_line *line, const char *head,
-			      const char *none)
+/* "Key: value" → "**Key:** value" when the key is short; else text. */
+static sc_err md_key_value(struct sbuf *f, const char *s)
 {
-	int64_t n = 0;
-	sc_err err = store_count(x->st, q, &n);
+	const char *colon = strstr(s, ": ");
 
-	if (err)
-		return ex_store_err(x, err);
-	if (!n && !none)
-		return SC_OK;
-	sbuf_setlen(&x->line, 0);
-	err = sbuf_printf(&x->line, "\n## %s\n\n%s", title, n ? head : none);
+	if (!colon || colon == s || colon - s > 60)
+		return md_text(f, s, 0);
+	{
+		sc_err err = sbuf_puts(f, "**");
+		if (!err)
+			err = md_textn(f, s, (size_t)(colon - s), 0);
+		if (!err)
+			err = sbuf_puts(f, ":** ");
+		if (!err)
+			err = md_text(f, colon + 2, 0);
+		return err;
+	}
+}
+
+static int min_note_cb(const struct note *n, void *ctx)
+{
+	struct min_notes *s = ctx;
+	struct sbuf *f = s->f;
+	const char *sp;
+	sc_err err = SC_OK;
+
+	if (n->withdrawn || strcmp(n->kind, s->kind))
+		return 0;
+	if (!s->n++ && s->head)
+		err = sbuf_puts(f, s->head);
+	switch (s->mode) {
+	case NM_ITEM:
+		if (!err)
+			err = sbuf_puts(f, "- ");
+		if (!err)
+			err = md_text(f, n->text, 0);
+		break;
+	case NM_TIMED:
+		if (!err)
+			err = sbuf_puts(f, "- ");
+		if (!err)
+			err = local_fmt(f, s->x->o->tz, n->ts, "%H:%M ");
+		if (!err)
+			err = localpart(f, n->author);
+		if (!err)
+			err = sbuf_puts(f, ": ");
+		if (!err)
+			err = md_text(f, n->text, 0);
+		break;
+	case NM_LINK:
+		/* "URL [text]": [text](URL), or <URL> alone; an address of
+		 * another scheme (an import may bring any) stays text */
+		sp = strchr(n->text, ' ');
+		if (!safe_url(n->text)) {
+			if (!err)
+				err = sbuf_puts(f, "- ");
+			if (!err)
+				err = md_text(f, n->text, 0);
+			if (!err)
+				err = sbuf_puts(f, " (");
+			if (!err)
+				err = localpart(f, n->author);
+			if (!err)
+				err = sbuf_putc(f, ')');
+			break;
+		}
+		if (!err)
+			err = sbuf_puts(f, sp ? "- [" : "- <");
+		if (!err && sp)
+			err = md_text(f, sp + 1, 0);
+		if (!err && sp)
+			err = sbuf_puts(f, "](");
+		if (!err) {
+			char *url = strndup(n->text, sp ? (size_t)(sp - n->text)
+							: strlen(n->text));
+			err = url ? md_url(f, url) : SC_ENOMEM;
+			free(url);
+		}
+		if (!err)
+			err = sbuf_puts(f, sp ? ") (" : "> (");
+		if (!err)
+			err = localpart(f, n->author);
+		if (!err)
+			err = sbuf_putc(f, ')');
+		break;
+	case NM_STAR:
+	case NM_BY:
+		if (!err)
+			err = sbuf_puts(f, "*   ");
+		if (!err)
+			err = md_text(f, n->text, 0);
+		if (!err && s->mode == NM_BY) {
+			err = sbuf_puts(f, " (");
+			if (!err)
+				err = localpart(f, n->author);
+			if (!err)
+				err = sbuf_putc(f, ')');
+		}
+		break;
+	case NM_REQ:
+		if (!err)
+			err = sbuf_printf(f, "*   [ ] Requirement %d: ", s->n);
+		if (!err)
+			err = md_text(f, n->text, 0);
+		break;
+	case NM_KEY:
+		if (!err)
+			err = sbuf_puts(f, "*   ");
+		if (!err)
+			err = md_key_value(f, n->text);
+		break;
+	}
 	if (!err)
-		err = outf_write(&x->out, &x->line, x->why);
-	if (!err && n)
-		err = md_list(x, q, line, NULL);
+		err = sbuf_putc(f, '\n');
+	s->err = err;
+	return err != SC_OK;
+}
+
+/* Write m's notes of kind (head before the first); *n gets how many. */
+static sc_err min_notes(struct ex *x, const struct record *m, const char *kind,
+			const char *head, enum nmode mode, int *n)
+{
+	struct min_notes s = { x, &x->file, kind, head, mode, 0, SC_OK };
+	sc_err err = ex_store_err(x, store_notes(x->st, m->id, min_note_cb, &s));
+
+	if (!err)
+		err = s.err;
+	if (n)
+		*n = s.n;
+	return err;
+}
+
+/* A section of notes that is always there: "none" when empty. */
+static sc_err min_notes_or(struct ex *x, const struct record *m, const char *kind,
+			   const char *head, enum nmode mode, const char *none)
+{
+	int n = 0;
+	sc_err err = sbuf_puts(&x->file, head);
+
+	if (!err)
+		err = min_notes(x, m, kind, NULL, mode, &n);
+	if (!err && !n)
+		err = sbuf_puts(&x->file, none);
+	return err;
+}
+
+/* Records of a query, each written by fn into x->file, head before the
+ * first. */
+struct min_recs {
+	struct ex *x;
+	sc_err (*fn)(struct ex *x, struct sbuf *sb, const struct record *r);
+	const char *head;
+	int (*keep)(const struct record *r, const void *arg);
+	const void *arg;
+	int64_t n;
+	sc_err err;
+};
+
+static int min_rec_cb(const struct record *r, void *ctx)
+{
+	struct min_recs *s = ctx;
+
+	if (s->keep && !s->keep(r, s->arg))
+		return 0;
+	if (!s->n++ && s->head)
+		s->err = sbuf_puts(&s->x->file, s->head);
+	if (!s->err)
+		s->err = s->fn(s->x, &s->x->file, r);
+	return s->err != SC_OK;
+}
+
+static sc_err min_records(struct ex *x, const struct rec_query *q,
+			  sc_err (*fn)(struct ex *x, struct sbuf *sb,
+				       const struct record *r),
+			  const char *head, int64_t *n)
+{
+	struct min_recs s = { x, fn, head, NULL, NULL, 0, SC_OK };
+	sc_err err = ex_store_err(x, store_query(x->st, q, min_rec_cb, &s));
+
+	if (!err)
+		err = s.err;
+	if (n)
+		*n = s.n;
+	return err;
+}
+
+/* The records of kinds made in m, oldest first. */
+static void min_query(struct rec_query *q, const struct record *m, unsigned kinds)
+{
+	memset(q, 0, sizeof(*q));
+	q->meeting = m->id;
+	q->kinds = kinds;
+	q->order = ORDER_OLDEST;
+}
+
+/* "Approved" for accepted, as Template A says it. */
+static const char *min_status(const char *status)
+{
+	return !strcmp(status, "accepted") ? "Approved" :
+	       !strcmp(status, "rejected") ? "Rejected" :
+	       !strcmp(status, "proposed") ? "Proposed" :
+	       !strcmp(status, "superseded") ? "Superseded" : status;
+}
+
+/* Template A's row: | Use Kubernetes | Need auto-scaling | **Approved** | */
+static sc_err md_template_row(struct ex *x, struct sbuf *sb, const struct record *r)
+{
+	sc_err err = sbuf_puts(sb, "| ");
+
+	(void)x;
+	if (!err)
+		err = md_text(sb, r->text, 1);
+	if (!err)
+		err = sbuf_puts(sb, " | ");
+	if (!err && r->detail)
+		err = md_text(sb, r->detail, 1);
+	if (!err)
+		err = sbuf_printf(sb, " | **%s** |\n", min_status(r->status));
+	return err;
+}
+
+/* "- [ ] dc will draft the diagram by 2026-11-27 (T4)": an action item
+ * as the templates say it, verb "will" (A) or "to" (B). */
+static sc_err md_owned(struct ex *x, struct sbuf *sb, const struct record *r,
+		       const char *verb)
+{
+	char id[24];
+	sc_err err;
+
+	record_short_id(r, id, sizeof(id));
+	err = sbuf_puts(sb, strcmp(r->status, "done") ? "- [ ] " : "- [x] ");
+	for (size_t i = 0; i < r->nassignees && !err; i++) {
+		if (i)
+			err = sbuf_putc(sb, '/');
+		if (!err)
+			err = localpart(sb, r->assignees[i]);
+	}
+	if (!err && r->nassignees)
+		err = sbuf_printf(sb, " %s ", verb);
+	if (!err)
+		err = md_text(sb, r->text, 0);
+	if (!err && r->due) {
+		err = sbuf_puts(sb, " by ");
+		if (!err)
+			err = local_fmt(sb, x->o->tz, r->due, "%Y-%m-%d");
+	}
+	if (!err)
+		err = sbuf_printf(sb, " (%s", id);
+	if (!err && r->severity)
+		err = sbuf_printf(sb, ", %s", r->severity);
+	if (!err && !r->nassignees)
+		err = sbuf_puts(sb, ", unassigned");
+	if (!err && strcmp(r->status, "open") && strcmp(r->status, "done"))
+		err = sbuf_printf(sb, ", %s", r->status);
+	if (!err)
+		err = sbuf_puts(sb, ")\n");
+	return err;
+}
+
+static sc_err md_will(struct ex *x, struct sbuf *sb, const struct record *r)
+{
+	return md_owned(x, sb, r, "will");
+}
+
+static sc_err md_to(struct ex *x, struct sbuf *sb, const struct record *r)
+{
+	return md_owned(x, sb, r, "to");
+}
+
+/* An incident: "I1: db down (critical, resolved after 2h 5m); root
+ * cause: …" after prefix. */
+static sc_err md_incident(struct sbuf *sb, const struct record *r,
+			  const char *prefix)
+{
+	char id[24];
+	sc_err err;
+
+	record_short_id(r, id, sizeof(id));
+	err = sbuf_printf(sb, "%s%s: ", prefix, id);
+	if (!err)
+		err = md_text(sb, r->text, 0);
+	if (!err)
+		err = sbuf_printf(sb, " (%s, ", r->severity ? r->severity : "no severity");
+	if (!err && !strcmp(r->status, "resolved") && r->closed) {
+		err = sbuf_puts(sb, "resolved after ");
+		if (!err)
+			err = when_format_duration(r->closed - r->created, sb);
+	} else if (!err) {
+		err = sbuf_puts(sb, "open");
+	}
+	if (!err)
+		err = sbuf_putc(sb, ')');
+	if (!err && r->detail) {
+		err = sbuf_puts(sb, "; root cause: ");
+		if (!err)
+			err = md_text(sb, r->detail, 0);
+	}
+	if (!err)
+		err = sbuf_putc(sb, '\n');
+	return err;
+}
+
+static sc_err md_incident_item(struct ex *x, struct sbuf *sb, const struct record *r)
+{
+	(void)x;
+	return md_incident(sb, r, "- ");
+}
+
+static sc_err md_incident_sub(struct ex *x, struct sbuf *sb, const struct record *r)
+{
+	(void)x;
+	return md_incident(sb, r, "    *   ");
+}
+
+/* Template B's discussion point for a decision: "Agreed: text (D2)". */
+static sc_err md_point(struct ex *x, struct sbuf *sb, const struct record *r)
+{
+	char id[24];
+	sc_err err;
+
+	(void)x;
+	record_short_id(r, id, sizeof(id));
+	err = sbuf_printf(sb, "*   %s: ", !strcmp(r->status, "rejected") ? "Rejected" :
+			  !strcmp(r->status, "proposed") ? "Proposed" : "Agreed");
+	if (!err)
+		err = md_text(sb, r->text, 0);
+	if (!err && r->detail) {
+		err = sbuf_puts(sb, " because ");
+		if (!err)
+			err = md_text(sb, r->detail, 0);
+	}
+	if (!err)
+		err = sbuf_printf(sb, " (%s)\n", id);
+	return err;
+}
+
+/* A carried item: action items as seed 000 lists them, others briefly. */
+static sc_err md_carried(struct ex *x, struct sbuf *sb, const struct record *r)
+{
+	char id[24];
+	sc_err err;
+
+	if (r->kind == REC_TODO)
+		return md_action_item(x, sb, r);
+	if (r->kind == REC_INCIDENT)
+		return md_incident(sb, r, "- ");
+	record_short_id(r, id, sizeof(id));
+	err = sbuf_printf(sb, "- %s [%s] ", id, r->status);
+	if (!err)
+		err = md_text(sb, r->text, 0);
+	if (!err)
+		err = sbuf_putc(sb, '\n');
+	return err;
+}
+
+/* ---- who was there ---- */
+
+struct min_people {
+	struct ex *x;
+	const struct record *m;
+	struct sbuf *f;
+	const char *sep;    /* between names; NULL: one "- name" line each */
+	int lines;          /* with "(N)" lines said */
+	int n;
+	sc_err err;
+};
+
+static int min_attendee_cb(const struct attendee *a, void *ctx)
+{
+	struct min_people *s = ctx;
+	int64_t late = a->first - s->m->created;
+	sc_err err;
+
+	err = sbuf_puts(s->f, s->sep ? (s->n ? s->sep : "") : "- ");
+	s->n++;
+	if (!err)
+		err = localpart(s->f, a->user_id);
+	if (!err && s->lines)
+		err = sbuf_printf(s->f, " (%lld)", (long long)a->lines);
+	else if (!err && a->first &&
+		 late >= (s->x->o->late_after > 0 ? s->x->o->late_after : 15 * 60)) {
+		err = sbuf_puts(s->f, " (");
+		if (!err)
+			err = when_format_duration(late - late % 60, s->f);
+		if (!err)
+			err = sbuf_puts(s->f, " late)");
+	}
+	if (!err && !s->sep)
+		err = sbuf_putc(s->f, '\n');
+	s->err = err;
+	return err != SC_OK;
+}
+
+/* The attendees: "- name (15m late)" lines, or "a, b" after sep, or
+ * with lines said most first. */
+static sc_err min_attendees(struct ex *x, const struct record *m,
+			    const char *sep, int lines, int *n)
+{
+	struct min_people s = { x, m, &x->file, sep, lines, 0, SC_OK };
+	sc_err err = ex_store_err(x, store_attendance(x->st, m->id, lines,
+						       min_attendee_cb, &s));
+
+	if (!err)
+		err = s.err;
+	if (n)
+		*n = s.n;
+	return err;
+}
+
+/* Chairs (starter first) and notetaker, from the notes. */
+struct min_roles {
+	char **chairs;
+	size_t n;
+	const char *notetaker;  /* borrowed from the copy below */
+	char *nt;
+	sc_err err;
+};
+
+static void roles_clear(struct min_roles *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->chairs[i]);
+	free(r->chairs);
+	free(r->nt);
+	memset(r, 0, sizeof(*r));
+}
+
+static int roles_has(const struct min_roles *r, const char *u)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (!strcmp(r->chairs[i], u))
+			return 1;
+	return 0;
+}
+
+static sc_err roles_add(struct min_roles *r, const char *u)
+{
+	char **v;
+
+	if (roles_has(r, u))
+		return SC_OK;
+	v = realloc(r->chairs, (r->n + 1) * sizeof(*v));
+	if (!v)
+		return SC_ENOMEM;
+	r->chairs = v;
+	if (!(v[r->n] = strdup(u)))
+		return SC_ENOMEM;
+	r->n++;
+	return SC_OK;
+}
+
+static int roles_cb(const struct note *n, void *ctx)
+{
+	struct min_roles *r = ctx;
+
+	if (n->withdrawn)
+		return 0;
+	if (!strcmp(n->kind, "chair")) {
+		r->err = roles_add(r, n->text);
+	} else if (!strcmp(n->kind, "unchair")) {
+		for (size_t i = 1; i < r->n; i++) {
+			if (strcmp(r->chairs[i], n->text))
+				continue;
+			free(r->chairs[i]);
+			memmove(r->chairs + i, r->chairs + i + 1,
+				(r->n - i - 1) * sizeof(*r->chairs));
+			r->n--;
+			break;
+		}
+	} else if (!strcmp(n->kind, "notetaker")) {
+		free(r->nt);
+		r->nt = strdup(n->text);
+		if (!r->nt)
+			r->err = SC_ENOMEM;
+	}
+	return r->err != SC_OK;
+}
+
+static sc_err min_roles(struct ex *x, const struct record *m, struct min_roles *r)
+{
+	sc_err err;
+
+	memset(r, 0, sizeof(*r));
+	err = roles_add(r, m->author);
+	if (!err)
+		err = ex_store_err(x, store_notes(x->st, m->id, roles_cb, r));
+	if (!err)
+		err = r->err;
+	r->notetaker = r->nt ? r->nt : m->author;
+	return err;
+}
+
+static sc_err min_chairs(struct sbuf *f, const struct min_roles *r)
+{
+	sc_err err = SC_OK;
+
+	for (size_t i = 0; i < r->n && !err; i++) {
+		if (i)
+			err = sbuf_puts(f, ", ");
+		if (!err)
+			err = localpart(f, r->chairs[i]);
+	}
+	return err;
+}
+
+/* ---- earlier meetings ---- */
+
+struct min_prev {
+	int64_t before;
+	int review_only;
+	int64_t id, created;
+	char sid[24];
+};
+
+static int min_prev_cb(const struct record *r, void *ctx)
+{
+	struct min_prev *p = ctx;
+
+	if (r->id >= p->before)
+		return 0;
+	if (p->review_only && minutes_type(r) != MT_REVIEW)
+		return 0;
+	p->id = r->id;
+	p->created = r->created;
+	record_short_id(r, p->sid, sizeof(p->sid));
+	return 1;
+}
+
+/* The room's meeting before m (a review meeting when review_only);
+ * p->id stays 0 when there is none. */
+static sc_err min_previous(struct ex *x, const struct record *m, int review_only,
+			   struct min_prev *p)
+{
+	struct rec_query q;
+
+	memset(p, 0, sizeof(*p));
+	p->before = m->id;
+	p->review_only = review_only;
+	memset(&q, 0, sizeof(q));
+	q.kinds = REC_BIT(REC_MEETING);
+	q.room_id = m->room_id;
+	/* newest first from m's own second down (the index's order), not
+	 * from the room's newest meeting: a room's minutes would cost the
+	 * square of its meetings (224 s for a million records) */
+	q.until = m->created + 1;
+	q.order = ORDER_NEWEST;
+	q.skip = SKIP_ASSIGNEES | SKIP_VOTES;
+	return ex_store_err(x, store_query(x->st, &q, min_prev_cb, p));
+}
+
+/* "## Open from M3": the items carried over from the room's previous
+ * meeting, with their state as the record has it. */
+struct min_carry {
+	struct ex *x;
+	const char *head;
+	int n;
+	sc_err err;
+};
+
+static int min_carry_cb(const struct note *n, void *ctx)
+{
+	struct min_carry *s = ctx;
+	enum rec_kind k;
+	int64_t num;
+	struct record r;
+	sc_err err;
+
+	if (n->withdrawn || strcmp(n->kind, "carry") || rec_id_parse(n->text, &k, &num))
+		return 0;
+	err = store_record_get(s->x->st, k, num, &r);
+	if (err == SC_ENOTFOUND)
+		return 0;
+	if (!err && !s->n++)
+		err = sbuf_puts(&s->x->file, s->head);
+	if (!err)
+		err = md_carried(s->x, &s->x->file, &r);
+	record_clear(&r);
+	s->err = err;
+	return err != SC_OK;
+}
+
+static sc_err min_carried(struct ex *x, const struct record *m)
+{
+	struct min_prev p;
+	struct min_carry s = { x, NULL, 0, SC_OK };
+	struct sbuf head;
+	sc_err err = min_previous(x, m, 0, &p);
+
+	sbuf_init(&head, 0);
+	if (!err)
+		err = sbuf_printf(&head, "\n## Open from %s\n\n", p.id ? p.sid : "earlier meetings");
+	s.head = head.buf;
+	if (!err)
+		err = ex_store_err(x, store_notes(x->st, m->id, min_carry_cb, &s));
+	if (!err)
+		err = s.err;
+	sbuf_release(&head);
+	return err;
+}
+
+/* ---- the parts every shape shares ---- */
+
+/* "15:00-16:00 UTC", or "15:00 (still running) UTC". */
+static sc_err min_time(struct ex *x, const struct record *m)
+{
+	struct sbuf *f = &x->file;
+	sc_err err = local_fmt(f, x->o->tz, m->created, "%H:%M");
+
+	if (!err && m->closed)
+		err = local_fmt(f, x->o->tz, m->closed, "-%H:%M");
+	else if (!err)
+		err = sbuf_puts(f, " (still running)");
+	if (!err)
+		err = sbuf_printf(f, " %s", x->o->tz ? x->o->tz : "UTC");
+	return err;
+}
+
+static int lines_cb(const struct attendee *a, void *ctx)
+{
+	*(int64_t *)ctx += a->lines;
+	return 0;
+}
+
+/* MeetBot's list, last; none for a meeting recorded before scribe
+ * counted lines (every meeting since has its starter's). */
+static sc_err min_present(struct ex *x, const struct record *m)
+{
+	int64_t lines = 0;
+	sc_err err = ex_store_err(x, store_attendance(x->st, m->id, 0, lines_cb,
+						       &lines));
+
+	if (!err && lines)
+		err = sbuf_puts(&x->file, "\n## People present (lines said)\n\n");
+	if (!err && lines)
+		err = min_attendees(x, m, NULL, 1, NULL);
+	return err;
+}
+
+/* What a template has no place for, when there is any. */
+static sc_err min_extras(struct ex *x, const struct record *m, enum mtype t)
+{
+	struct rec_query q;
+	sc_err err = SC_OK;
+
+	if (t != MT_PLAIN) {
+		if (t == MT_STRATEGY)
+			err = min_notes(x, m, "topic", "\n## Agenda\n\n", NM_ITEM, NULL);
+		if (!err && t == MT_STRATEGY)
+			err = min_notes(x, m, "info", "\n## Notes\n\n", NM_TIMED, NULL);
+	}
+	if (!err)
+		err = min_notes(x, m, "idea", "\n## Ideas\n\n", NM_TIMED, NULL);
+	if (!err)
+		err = min_notes(x, m, "link", "\n## Links\n\n", NM_LINK, NULL);
+	if (!err)
+		err = min_notes(x, m, "help", "\n## Calls for Help\n\n", NM_TIMED, NULL);
+	if (!err && t == MT_PLAIN) {
+		err = min_notes(x, m, "objective", "\n## Objectives\n\n", NM_ITEM, NULL);
+		if (!err)
+			err = min_notes(x, m, "requirement", "\n## Requirements\n\n",
+					NM_REQ, NULL);
+		if (!err)
+			err = min_notes(x, m, "strategy", "\n## Strategy\n\n", NM_KEY, NULL);
+	}
+	if (!err && t != MT_PLAIN) {
+		min_query(&q, m, REC_BIT(REC_CHANGE));
+		q.skip = SKIP_ASSIGNEES | SKIP_VOTES;
+		err = min_records(x, &q, md_change_line, "\n## Changes\n\n", NULL);
+	}
+	if (!err && t == MT_STRATEGY) {
+		min_query(&q, m, REC_BIT(REC_INCIDENT));
+		q.skip = SKIP_ALL;
+		err = min_records(x, &q, md_incident_item, "\n## Incidents\n\n", NULL);
+	}
+	return err;
+}
+
+/* ---- seed 000 ---- */
+
+static sc_err min_plain(struct ex *x, const struct record *m, const struct min_roles *ro)
+{
+	struct sbuf *f = &x->file;
+	struct rec_query q;
+	char id[24];
+	int n = 0;
+	int64_t todos = 0;
+	sc_err err;
+
+	record_short_id(m, id, sizeof(id));
+	err = sbuf_puts(f, "# ");
+	if (!err)
+		err = local_fmt(f, x->o->tz, m->created, "%Y-%m-%d ");
+	if (!err)
+		err = md_text(f, m->text, 0);
+	if (!err)
+		err = sbuf_printf(f, "\n\nMeeting %s in ", id);
+	if (!err)
+		err = md_code(f, m->room_id);
+	if (!err)
+		err = sbuf_puts(f, ", recorded by scribe.\n\nTime: ");
+	if (!err)
+		err = min_time(x, m);
+	if (!err)
+		err = sbuf_puts(f, "  \nAttending:\n");
+	if (!err)
+		err = min_attendees(x, m, NULL, 0, NULL);
+	if (!err)
+		err = sbuf_puts(f, "\nNotetaker: ");
+	if (!err)
+		err = localpart(f, ro->notetaker);
+	if (!err && ro->n > 1) {
+		err = sbuf_puts(f, "  \nChairs: ");
+		if (!err)
+			err = min_chairs(f, ro);
+	}
+	if (!err)
+		err = sbuf_puts(f, "\n\n## Agenda\n\n");
+	if (!err)
+		err = min_notes(x, m, "topic", NULL, NM_ITEM, &n);
+	if (!err && !n)
+		err = sbuf_puts(f, "No topics were set.\n");
+	if (!err)
+		err = min_carried(x, m);
+	if (!err)
+		err = sbuf_puts(f, "\n## Notes\n\n");
+	if (!err)
+		err = min_notes(x, m, "info", NULL, NM_TIMED, &n);
+	if (!err && !n)
+		err = sbuf_puts(f, "No notes were taken.\n");
+	if (!err)
+		err = min_extras(x, m, MT_PLAIN);
+	min_query(&q, m, REC_BIT(REC_DECISION));
+	q.skip = SKIP_ALL;
+	if (!err)
+		err = min_records(x, &q, md_decision_row,
+				  "\n## Decisions Made\n\n| ID | Date | Decision | "
+				  "Rationale | Status |\n| :--- | :--- | :--- | "
+				  ":--- | :--- |\n", NULL);
+	min_query(&q, m, REC_BIT(REC_CHANGE));
+	q.skip = SKIP_ASSIGNEES | SKIP_VOTES;
+	if (!err)
+		err = min_records(x, &q, md_change_line, "\n## Changes\n\n", NULL);
+	min_query(&q, m, REC_BIT(REC_INCIDENT));
+	q.skip = SKIP_ALL;
+	if (!err)
+		err = min_records(x, &q, md_incident_item, "\n## Incidents\n\n", NULL);
+	min_query(&q, m, REC_BIT(REC_TODO));
+	q.skip = SKIP_VOTES;
+	if (!err)
+		err = min_records(x, &q, md_action_item,
+				  "\n## Follow Up\n\n### Actionable Items\n\n", &todos);
+	if (!err && !todos)
+		err = sbuf_puts(f, "\n## Follow Up\n\nNo action items.\n");
+	if (!err)
+		err = min_present(x, m);
+	return err;
+}
+
+/* ---- Template A ---- */
+
+/* "**Attendees:** a, b (15m late)  " and the other header lines. */
+static sc_err min_header_people(struct ex *x, const struct record *m)
+{
+	sc_err err = sbuf_puts(&x->file, "**Attendees:** ");
+
+	if (!err)
+		err = min_attendees(x, m, ", ", 0, NULL);
+	if (!err)
+		err = sbuf_puts(&x->file, "  \n");
+	return err;
+}
+
+/* The line under a template's sections: where the record comes from. */
+static sc_err min_footer(struct ex *x, const struct record *m,
+			 const struct min_roles *ro)
+{
+	struct sbuf *f = &x->file;
+	char id[24];
+	sc_err err;
+
+	record_short_id(m, id, sizeof(id));
+	err = sbuf_printf(f, "\n---\n\nMeeting %s in ", id);
+	if (!err)
+		err = md_code(f, m->room_id);
+	if (!err)
+		err = sbuf_puts(f, ", ");
+	if (!err)
+		err = local_fmt(f, x->o->tz, m->created, "%Y-%m-%d ");
+	if (!err)
+		err = min_time(x, m);
+	if (!err)
+		err = sbuf_puts(f, ", recorded by scribe; notetaker ");
+	if (!err)
+		err = localpart(f, ro->notetaker);
+	if (!err)
+		err = sbuf_puts(f, ".\n");
+	return err;
+}
+
+static sc_err min_strategy(struct ex *x, const struct record *m,
+			   const struct min_roles *ro)
+{
+	static const char none[] = "*   None recorded.\n";
+	struct sbuf *f = &x->file;
+	struct rec_query q;
+	int64_t n = 0;
+	sc_err err;
+
+	err = sbuf_puts(f, "# Meeting Record: ");
+	if (!err)
+		err = md_text(f, m->text, 0);
+	if (!err)
+		err = sbuf_puts(f, "\n**Date:** ");
+	if (!err)
+		err = local_fmt(f, x->o->tz, m->created, "%Y-%m-%d");
+	if (!err)
+		err = sbuf_puts(f, "  \n");
+	if (!err)
+		err = min_header_people(x, m);
+	if (!err)
+		err = sbuf_puts(f, "**Facilitator:** ");
+	if (!err)
+		err = min_chairs(f, ro);
+	if (!err)
+		err = sbuf_puts(f, "  \n**Notetaker:** ");
+	if (!err)
+		err = localpart(f, ro->notetaker);
+	if (!err)
+		err = sbuf_puts(f, "\n");
+	if (!err)
+		err = min_notes_or(x, m, "objective", "\n## 1. Objectives\n", NM_STAR, none);
+	if (!err)
+		err = min_notes_or(x, m, "requirement",
+				   "\n## 2. Key Requirements (The \"What\")\n", NM_REQ, none);
+	if (!err)
+		err = min_notes_or(x, m, "strategy",
+				   "\n## 3. Technical Strategy & Methods (The \"How\")\n",
+				   NM_KEY, none);
+	if (!err)
+		err = sbuf_puts(f, "\n## 4. Decisions Made\n");
+	min_query(&q, m, REC_BIT(REC_DECISION));
+	q.skip = SKIP_ALL;
+	if (!err)
+		err = min_records(x, &q, md_template_row,
+				  "| Decision | Rationale | Status |\n"
+				  "| :--- | :--- | :--- |\n", &n);
+	if (!err && !n)
+		err = sbuf_puts(f, none);
+	if (!err)
+		err = sbuf_puts(f, "\n## 5. Action Items\n");
+	min_query(&q, m, REC_BIT(REC_TODO));
+	q.skip = SKIP_VOTES;
+	if (!err)
+		err = min_records(x, &q, md_will, NULL, &n);
+	if (!err && !n)
+		err = sbuf_puts(f, "- None recorded.\n");
+	if (!err)
+		err = min_carried(x, m);
+	if (!err)
+		err = min_extras(x, m, MT_STRATEGY);
+	if (!err)
+		err = min_present(x, m);
+	if (!err)
+		err = min_footer(x, m, ro);
+	return err;
+}
+
+/* ---- Template B ---- */
+
+/* The incidents a review of [since, until] covers: open in it at some
+ * time (until 0: no end). */
+struct min_window {
+	int64_t since, until;
+};
+
+static int min_in_window(const struct record *r, const void *arg)
+{
+	const struct min_window *w = arg;
+
+	return (!w->until || r->created <= w->until) &&
+	       (!r->closed || r->closed >= w->since);
+}
+
+static sc_err min_review(struct ex *x, const struct record *m,
+			 const struct min_roles *ro)
+{
+	struct sbuf *f = &x->file;
+	struct rec_query q;
+	struct min_prev p;
+	struct min_window w;
+	struct min_recs rs;
+	struct sbuf def;
+	int topics = 0, infos = 0;
+	int64_t n = 0;
+	sc_err err;
+
+	/* the title when it is more than the default "Operational Review
+	 * 2026-11-23" */
+	sbuf_init(&def, 64);
+	err = sbuf_puts(&def, "Operational Review ");
+	if (!err)
+		err = local_fmt(&def, x->o->tz, m->created, "%Y-%m-%d");
+	if (!err)
+		err = sbuf_puts(f, "# Operational Review: ");
+	if (!err)
+		err = local_fmt(f, x->o->tz, m->created, "%Y-%m-%d");
+	if (!err && strcmp(m->text, def.buf)) {
+		err = sbuf_puts(f, ", ");
+		if (!err)
+			err = md_text(f, m->text, 0);
+	}
+	sbuf_release(&def);
+	if (!err)
+		err = sbuf_putc(f, '\n');
+	if (!err)
+		err = min_header_people(x, m);
+	if (!err)
+		err = min_notes_or(x, m, "metric", "\n## 1. Metrics Review\n", NM_KEY,
+				   "*   Not recorded.\n");
+	/* the window: since the room's previous review, else a week */
+	if (!err)
+		err = min_previous(x, m, 1, &p);
+	w.since = p.id ? p.created : m->created - 7 * 86400;
+	w.until = m->closed;
+	if (!err)
+		err = sbuf_puts(f, "\n## 2. Incident Summary\n*   *Were there any outages?* ");
+	memset(&q, 0, sizeof(q));
+	q.kinds = REC_BIT(REC_INCIDENT);
+	q.room_id = m->room_id;
+	q.order = ORDER_OLDEST;
+	q.skip = SKIP_ALL;
+	memset(&rs, 0, sizeof(rs));
+	rs.x = x;
+	rs.fn = md_incident_sub;
+	rs.head = "Yes\n";
+	rs.keep = min_in_window;
+	rs.arg = &w;
+	if (!err)
+		err = ex_store_err(x, store_query(x->st, &q, min_rec_cb, &rs));
+	if (!err)
+		err = rs.err;
+	if (!err && !rs.n)
+		err = sbuf_puts(f, "No\n");
+	if (!err)
+		err = sbuf_puts(f, "\n## 3. Discussion Points\n");
+	if (!err)
+		err = min_notes(x, m, "topic", NULL, NM_STAR, &topics);
+	min_query(&q, m, REC_BIT(REC_DECISION));
+	q.skip = SKIP_ALL;
+	if (!err)
+		err = min_records(x, &q, md_point, NULL, &n);
+	if (!err)
+		err = min_notes(x, m, "info", NULL, NM_BY, &infos);
+	if (!err && !topics && !n && !infos)
+		err = sbuf_puts(f, "*   None recorded.\n");
+	if (!err)
+		err = sbuf_puts(f, "\n## 4. Action Items\n");
+	min_query(&q, m, REC_BIT(REC_TODO));
+	q.skip = SKIP_VOTES;
+	if (!err)
+		err = min_records(x, &q, md_to, NULL, &n);
+	if (!err && !n)
+		err = sbuf_puts(f, "- None recorded.\n");
+	if (!err)
+		err = min_carried(x, m);
+	if (!err)
+		err = min_extras(x, m, MT_REVIEW);
+	if (!err)
+		err = min_present(x, m);
+	if (!err)
+		err = min_footer(x, m, ro);
 	return err;
 }
 
 static sc_err minutes_write(struct ex *x, const struct record *m)
 {
-	struct notes_ctx nc = { x, "topic", 0, SC_OK };
-	struct sbuf *sb = &x->line, name;
-	struct rec_query q;
-	char id[24];
+	struct min_roles ro;
+	struct sbuf name;
 	sc_err err;
 
-	record_short_id(m, id, sizeof(id));
 	sbuf_init(&name, 0);
 	err = local_fmt(&name, x->o->tz, m->created, "%Y-%m-%d-");
 	if (!err)
@@ -2231,84 +3584,20 @@ static sc_err minutes_write(struct ex *x, const struct record *m)
 		err = sbuf_puts(&name, ".md");
 	if (err)
 		goto out;
-	memset(&x->out, 0, sizeof(x->out));
-	x->out.mem = &x->file;
 	sbuf_setlen(&x->file, 0);
-	sbuf_setlen(sb, 0);
-	err = sbuf_puts(sb, "# ");
-	if (!err)
-		err = local_fmt(sb, x->o->tz, m->created, "%Y-%m-%d ");
-	if (!err)
-		err = md_text(sb, m->text, 0);
-	if (!err)
-		err = sbuf_printf(sb, "\n\nMeeting %s in ", id);
-	if (!err)
-		err = md_code(sb, m->room_id);
-	if (!err)
-		err = sbuf_puts(sb, ", recorded by scribe.\n\nTime: ");
-	if (!err)
-		err = local_fmt(sb, x->o->tz, m->created, "%H:%M");
-	if (!err && m->closed)
-		err = local_fmt(sb, x->o->tz, m->closed, "-%H:%M");
-	else if (!err)
-		err = sbuf_puts(sb, " (still running)");
-	if (!err)
-		err = sbuf_printf(sb, " %s  \nAttending:\n",
-				  x->o->tz ? x->o->tz : "UTC");
-	if (!err)
-		err = ex_store_err(x, store_attendees(x->st, m->id,
-						      minutes_attendee, &nc));
-	if (!err)
-		err = nc.err;
-	if (!err)
-		err = sbuf_printf(sb, "\nNotetaker: scribe (started by ");
-	if (!err)
-		err = localpart(sb, m->author);
-	if (!err)
-		err = sbuf_puts(sb, ")\n\n## Agenda\n\n");
-	nc.n = 0;
-	if (!err)
-		err = ex_store_err(x, store_notes(x->st, m->id, minutes_note, &nc));
-	if (!err)
-		err = nc.err;
-	if (!err && !nc.n)
-		err = sbuf_puts(sb, "No topics were set.\n");
-	if (!err)
-		err = sbuf_puts(sb, "\n## Notes\n\n");
-	nc.kind = "info";
-	nc.n = 0;
-	if (!err)
-		err = ex_store_err(x, store_notes(x->st, m->id, minutes_note, &nc));
-	if (!err)
-		err = nc.err;
-	if (!err && !nc.n)
-		err = sbuf_puts(sb, "No notes were taken.\n");
-	if (!err)
-		err = outf_write(&x->out, sb, x->why);
-
-	memset(&q, 0, sizeof(q));
-	q.meeting = m->id;
-	q.order = ORDER_OLDEST;
-	q.kinds = REC_BIT(REC_DECISION);
-	if (!err)
-		err = minutes_section(x, "Decisions Made", &q, &decision_row,
-				      "| ID | Date | Decision | Rationale | "
-				      "Status |\n| :--- | :--- | :--- | :--- | "
-				      ":--- |\n",
-				      NULL);
-	q.kinds = REC_BIT(REC_CHANGE);
-	if (!err)
-		err = minutes_section(x, "Changes", &q, &change_line, "", NULL);
-	q.kinds = REC_BIT(REC_TODO);
-	if (!err)
-		err = minutes_section(x, "Follow Up", &q, &action_item,
-				      "### Actionable Items\n\n",
-				      "No action items.\n");
+	err = min_roles(x, m, &ro);
+	if (!err) {
+		switch (minutes_type(m)) {
+		case MT_STRATEGY: err = min_strategy(x, m, &ro); break;
+		case MT_REVIEW: err = min_review(x, m, &ro); break;
+		default: err = min_plain(x, m, &ro); break;
+		}
+	}
+	roles_clear(&ro);
 	if (!err)
 		err = bgf_put(x->files, name.buf, x->file.buf, x->file.len);
 out:
 	sbuf_release(&name);
-	x->out.mem = NULL;
 	return err;
 }
 
@@ -2434,8 +3723,11 @@ sc_err export_run(struct store *st, const struct export_opts *o, char **why)
 		sbuf_release(&x.line);
 		return SC_EIO;
 	}
+	/* a room's page is named once, and the name kept */
+	err = o->format == FMT_MD && o->out ? md_keep_names(&x) : SC_OK;
 	/* one snapshot: the bot may write while we read */
-	err = ex_store_err(&x, store_snapshot_begin(st));
+	if (!err)
+		err = ex_store_err(&x, store_snapshot_begin(st));
 	switch (err ? -1 : (int)o->format) {
 	case FMT_JSON: err = export_json(&x); break;
 	case FMT_CSV: err = export_csv(&x); break;
@@ -2451,5 +3743,6 @@ sc_err export_run(struct store *st, const struct export_opts *o, char **why)
 		why_set(why, "%s", sc_strerror(err));
 	sbuf_release(&x.line);
 	sbuf_release(&x.file);
+	person_names_clear(&x.people);
 	return err;
 }

@@ -11,11 +11,13 @@
  * no text from chat ever becomes SQL (or FTS5 query syntax).
  */
 #include <assert.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <sqlite3.h>
 
@@ -30,7 +32,7 @@
 #define STORE_BUSY_MS 5000
 /* Record queries of distinct shapes kept prepared at once. */
 #define QUERY_CACHE 16
-#define SQL_CACHE 48 /* statements of the store's other files (store_int.h) */
+#define SQL_CACHE 96 /* statements of the store's other files (store_int.h) */
 /* Longest full-text query we build from a user's words. */
 #define MATCH_MAX 8192
 /* Separator of the assignee and tag lists read in one SELECT: a control
@@ -299,6 +301,39 @@ static const char schema_v6[] =
 	"CREATE INDEX history_event ON history (event_id)\n"
 	"	WHERE event_id IS NOT NULL;\n";
 
+/*
+ * Meetings as MeetBot keeps them: notes take the new kinds (ideas,
+ * links, calls for help, Template A's objectives, requirements and
+ * strategy lines, Template B's metrics, chairs, the notetaker, items
+ * carried over from the room's previous meeting), can be withdrawn by
+ * #undo (the time it happened; the row stays), and remember the newest
+ * record id when they were written (after_record), which orders a note
+ * among the records of its meeting for #undo. Attendees count the lines
+ * they said and the time of the first (late arrivals). SQLite cannot
+ * change a CHECK constraint in place: the notes table is built anew.
+ */
+static const char schema_meetbot[] =
+	"CREATE TABLE notes_meetbot (\n"
+	"	id INTEGER PRIMARY KEY,\n"
+	"	meeting INTEGER NOT NULL REFERENCES records (id),\n"
+	"	ts INTEGER NOT NULL,\n"
+	"	author TEXT NOT NULL,\n"
+	"	kind TEXT NOT NULL CONSTRAINT note_kind_valid CHECK (kind IN\n"
+	"		('topic', 'info', 'idea', 'link', 'help', 'objective',\n"
+	"		 'requirement', 'strategy', 'metric', 'chair', 'unchair',\n"
+	"		 'notetaker', 'carry')),\n"
+	"	text TEXT NOT NULL,\n"
+	"	withdrawn INTEGER NOT NULL DEFAULT 0,\n"
+	"	after_record INTEGER NOT NULL DEFAULT 0\n"
+	");\n"
+	"INSERT INTO notes_meetbot (id, meeting, ts, author, kind, text)\n"
+	"	SELECT id, meeting, ts, author, kind, text FROM notes;\n"
+	"DROP TABLE notes;\n"
+	"ALTER TABLE notes_meetbot RENAME TO notes;\n"
+	"CREATE INDEX notes_meeting ON notes (meeting, ts);\n"
+	"ALTER TABLE attendees ADD COLUMN lines INTEGER NOT NULL DEFAULT 0;\n"
+	"ALTER TABLE attendees ADD COLUMN first_ts INTEGER NOT NULL DEFAULT 0;\n";
+
 /* Migration n (1-based) takes a store from user_version n-1 to n. Only
  * ever append; a released script is never edited. */
 static const char *const migrations[] = {
@@ -308,6 +343,8 @@ static const char *const migrations[] = {
 	schema_v4,
 	schema_v5,
 	schema_v6,
+	schema_meetbot,
+	store_schema_remind,
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -392,8 +429,12 @@ enum stmt_id {
 	S_MEMBER_NAME,
 	S_NOTE_ADD,
 	S_NOTES,
+	S_NOTE_WITHDRAW,
 	S_ATTENDEE_ADD,
 	S_ATTENDEES,
+	S_ATTENDEE_LINE,
+	S_ATTENDANCE,
+	S_ATTENDANCE_LINES,
 	S_KV_GET,
 	S_KV_PUT,
 	S_KV_DEL,
@@ -535,14 +576,27 @@ static const char *const stmt_sql[S_COUNT] = {
 			  "WHERE substr(lp, 1, length(?2)) = ?2 COLLATE NOCASE "
 			  "OR substr(display_name, 1, length(?2)) = ?2 "
 			  "COLLATE NOCASE ORDER BY user_id",
-	[S_NOTE_ADD] = "INSERT INTO notes (meeting, ts, author, kind, text) "
-		       "VALUES (?1, ?2, ?3, ?4, ?5)",
-	[S_NOTES] = "SELECT ts, author, kind, text FROM notes "
-		    "WHERE meeting = ?1 ORDER BY ts, id",
+	[S_NOTE_ADD] = "INSERT INTO notes (meeting, ts, author, kind, text, "
+		       "after_record) VALUES (?1, ?2, ?3, ?4, ?5, "
+		       "(SELECT coalesce(max(id), 0) FROM records))",
+	[S_NOTES] = "SELECT ts, author, kind, text, id, withdrawn, "
+		    "after_record FROM notes WHERE meeting = ?1 "
+		    "ORDER BY ts, id",
+	[S_NOTE_WITHDRAW] = "UPDATE notes SET withdrawn = ?2 "
+			    "WHERE id = ?1 AND withdrawn = 0",
 	[S_ATTENDEE_ADD] = "INSERT OR IGNORE INTO attendees (meeting, "
 			   "user_id) VALUES (?1, ?2)",
 	[S_ATTENDEES] = "SELECT user_id FROM attendees WHERE meeting = ?1 "
 			"ORDER BY rowid",
+	[S_ATTENDEE_LINE] = "INSERT INTO attendees (meeting, user_id, lines, "
+			    "first_ts) VALUES (?1, ?2, 1, ?3) ON CONFLICT "
+			    "(meeting, user_id) DO UPDATE SET lines = lines + 1, "
+			    "first_ts = CASE WHEN first_ts = 0 THEN "
+			    "excluded.first_ts ELSE first_ts END",
+	[S_ATTENDANCE] = "SELECT user_id, lines, first_ts FROM attendees "
+			 "WHERE meeting = ?1 ORDER BY rowid",
+	[S_ATTENDANCE_LINES] = "SELECT user_id, lines, first_ts FROM attendees "
+			       "WHERE meeting = ?1 ORDER BY lines DESC, rowid",
 	[S_KV_GET] = "SELECT value FROM kv WHERE key = ?1",
 	[S_KV_PUT] = "INSERT INTO kv (key, value) VALUES (?1, ?2) "
 		     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -599,7 +653,7 @@ static const char *const qfrag_sql[QF_N] = {
 	 * deliver rows in order; several bind 5 slots (repeating kinds)
 	 * so the fragment stays a constant. */
 	[QF_KIND] = " AND r.kind = :k0",
-	[QF_KINDS] = " AND r.kind IN (:k0, :k1, :k2, :k3, :k4)",
+	[QF_KINDS] = " AND r.kind IN (:k0, :k1, :k2, :k3, :k4, :k5)",
 	[QF_ROOM] = " AND r.room_id = :room",
 	/* With search terms the FTS match must drive the query: a room
 	 * index would walk every record of the room to test membership
@@ -610,7 +664,7 @@ static const char *const qfrag_sql[QF_N] = {
 	 * list says "todo open, decision proposed|accepted, incident
 	 * open, meeting running" and no change is ever open. */
 	[QF_OPEN] = " AND r.status IN ('open', 'proposed', 'accepted', "
-		    "'running')",
+		    "'running', 'pending')",
 	/* Across rooms the person's assignments drive the query; inside
 	 * one room its index does and each candidate is checked against
 	 * the record's few assignees: a person's assignments grow forever
@@ -672,9 +726,9 @@ struct store {
 	char errmsg[512];
 };
 
-static const char kind_prefix[REC_NKINDS] = { 'T', 'D', 'C', 'M', 'I' };
+static const char kind_prefix[REC_NKINDS] = { 'T', 'D', 'C', 'M', 'I', 'R' };
 static const char *const kind_names[REC_NKINDS] = {
-	"todo", "decision", "change", "meeting", "incident"
+	"todo", "decision", "change", "meeting", "incident", "reminder"
 };
 
 /* ---- record helpers (no database) ---- */
@@ -1311,10 +1365,44 @@ out:
 	return err;
 }
 
+/*
+ * The folder a store file goes into (path's directory part, "." for
+ * none) into dir. A missing folder whose parent exists is made here, as
+ * a fresh install needs (/var/lib/scribe under /var/lib), with the
+ * process's umask (main.c: 0700, or 0750 with [store] group). 1 when
+ * the folder is there now.
+ */
+static int store_folder(const char *path, char *dir, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	char parent[PATH_MAX];
+	struct stat sb;
+	char *p;
+
+	if (!slash) {
+		snprintf(dir, size, ".");
+		return 1;
+	}
+	snprintf(dir, size, "%.*s", (int)(slash - path > 0 ? slash - path : 1), path);
+	if (!stat(dir, &sb))
+		return S_ISDIR(sb.st_mode);
+	snprintf(parent, sizeof(parent), "%s", dir);
+	p = strrchr(parent, '/');
+	if (p)
+		*(p == parent ? p + 1 : p) = '\0';
+	else
+		snprintf(parent, sizeof(parent), ".");
+	if (stat(parent, &sb) || !S_ISDIR(sb.st_mode) || mkdir(dir, 0777) != 0)
+		return 0;
+	log_info("created the folder '%s' for the store", dir);
+	return 1;
+}
+
 sc_err store_open(const char *path, struct store **out)
 {
 	struct store *st;
-	int rc, memory;
+	char dir[PATH_MAX];
+	int rc, memory, folder = 1;
 	sc_err err;
 
 	if (!path) {
@@ -1325,6 +1413,8 @@ sc_err store_open(const char *path, struct store **out)
 	if (!st)
 		return SC_ENOMEM;
 	memory = !strcmp(path, ":memory:") || !*path;
+	if (!memory && strncmp(path, "file:", 5))
+		folder = store_folder(path, dir, sizeof(dir));
 	rc = sqlite3_open_v2(path, &st->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				     SQLITE_OPEN_NOMUTEX,
@@ -1335,6 +1425,13 @@ sc_err store_open(const char *path, struct store **out)
 		goto out;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
+	if (rc != SQLITE_OK && !folder) {
+		/* say which folder is missing and how to make it */
+		err = set_err(st, rc_to_err(rc), "%s: the folder '%s' does not exist "
+			      "(create it with mkdir -p '%s' as the user scribe runs "
+			      "as, or set [store] path)", sqlite3_errmsg(st->db), dir, dir);
+		goto out;
+	}
 	if (rc != SQLITE_OK) {
 		err = set_err(st, rc_to_err(rc), "%s", sqlite3_errmsg(st->db));
 		goto out;
@@ -1765,6 +1862,13 @@ sc_err store_record_add(struct store *st, struct record *r)
 	if (!err)
 		err = history_add(st, id, r->created, r->author, "created",
 				  NULL, r->status, r->event_id);
+	if (!err) {
+		/* its reminders and escalations, in the same commit */
+		struct record made = *r;
+
+		made.id = id;
+		err = store_remind_sync(st, NULL, &made, r->created);
+	}
 out:
 	stmt_put(st, S_REC_INSERT, s);
 	err = tx_end(st, err);
@@ -2072,6 +2176,9 @@ sc_err store_record_update(struct store *st, const struct record *r,
 		err = history_add(st, r->id, now, actor, ch.c[i].field,
 				  ch.c[i].old_value, ch.c[i].new_value,
 				  event_id);
+	/* closing, withdrawing or re-dating moves what it would fire */
+	if (!err)
+		err = store_remind_sync(st, &old, r, now);
 out:
 	err = tx_end(st, err);
 	changes_clear(&ch);
@@ -2375,7 +2482,7 @@ static int query_bind(sqlite3_stmt *s, const struct rec_query *q,
 		      unsigned mask, const char *match, int count)
 {
 	static const char *const kslot[] = { ":k0", ":k1", ":k2", ":k3",
-					     ":k4" };
+					     ":k4", ":k5" };
 	int rc = SQLITE_OK;
 
 	if (mask & ((1u << QF_KIND) | (1u << QF_KINDS))) {
@@ -2595,6 +2702,90 @@ sc_err store_history_by_event(struct store *st, const char *event_id,
 
 	return err ? err : history_rows(st, S_HISTORY_EVENT, s,
 					bind_str(s, 1, event_id), cb, ctx);
+}
+
+sc_err store_history_note(struct store *st, int64_t record, int64_t ts,
+			  const char *actor, const char *field,
+			  const char *value, const char *event_id)
+{
+	if (!actor || !field || !value || !utf8_valid(value, strlen(value)))
+		return set_err(st, SC_EINVAL, "invalid history note");
+	return history_add(st, record, ts, actor, field, NULL, value, event_id);
+}
+
+/* The room's records changed since ?3 come from the (room, withdrawn,
+ * changed) index; their history is read by record. */
+static const char sql_history_recent[] =
+	"SELECT h.record, h.ts, h.actor, h.field, h.old, h.new, h.event_id "
+	"FROM records r JOIN history h ON h.record = r.id "
+	"WHERE r.room_id = ?1 AND r.withdrawn IN (0, 1) "
+	"AND max(r.created, r.updated) >= ?3 AND h.actor = ?2 "
+	"AND h.ts >= ?3 AND h.event_id IS NOT NULL ORDER BY h.id DESC";
+
+sc_err store_history_recent(struct store *st, const char *room_id,
+			    const char *actor, int64_t since, hist_cb cb,
+			    void *ctx)
+{
+	sqlite3_stmt *s = NULL;
+	sc_err err = store_stmt_get(st, sql_history_recent, &s);
+	int rc;
+
+	if (err)
+		return err;
+	rc = bind_str(s, 1, room_id);
+	if (rc == SQLITE_OK)
+		rc = bind_str(s, 2, actor);
+	if (rc == SQLITE_OK)
+		rc = bind_int(s, 3, since);
+	while (rc == SQLITE_OK) {
+		struct history_entry h;
+
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
+		h.record = sqlite3_column_int64(s, 0);
+		h.ts = sqlite3_column_int64(s, 1);
+		h.actor = col_str(s, 2);
+		h.field = col_str(s, 3);
+		h.old_value = col_str(s, 4);
+		h.new_value = col_str(s, 5);
+		h.event_id = col_str(s, 6);
+		if (cb(&h, ctx)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+		rc = SQLITE_OK;
+	}
+	err = rc != SQLITE_DONE ? db_err(st, rc, "cannot read history") : SC_OK;
+	store_stmt_put(st, s);
+	return err;
+}
+
+static const char sql_voters[] =
+	"SELECT user_id FROM votes WHERE record = ?1 ORDER BY user_id";
+
+sc_err store_voters(struct store *st, int64_t record, str_cb cb, void *ctx)
+{
+	sqlite3_stmt *s = NULL;
+	sc_err err = store_stmt_get(st, sql_voters, &s);
+	int rc;
+
+	if (err)
+		return err;
+	rc = bind_int(s, 1, record);
+	while (rc == SQLITE_OK) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
+		if (cb(col_str(s, 0), ctx)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+		rc = SQLITE_OK;
+	}
+	err = rc != SQLITE_DONE ? db_err(st, rc, "cannot read votes") : SC_OK;
+	store_stmt_put(st, s);
+	return err;
 }
 
 /* ---- votes and reply links ---- */
@@ -3252,6 +3443,9 @@ sc_err store_notes(struct store *st, int64_t meeting, note_cb cb, void *ctx)
 		n.author = col_str(s, 1);
 		n.kind = col_str(s, 2);
 		n.text = col_str(s, 3);
+		n.id = sqlite3_column_int64(s, 4);
+		n.withdrawn = sqlite3_column_int64(s, 5);
+		n.after = sqlite3_column_int64(s, 6);
 		if (cb(&n, ctx)) {
 			rc = SQLITE_DONE;
 			break;
@@ -3319,6 +3513,91 @@ out:
 	return err;
 }
 
+sc_err store_note_withdraw(struct store *st, int64_t note, int64_t ts)
+{
+	sqlite3_stmt *s = NULL;
+	sc_err err = stmt_get(st, S_NOTE_WITHDRAW, &s);
+	int rc;
+
+	if (err)
+		goto out;
+	rc = bind_int(s, 1, note);
+	if (rc == SQLITE_OK)
+		rc = bind_int(s, 2, ts > 0 ? ts : 1);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		err = db_err(st, rc, "cannot withdraw note");
+	else if (!sqlite3_changes(st->db))
+		err = set_err(st, SC_ENOTFOUND, "no note %lld to withdraw",
+			      (long long)note);
+out:
+	stmt_put(st, S_NOTE_WITHDRAW, s);
+	return err;
+}
+
+sc_err store_attendee_line(struct store *st, int64_t meeting,
+			   const char *user_id, int64_t ts)
+{
+	sqlite3_stmt *s = NULL;
+	sc_err err;
+	int rc;
+
+	if (!user_id)
+		return set_err(st, SC_EINVAL, "attendee without user");
+	err = stmt_get(st, S_ATTENDEE_LINE, &s);
+	if (err)
+		goto out;
+	rc = bind_int(s, 1, meeting);
+	if (rc == SQLITE_OK)
+		rc = bind_str(s, 2, user_id);
+	if (rc == SQLITE_OK)
+		rc = bind_int(s, 3, ts > 0 ? ts : 1);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		err = set_err(st, SC_ENOTFOUND, "no meeting %lld",
+			      (long long)meeting);
+	else if (rc != SQLITE_DONE)
+		err = db_err(st, rc, "cannot add attendee");
+out:
+	stmt_put(st, S_ATTENDEE_LINE, s);
+	return err;
+}
+
+sc_err store_attendance(struct store *st, int64_t meeting, int by_lines,
+			attendance_cb cb, void *ctx)
+{
+	enum stmt_id id = by_lines ? S_ATTENDANCE_LINES : S_ATTENDANCE;
+	sqlite3_stmt *s = NULL;
+	sc_err err = stmt_get(st, id, &s);
+	int rc;
+
+	if (err)
+		goto out;
+	rc = bind_int(s, 1, meeting);
+	while (rc == SQLITE_OK) {
+		struct attendee a;
+
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
+		a.user_id = col_str(s, 0);
+		a.lines = sqlite3_column_int64(s, 1);
+		a.first = sqlite3_column_int64(s, 2);
+		if (cb(&a, ctx)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+		rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_DONE)
+		err = db_err(st, rc, "cannot read attendees");
+out:
+	stmt_put(st, id, s);
+	return err;
+}
+
 /* ---- kv ---- */
 
 sc_err store_temp_in_memory(struct store *st)
@@ -3382,6 +3661,10 @@ sc_err store_room_upgrade(struct store *st, const char *old_room,
 					db_err(st, rc, "cannot move records");
 		stmt_put(st, S_RECORDS_MOVE, s);
 	}
+	/* their reminders, and the room's alert settings where the new
+	 * room has none */
+	if (!err)
+		err = store_remind_room_move(st, old_room, new_room);
 	/* the old room: no digest, no meeting, not joined as far as the
 	 * record goes */
 	o.joined_at = 0;

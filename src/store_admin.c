@@ -101,7 +101,8 @@ enum ex_stmt {
 /* Bit of a kind in a REC_BIT mask, in SQL; the enum's order. */
 #define KIND_BIT                                                           \
 	"(1 << CASE kind WHEN 'todo' THEN 0 WHEN 'decision' THEN 1 "       \
-	"WHEN 'change' THEN 2 WHEN 'meeting' THEN 3 ELSE 4 END)"
+	"WHEN 'change' THEN 2 WHEN 'meeting' THEN 3 WHEN 'incident' THEN 4 " \
+	"ELSE 5 END)"
 
 static const char *const ex_sql[X_N] = {
 	[X_RECORDS] = "SELECT id, kind, num, room_id, author, event_id, text, "
@@ -119,10 +120,11 @@ static const char *const ex_sql[X_N] = {
 		    "ORDER BY record, user_id",
 	[X_HISTORY] = "SELECT ts, actor, field, old, new, event_id, record "
 		      "FROM history ORDER BY record, id",
-	[X_NOTES] = "SELECT ts, author, kind, text FROM notes "
-		    "WHERE meeting = ?1 ORDER BY ts, id",
-	[X_ATTENDEES] = "SELECT user_id FROM attendees WHERE meeting = ?1 "
-			"ORDER BY rowid",
+	[X_NOTES] = "SELECT ts, author, kind, text, id, withdrawn, "
+		    "after_record FROM notes WHERE meeting = ?1 "
+		    "ORDER BY ts, id",
+	[X_ATTENDEES] = "SELECT user_id, lines, first_ts FROM attendees "
+			"WHERE meeting = ?1 ORDER BY rowid",
 	[X_SHORT] = "SELECT kind, num FROM records WHERE id = ?1",
 };
 
@@ -226,7 +228,7 @@ struct export_state {
 	struct merge m_assignees, m_tags, m_votes, m_history;
 	struct rec_full f;
 	struct arena strs; /* f's strings but the record row's */
-	size_t cap_as, cap_tg, cap_h, cap_v, cap_n, cap_a;
+	size_t cap_as, cap_tg, cap_h, cap_v, cap_n, cap_a, cap_at;
 	char mref[32], sref[32];
 };
 
@@ -263,6 +265,7 @@ static void full_reset(struct export_state *es)
 
 	f->r.nassignees = f->r.ntags = 0;
 	f->nhistory = f->nvotes = f->nnotes = f->nattendees = 0;
+	f->nattendance = 0;
 	arena_reset(&es->strs);
 }
 
@@ -394,6 +397,9 @@ static sc_err load_notes(struct export_state *es, int64_t id)
 		n->author = arena_col(&es->strs, s, 1, &nomem);
 		n->kind = arena_col(&es->strs, s, 2, &nomem);
 		n->text = arena_col(&es->strs, s, 3, &nomem);
+		n->id = sqlite3_column_int64(s, 4);
+		n->withdrawn = sqlite3_column_int64(s, 5);
+		n->after = sqlite3_column_int64(s, 6);
 		if (nomem)
 			err = SC_ENOMEM;
 		rc = err ? SQLITE_DONE : SQLITE_OK;
@@ -406,11 +412,20 @@ static sc_err load_notes(struct export_state *es, int64_t id)
 	s = es->s[X_ATTENDEES];
 	rc = sqlite3_bind_int64(s, 1, id);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct attendee *a;
+
 		err = grow(&f->attendees, f->nattendees, &es->cap_a,
 			   sizeof(*f->attendees));
+		if (!err)
+			err = grow(&f->attendance, f->nattendance, &es->cap_at,
+				   sizeof(*f->attendance));
 		if (err)
 			break;
 		f->attendees[f->nattendees] = arena_col(&es->strs, s, 0, &nomem);
+		a = &f->attendance[f->nattendance++];
+		a->user_id = f->attendees[f->nattendees];
+		a->lines = sqlite3_column_int64(s, 1);
+		a->first = sqlite3_column_int64(s, 2);
 		if (!f->attendees[f->nattendees++])
 			err = SC_ENOMEM;
 		rc = err ? SQLITE_DONE : SQLITE_OK;
@@ -573,6 +588,7 @@ out:
 	free(es.f.votes);
 	free(es.f.notes);
 	free(es.f.attendees);
+	free(es.f.attendance);
 	for (int i = 0; i < X_N; i++)
 		sqlite3_finalize(es.s[i]);
 	return err;
@@ -582,7 +598,7 @@ out:
 
 enum im_stmt {
 	I_RECORD, I_ASSIGNEE, I_TAG, I_HISTORY, I_VOTE, I_NOTE, I_ATTENDEE,
-	I_FTS, I_REF, I_REFS, I_FIND, I_SET_MEETING, I_SET_SUPERSEDED,
+	I_ATTENDANCE, I_FTS, I_REF, I_REFS, I_FIND, I_SET_MEETING, I_SET_SUPERSEDED,
 	I_EXISTS, I_N
 };
 
@@ -598,10 +614,14 @@ static const char *const im_sql[I_N] = {
 		      "new, event_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[I_VOTE] = "INSERT INTO votes (record, user_id, key, event_id) "
 		   "VALUES (?1, ?2, ?3, ?4)",
-	[I_NOTE] = "INSERT INTO notes (meeting, ts, author, kind, text) "
-		   "VALUES (?1, ?2, ?3, ?4, ?5)",
+	[I_NOTE] = "INSERT INTO notes (meeting, ts, author, kind, text, "
+		   "withdrawn) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[I_ATTENDEE] = "INSERT INTO attendees (meeting, user_id) "
 		       "VALUES (?1, ?2)",
+	[I_ATTENDANCE] = "INSERT INTO attendees (meeting, user_id, lines, "
+			 "first_ts) VALUES (?1, ?2, ?3, ?4) ON CONFLICT "
+			 "(meeting, user_id) DO UPDATE SET lines = "
+			 "excluded.lines, first_ts = excluded.first_ts",
 	[I_FTS] = "INSERT INTO records_fts (rowid, text, detail, tags) "
 		  "SELECT id, text, detail, tags FROM records_search "
 		  "WHERE id = ?1",
@@ -738,6 +758,8 @@ static sc_err import_attached(struct store *st, const struct rec_full *f,
 			rc = bind_text(s, 4, f->notes[i].kind);
 		if (rc == SQLITE_OK)
 			rc = bind_text(s, 5, f->notes[i].text);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_int64(s, 6, f->notes[i].withdrawn);
 		err = run(st, s, rc, "cannot import meeting note");
 	}
 	s = im.s[I_ATTENDEE];
@@ -746,6 +768,17 @@ static sc_err import_attached(struct store *st, const struct rec_full *f,
 		if (rc == SQLITE_OK)
 			rc = bind_text(s, 2, f->attendees[i]);
 		err = run(st, s, rc, "cannot import attendee");
+	}
+	s = im.s[I_ATTENDANCE];
+	for (size_t i = 0; i < f->nattendance && !err; i++) {
+		rc = sqlite3_bind_int64(s, 1, id);
+		if (rc == SQLITE_OK)
+			rc = bind_text(s, 2, f->attendance[i].user_id);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_int64(s, 3, f->attendance[i].lines);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_int64(s, 4, f->attendance[i].first);
+		err = run(st, s, rc, "cannot import attendance");
 	}
 	return err;
 }

@@ -13,6 +13,17 @@
 
 /* Migration 2: the end-to-end encryption tables (store_crypto.c). */
 extern const char store_schema_v2[];
+/* The reminders migration (store_remind.c). */
+extern const char store_schema_remind[];
+/* Keep record r's reminders in line with it (store_remind.c): called by
+ * store_record_add (old NULL, now = r->created) and store_record_update
+ * (old = the stored row before the change) inside their transaction. */
+sc_err store_remind_sync(struct store *st, const struct record *old,
+			 const struct record *r, int64_t now);
+/* Room old_room's records moved to new_room (store_room_upgrade): so do
+ * their reminders, and its alert settings where new_room has none. */
+sc_err store_remind_room_move(struct store *st, const char *old_room,
+			      const char *new_room);
 
 /* The connection, for statements of the store's other files. */
 sqlite3 *store_sqlite(struct store *st);

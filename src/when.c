@@ -884,35 +884,166 @@ static sc_err split_time(char *w, int *minute)
 	return when_parse_hhmm(at + 1, minute);
 }
 
+/* Minutes of the day of a due time: "17:00", "9:30", "5pm", "9:30am"
+ * (w lowercase); -1 when w is no time. */
+static int due_minute(const char *w)
+{
+	char buf[16];
+	size_t n = strlen(w);
+	int minute, h;
+
+	if (when_parse_hhmm(w, &minute) == SC_OK)
+		return minute;
+	if (n < 3 || n >= sizeof(buf) || w[n - 1] != 'm' ||
+	    (w[n - 2] != 'a' && w[n - 2] != 'p'))
+		return -1;
+	memcpy(buf, w, n - 2);
+	buf[n - 2] = '\0';
+	if (!strchr(buf, ':') && count_digits(buf) == strlen(buf) &&
+	    strlen(buf) >= 1 && strlen(buf) <= 2)
+		minute = digits_value(buf, strlen(buf)) * 60;
+	else if (when_parse_hhmm(buf, &minute) != SC_OK)
+		return -1;
+	h = minute / 60;
+	if (h < 1 || h > 12)
+		return -1;
+	minute = (h % 12) * 60 + minute % 60 + (w[n - 2] == 'p' ? 720 : 0);
+	return minute;
+}
+
+/* "in 3 days", "in 2h", "in 1 week": the duration after "in " (s
+ * lowercase); *days when it counts whole days or weeks only. */
+static sc_err due_in(const char *s, int64_t *secs, int *days)
+{
+	static const struct {
+		const char *name;
+		char unit;
+	} units[] = {
+		{ "s", 's' }, { "sec", 's' }, { "secs", 's' }, { "second", 's' },
+		{ "seconds", 's' }, { "m", 'm' }, { "min", 'm' }, { "mins", 'm' },
+		{ "minute", 'm' }, { "minutes", 'm' }, { "h", 'h' }, { "hr", 'h' },
+		{ "hrs", 'h' }, { "hour", 'h' }, { "hours", 'h' }, { "d", 'd' },
+		{ "day", 'd' }, { "days", 'd' }, { "w", 'w' }, { "wk", 'w' },
+		{ "week", 'w' }, { "weeks", 'w' },
+	};
+	char one[WORD_MAX];
+	size_t nd = count_digits(s);
+	const char *u;
+
+	if (nd == 0 || nd > 6)
+		return SC_EINVAL;
+	u = s + nd;
+	if (*u == ' ')
+		u++;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(u, units[i].name))
+			continue;
+		snprintf(one, sizeof(one), "%.*s%c", (int)nd, s, units[i].unit);
+		*days = units[i].unit == 'd' || units[i].unit == 'w';
+		return parse_duration_lc(one, secs);
+	}
+	/* "in 1d12h" */
+	if (u == s + nd && parse_duration_lc(s, secs) == SC_OK) {
+		*days = !strpbrk(s, "hms");
+		return SC_OK;
+	}
+	return SC_EINVAL;
+}
+
+/*
+ * The local day of a due date's day part (lowercase, words separated by
+ * one space), relative to today: "next week" (Friday of next week),
+ * "next fri" (that day of next week), "dec 24" / "24 dec", or one word
+ * of parse_day_word.
+ */
+static sc_err due_day(const char *w, int64_t today, int64_t *out)
+{
+	char joined[WORD_MAX];
+	const char *sp = strchr(w, ' ');
+	int wd = weekday_of(today);
+	int64_t monday_next = today - wd + 7;
+
+	if (!sp)
+		return parse_day_word(w, 1, today, out);
+	if (strchr(sp + 1, ' '))
+		return SC_EINVAL;
+	if (!strncmp(w, "next ", 5)) {
+		int day = match_day(w + 5, strlen(w + 5));
+		if (!strcmp(w + 5, "week"))
+			*out = monday_next + 4;
+		else if (day >= 0)
+			*out = monday_next + day;
+		else
+			return SC_EINVAL;
+		return SC_OK;
+	}
+	/* "dec 24", "24 dec", "december 24": a month and a day */
+	if ((count_alpha(w) == (size_t)(sp - w) && count_digits(sp + 1) == strlen(sp + 1)) ||
+	    (count_digits(w) == (size_t)(sp - w) && count_alpha(sp + 1) == strlen(sp + 1))) {
+		snprintf(joined, sizeof(joined), "%.*s%s", (int)(sp - w), w, sp + 1);
+		return parse_day_word(joined, 1, today, out);
+	}
+	return SC_EINVAL;
+}
+
 sc_err when_parse_due(const char *s, int64_t now, const char *tz, int64_t *out)
 {
 	char buf[WORD_MAX];
 	struct tzsave save;
 	int64_t secs, today, t = 0;
-	int minute, sod;
+	int minute = -1, sod, days = 0, rel, alone = 0;
+	char *last;
+	size_t n;
 	sc_err err;
 
 	if (!out || !copy_lower(s, buf, sizeof(buf)))
 		return SC_EINVAL;
-	if (buf[0] == '+') {
-		/* Relative and exact: no time of day, no zone. */
-		err = parse_duration_lc(buf + 1, &secs);
+	/* words are separated by one space, no space around them */
+	n = strlen(buf);
+	if (buf[0] == ' ' || buf[n - 1] == ' ' || strstr(buf, "  "))
+		return SC_EINVAL;
+	rel = buf[0] == '+' || !strncmp(buf, "in ", 3);
+	if (rel) {
+		/* Relative: whole days and weeks end with the end of that
+		 * day (like a weekday); hours and minutes are exact. */
+		if (buf[0] == '+') {
+			err = parse_duration_lc(buf + 1, &secs);
+			days = !strpbrk(buf + 1, "hms");
+		} else {
+			err = due_in(buf + 3, &secs, &days);
+		}
 		if (err)
 			return err;
 		if (now > INT64_MAX - secs)
 			return SC_EINVAL;
-		*out = now + secs;
-		return SC_OK;
+		if (!days) {
+			*out = now + secs;
+			return SC_OK;
+		}
+	} else {
+		/* a time after the day: "fri 17:00", "2026-12-24 17:00",
+		 * or alone: "17:00" (today, or tomorrow once it is past) */
+		last = strrchr(buf, ' ');
+		minute = due_minute(last ? last + 1 : buf);
+		alone = minute >= 0 && !last;
+		if (minute >= 0 && last) {
+			*last = '\0';
+		} else if (minute < 0) {
+			err = split_time(buf, &minute);
+			if (err)
+				return err;
+		}
 	}
-	err = split_time(buf, &minute);
-	if (err)
-		return err;
 	err = tz_enter(tz, &save);
 	if (err)
 		return err;
-	err = local_day(now, &today, &sod);
-	if (!err)
-		err = parse_day_word(buf, 1, today, &today);
+	err = local_day(rel ? now + secs : now, &today, &sod);
+	if (!err && rel)
+		; /* the day it falls on */
+	else if (!err && alone)
+		today += minute * 60 <= sod; /* a time alone */
+	else if (!err)
+		err = due_day(buf, today, &today);
 	/* A date alone means the end of that day. */
 	if (!err)
 		err = resolve(today * DAY_SECS +
@@ -1103,4 +1234,334 @@ sc_err when_format_duration(int64_t secs, struct sbuf *out)
 	return sbuf_printf(out, "%s%llu%s", sign,
 			   (unsigned long long)(v / units[u].secs),
 			   units[u].unit);
+}
+
+/* ---- reminder times, recurrences and ops hours ----
+ *
+ * Reminders take a time as one to four words ("in 2 hours", "tomorrow
+ * 9:00", "fri at 5pm", "2026-12-24 09:00"), recurrences as "every
+ * weekday 17:30", and ops hours as "sun-thu 09:00-18:00". Kept apart
+ * from the due-date forms above: a reminder's weekday is the next such
+ * moment (today when it is still ahead), a due date's the next such day.
+ */
+
+/* Minutes of the day for a time word: "17:00", "9:30", "5pm", "9:30am",
+ * "12am" (midnight); -1 when w is none. */
+static int word_minute(const char *w)
+{
+	char buf[16];
+	size_t n;
+	int minute, pm;
+
+	if (when_parse_hhmm(w, &minute) == SC_OK)
+		return minute;
+	if (!copy_lower(w, buf, sizeof(buf)))
+		return -1;
+	n = strlen(buf);
+	if (n < 3 || buf[n - 1] != 'm' || (buf[n - 2] != 'a' && buf[n - 2] != 'p'))
+		return -1;
+	pm = buf[n - 2] == 'p';
+	buf[n - 2] = '\0';
+	if (when_parse_hhmm(buf, &minute) != SC_OK) {
+		size_t nd = count_digits(buf);
+
+		if (nd < 1 || nd > 2 || buf[nd])
+			return -1;
+		minute = digits_value(buf, nd) * 60;
+	}
+	if (minute < 60 || minute >= 13 * 60)
+		return -1; /* 1:00am .. 12:59pm */
+	if (minute >= 12 * 60)
+		minute -= 12 * 60; /* 12am is midnight, 12pm noon */
+	return minute + (pm ? 12 * 60 : 0);
+}
+
+/* Seconds of one unit word ("hours", "min", "d"), 0 when none. */
+static int64_t unit_secs(const char *w)
+{
+	static const struct {
+		const char *name;
+		int64_t secs;
+	} units[] = {
+		{ "s", 1 },          { "sec", 1 },         { "secs", 1 },
+		{ "second", 1 },     { "seconds", 1 },     { "m", 60 },
+		{ "min", 60 },       { "mins", 60 },       { "minute", 60 },
+		{ "minutes", 60 },   { "h", 3600 },        { "hr", 3600 },
+		{ "hrs", 3600 },     { "hour", 3600 },     { "hours", 3600 },
+		{ "d", DAY_SECS },   { "day", DAY_SECS },  { "days", DAY_SECS },
+		{ "w", 7 * DAY_SECS }, { "week", 7 * DAY_SECS },
+		{ "weeks", 7 * DAY_SECS },
+	};
+	char buf[16];
+
+	if (!copy_lower(w, buf, sizeof(buf)))
+		return 0;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (!strcmp(buf, units[i].name))
+			return units[i].secs;
+	return 0;
+}
+
+/* "in 2h", "in 1h30m", "in 2 hours", "in an hour", "+2h". */
+static sc_err parse_in(char *const *w, int n, int64_t now, int64_t *out,
+		       int *used)
+{
+	char buf[WORD_MAX];
+	int64_t secs = 0, v, unit;
+
+	if (w[0][0] == '+') {
+		if (!copy_lower(w[0] + 1, buf, sizeof(buf)) ||
+		    parse_duration_lc(buf, &secs))
+			return SC_EINVAL;
+		*used = 1;
+	} else {
+		if (n < 2)
+			return SC_EINVAL;
+		if (copy_lower(w[1], buf, sizeof(buf)) &&
+		    parse_duration_lc(buf, &secs) == SC_OK) {
+			*used = 2;
+		} else {
+			if (n < 3 || !(unit = unit_secs(w[2])))
+				return SC_EINVAL;
+			if (!strcasecmp(w[1], "a") || !strcasecmp(w[1], "an")) {
+				v = 1;
+			} else {
+				size_t nd = count_digits(w[1]);
+
+				if (nd < 1 || nd > 6 || w[1][nd])
+					return SC_EINVAL;
+				v = digits_value(w[1], nd);
+			}
+			if (v <= 0 || v > DURATION_MAX / unit)
+				return SC_EINVAL;
+			secs = v * unit;
+			*used = 3;
+		}
+	}
+	if (secs <= 0 || secs > DURATION_MAX || now > INT64_MAX - secs)
+		return SC_EINVAL;
+	*out = now + secs;
+	return SC_OK;
+}
+
+sc_err when_parse_at(char *const *words, int n, int64_t now, const char *tz,
+		     int64_t *out, int *used)
+{
+	char buf[WORD_MAX];
+	struct tzsave save;
+	int64_t today, day, t = 0;
+	int i = 0, minute = -1, sod, wd = -1;
+	sc_err err;
+
+	if (!words || n < 1 || !out || !used)
+		return SC_EINVAL;
+	if (!strcasecmp(words[0], "in") || words[0][0] == '+') {
+		err = parse_in(words, n, now, &t, &i);
+		if (!err) {
+			*out = t;
+			*used = i;
+		}
+		return err;
+	}
+	if (!strcasecmp(words[i], "on") || !strcasecmp(words[i], "at"))
+		i++;
+	if (i >= n)
+		return SC_EINVAL;
+	/* a time alone: the next such moment */
+	minute = word_minute(words[i]);
+	if (minute >= 0) {
+		err = when_next_slot(now, tz, minute, 0x7f, &t);
+		if (!err) {
+			*out = t;
+			*used = i + 1;
+		}
+		return err;
+	}
+	if (!copy_lower(words[i], buf, sizeof(buf)))
+		return SC_EINVAL;
+	if (count_alpha(buf) == strlen(buf))
+		wd = match_day(buf, strlen(buf));
+	i++;
+	if (i < n && !strcasecmp(words[i], "at") && i + 1 < n &&
+	    word_minute(words[i + 1]) >= 0)
+		i++;
+	if (i < n)
+		minute = word_minute(words[i]);
+	if (minute >= 0)
+		i++;
+	else
+		minute = 9 * 60; /* a day alone: the start of a working day */
+	if (wd >= 0) {
+		err = when_next_slot(now, tz, minute, 1u << wd, &t);
+		if (!err) {
+			*out = t;
+			*used = i;
+		}
+		return err;
+	}
+	if (!strcmp(buf, "today") || !strcmp(buf, "tomorrow") ||
+	    !strcmp(buf, "tonight")) {
+		if (!strcmp(buf, "tonight") && minute == 9 * 60)
+			minute = 20 * 60;
+	} else if (!strcmp(buf, "eod") || !strcmp(buf, "eow") ||
+		   count_alpha(buf) == strlen(buf)) {
+		return SC_EINVAL; /* words no reminder means */
+	}
+	err = tz_enter(tz, &save);
+	if (err)
+		return err;
+	err = local_day(now, &today, &sod);
+	if (!err)
+		err = parse_day_word(!strcmp(buf, "tonight") ? "today" : buf, 1,
+				     today, &day);
+	if (!err)
+		err = resolve(day * DAY_SECS + (int64_t)minute * 60, 1, &t);
+	tz_leave(&save);
+	if (err)
+		return err;
+	*out = t;
+	*used = i;
+	return SC_OK;
+}
+
+sc_err when_parse_every(char *const *words, int n, unsigned *days, int *minute,
+			int *used)
+{
+	static const struct {
+		const char *word;
+		unsigned mask;
+	} names[] = {
+		{ "day", 0x7f },      { "daily", 0x7f },    { "weekday", 0x1f },
+		{ "weekdays", 0x1f }, { "weekend", 0x60 },  { "weekends", 0x60 },
+	};
+	unsigned mask = 0;
+	int i = 1, m = 9 * 60;
+
+	if (!words || n < 2 || !days || !minute || !used ||
+	    strcasecmp(words[0], "every"))
+		return SC_EINVAL;
+	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+		if (!strcasecmp(words[1], names[k].word))
+			mask = names[k].mask;
+	if (!mask && when_parse_days(words[1], &mask) != SC_OK)
+		return SC_EINVAL;
+	i = 2;
+	if (i + 1 < n && !strcasecmp(words[i], "at") && word_minute(words[i + 1]) >= 0)
+		i++;
+	if (i < n && word_minute(words[i]) >= 0)
+		m = word_minute(words[i++]);
+	*days = mask;
+	*minute = m;
+	*used = i;
+	return SC_OK;
+}
+
+/* One "HH:MM" of an hours range, or "5pm": minutes, or -1. */
+static int range_minute(const char *s, size_t n)
+{
+	char buf[16];
+
+	while (n && (*s == ' ' || *s == '\t')) {
+		s++;
+		n--;
+	}
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (!n || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (!strcmp(buf, "24:00"))
+		return DAY_MINUTES;
+	return word_minute(buf);
+}
+
+sc_err when_parse_hours(const char *s, unsigned *days, int *start, int *end)
+{
+	char buf[WORD_MAX];
+	const char *sp, *times, *dash;
+	unsigned mask;
+	int a, b;
+
+	if (!days || !start || !end || !copy_lower(s, buf, sizeof(buf)))
+		return SC_EINVAL;
+	/* the days, then the times: "sun-thu 09:00-18:00" */
+	sp = buf;
+	while (*sp == ' ' || *sp == '\t')
+		sp++;
+	times = sp + strcspn(sp, " \t");
+	if (!*times)
+		return SC_EINVAL;
+	{
+		char d[WORD_MAX];
+		size_t dn = (size_t)(times - sp);
+
+		memcpy(d, sp, dn);
+		d[dn] = '\0';
+		if (!strcmp(d, "weekday"))
+			mask = 0x1f;
+		else if (!strcmp(d, "weekend"))
+			mask = 0x60;
+		else if (when_parse_days(d, &mask) != SC_OK)
+			return SC_EINVAL;
+	}
+	dash = strchr(times, '-');
+	if (!dash)
+		return SC_EINVAL;
+	a = range_minute(times, (size_t)(dash - times));
+	b = range_minute(dash + 1, strlen(dash + 1));
+	if (a < 0 || a >= DAY_MINUTES || b < 0 || a == b)
+		return SC_EINVAL;
+	*days = mask;
+	*start = a;
+	*end = b % DAY_MINUTES;
+	return SC_OK;
+}
+
+int when_in_hours(int64_t t, const char *tz, unsigned days, int start, int end)
+{
+	struct tzsave save;
+	int64_t day;
+	int sod, m, wd;
+	sc_err err;
+
+	if (!days || start < 0 || start >= DAY_MINUTES || end < 0 ||
+	    end >= DAY_MINUTES)
+		return 0;
+	if (tz_enter(tz, &save))
+		return 0;
+	err = local_day(t, &day, &sod);
+	tz_leave(&save);
+	if (err)
+		return 0;
+	m = sod / 60;
+	wd = weekday_of(day);
+	if (start < end)
+		return (days & (1u << wd)) && m >= start && m < end;
+	/* past midnight: the evening of a listed day, or the small hours
+	 * after one */
+	return ((days & (1u << wd)) && m >= start) ||
+	       ((days & (1u << ((wd + 6) % 7))) && m < end);
+}
+
+sc_err when_hours_open(int64_t t, const char *tz, unsigned days, int start,
+		       int end, int64_t *out)
+{
+	if (!out)
+		return SC_EINVAL;
+	if (when_in_hours(t, tz, days, start, end)) {
+		*out = t;
+		return SC_OK;
+	}
+	return when_next_slot(t, tz, start, days, out);
+}
+
+sc_err when_format_hours(unsigned days, int start, int end, struct sbuf *out)
+{
+	sc_err err = when_format_days(days, out);
+
+	if (!err)
+		err = sbuf_printf(out, " %02d:%02d-%02d:%02d", start / 60,
+				  start % 60, end / 60, end % 60);
+	return err;
 }

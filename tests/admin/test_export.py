@@ -18,6 +18,7 @@ import csv
 import io
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -134,9 +135,18 @@ def import_reports_bad_line():
     p = run("import", "--store", fresh, stdin=bad)
     eq(p.returncode, 1, "exit")
     contains(p.stderr, "-:2: 'id' X1 is not a record id", "stderr")
-    eq(export_json(fresh), "", "nothing imported")
+    # a failed import creates nothing (issue 20: it left an empty store)
+    eq(sorted(f for f in os.listdir(tmp) if f.startswith("bad.db")), [],
+       "no store left behind")
     p = run("import", "--store", fresh, stdin="{nope\n")
     contains(p.stderr, "-:1: not JSON", "stderr")
+    eq(os.path.exists(fresh), False, "no store left behind")
+    # into a store that was there, a failed import changes nothing
+    run("import", "--store", fresh, stdin=good + "\n", check=True)
+    before = export_json(fresh)
+    p = run("import", "--store", fresh, stdin='{"id": "T99"}\n')
+    eq(p.returncode, 1, "exit")
+    eq(export_json(fresh), before, "the store is as it was")
 
 
 @test
@@ -156,7 +166,8 @@ def csv_is_rfc4180():
     d = os.path.join(tmp, "csv")
     run("export", "--format", "csv", "--store", STORE, "-o", d, check=True)
     eq(sorted(os.listdir(d)), ["changes.csv", "decisions.csv",
-                               "incidents.csv", "meetings.csv", "todos.csv"],
+                               "incidents.csv", "meetings.csv", "reminders.csv",
+                               "todos.csv"],
        "files")
     raw = open(os.path.join(d, "todos.csv"), "rb").read()
     contains(raw, b',"fix the 19"" rack, then reload",', "quotes doubled")
@@ -457,7 +468,7 @@ def every_format_on_stores_without_assigned_open_todos():
                 contains(text, "\nNo open action items.\n", name + " " + page)
         eq(sorted(os.listdir(os.path.join(base, "csv"))),
            ["changes.csv", "decisions.csv", "incidents.csv", "meetings.csv",
-            "todos.csv"], name + ": csv files")
+            "reminders.csv", "todos.csv"], name + ": csv files")
         # one room to standard output, also a room with no records at all
         for room in ("!ops:example.org", "!nobody:example.org"):
             p = run("export", "--format", "md", "--room", room,
@@ -735,6 +746,107 @@ def no_temporary_files_left():
     for root, _, files in os.walk(tmp):
         for f in files:
             assert ".tmp" not in f, os.path.join(root, f)
+
+
+
+# ---- issue 20: names, room names, history values ----
+
+@test
+def json_history_times_and_short_ids():
+    recs = {r["id"]: r for r in map(json.loads, export_json(STORE).splitlines())}
+    closed = [h for h in recs["T1"]["history"] if h["field"] == "closed"]
+    eq(len(closed), 1, "T1 closed once")
+    eq(closed[0]["old"], None, "no close time before")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", closed[0]["new"]), closed[0]
+    sup = [h for h in recs["D1"]["history"] if h["field"] == "superseded_by"]
+    eq([(h["old"], h["new"]) for h in sup], [(None, "D4")], "short id, not a store id")
+    # an older export's unix seconds are read, and written back as times
+    old = dict(recs["T1"], id="T50", num=50, event_id=None)
+    old["history"] = [dict(h, event_id=None, new=str(1800000000)) if h["field"] == "closed"
+                      else dict(h, event_id=None) for h in old["history"]]
+    fresh = os.path.join(tmp, "old-style.db")
+    run("import", "--store", fresh, stdin=json.dumps(old) + "\n", check=True)
+    back = json.loads(export_json(fresh))
+    eq([h["new"] for h in back["history"] if h["field"] == "closed"],
+       ["2027-01-15T08:00:00Z"], "unix seconds read")
+    bad = dict(old, id="T51", num=51)
+    bad["history"] = [dict(h, new="soon") if h["field"] == "closed" else h
+                      for h in old["history"]]
+    p = run("import", "--store", fresh, stdin=json.dumps(bad) + "\n")
+    eq(p.returncode, 1, "a bad time")
+    contains(p.stderr, "history 'new' of 'closed' must be a time", "stderr")
+
+
+NAMED_CHAT = """/member bob Bob Builder
+/member dc
+!todo @bob @dc rack the servers
+!decide use Linear because it is fast
+!log nginx upgraded #web1
+"""
+
+
+@test
+def md_and_adr_show_people_by_name():
+    store = os.path.join(tmp, "named.db")
+    run("console", "--store", store, stdin=NAMED_CHAT, check=True)
+    d = os.path.join(tmp, "named-md")
+    run("export", "--format", "md", "--store", store, "-o", d, check=True)
+    page = open(os.path.join(d, "ops-example-org.md")).read()
+    contains(page, "### Bob Builder (@bob:example.org)", "owner heading")
+    contains(page, "- [ ] Bob Builder/dc: rack the servers", "action item")
+    contains(page, "C1 alice: nginx upgraded", "change author (no display name)")
+    d = os.path.join(tmp, "named-adr")
+    run("export", "--format", "adr", "--store", store, "-o", d, check=True)
+    adr = open(os.path.join(d, "0001-use-linear.md")).read()
+    contains(adr, "Decided by alice", "adr author")
+    # CSV keeps the ids, with the names beside them
+    out = run("export", "--format", "csv", "--kind", "todo", "--store", store,
+              check=True).stdout
+    row = list(csv.DictReader(io.StringIO(out)))[0]
+    eq(row["assignees"], "@bob:example.org @dc:example.org", "ids kept")
+    eq(row["assignee_names"], "Bob Builder, dc", "names beside them")
+    eq(row["author_name"], "alice", "author's name")
+
+
+@test
+def md_names_rooms_by_alias_and_keeps_the_file_name():
+    import sqlite3
+    store = os.path.join(tmp, "rooms.db")
+    run("console", "--store", store, "--room", "!EYsTd9:localhost",
+        stdin="!todo a\n", check=True)
+    run("console", "--store", store, "--room", "!Qx7:localhost",
+        stdin="!todo b\n", check=True)
+    run("console", "--store", store, "--room", "!plain:localhost",
+        stdin="!todo c\n", check=True)
+    db = sqlite3.connect(store)
+    db.execute("INSERT INTO kv (key, value) VALUES ('room.alias.!EYsTd9:localhost', "
+               "'#ops:localhost')")
+    db.execute("UPDATE rooms SET name = 'Infra Team' WHERE room_id = '!Qx7:localhost'")
+    db.commit()
+    d = os.path.join(tmp, "rooms-md")
+    run("export", "--format", "md", "--store", store, "-o", d, check=True)
+    eq(sorted(os.listdir(d)), ["infra-team.md", "ops.md", "plain-localhost.md"],
+       "named by alias, name, id")
+    contains(open(os.path.join(d, "ops.md")).read(),
+             "# Handbook: #ops:localhost\n\nThe record of room `!EYsTd9:localhost`",
+             "title by alias")
+    contains(open(os.path.join(d, "infra-team.md")).read(),
+             "# Handbook: Infra Team\n", "title by name")
+    # renamed: the title follows, the file name is kept
+    db.execute("UPDATE kv SET value = '#operations:localhost' "
+               "WHERE key = 'room.alias.!EYsTd9:localhost'")
+    db.execute("UPDATE rooms SET name = 'Platform' WHERE room_id = '!Qx7:localhost'")
+    db.commit()
+    db.close()
+    run("export", "--format", "md", "--store", store, "-o", d, check=True)
+    eq(sorted(os.listdir(d)), ["infra-team.md", "ops.md", "plain-localhost.md"],
+       "file names kept")
+    contains(open(os.path.join(d, "ops.md")).read(),
+             "# Handbook: #operations:localhost", "title renamed")
+    d2 = os.path.join(tmp, "rooms-md-2")
+    run("export", "--format", "md", "--store", store, "-o", d2, check=True)
+    eq(sorted(os.listdir(d2)), ["infra-team.md", "ops.md", "plain-localhost.md"],
+       "the same names in another folder")
 
 
 sys.exit(exit_status())

@@ -11,6 +11,7 @@ Run: SCRIBE_BIN=build/scribe /usr/bin/python3 tests/admin/test_log_db.py
 import json
 import os
 import re
+import socket
 import sqlite3
 import sys
 import threading
@@ -43,7 +44,8 @@ def log_records_change_and_queues_announcement():
     c2 = [r for r in records() if r["id"] == "C2"][0]
     eq(c2["text"], "upgraded nginx to 1.25", "text")
     eq(c2["tags"], ["web1"], "tags")
-    eq(c2["author"], "@scribe:example.org", "author from the config")
+    # credited to who ran it, not the bot (issue 20)
+    eq(c2["author"], "CLI (%s)" % socket.gethostname(), "author: the CLI")
     eq(c2["event_id"], None, "no source event")
     db = sqlite3.connect(STORE)
     rows = db.execute("SELECT txn_id, room_id, type, content FROM outbox "
@@ -69,6 +71,28 @@ def log_deploy_tag_and_author():
     eq(rec["text"], "release 2.3 to prod", "words joined")
     contains(rec["tags"], "deploy", "deploy tag")
     eq(rec["author"], "@ci:example.org", "--as")
+
+
+@test
+def log_credits_who_ran_it():
+    # a free name is kept and shown as given; a user id by their name
+    p = run("log", "-c", CONF, "--room", ROOM, "--as", "deploybot",
+            "nginx rolled out")
+    eq(p.returncode, 0, "exit: " + p.stderr)
+    rec = records()[-1]
+    eq(rec["author"], "deploybot", "--as a free name")
+    eq(rec["history"][0]["actor"], "deploybot", "history credits it too")
+    p = run("log", "-c", CONF, "--room", ROOM, "--as", "Build Server 7",
+            "api 2.4 rolled out")
+    eq(records()[-1]["author"], "Build Server 7", "a name with spaces")
+    out = run("console", "--store", STORE, "--room", ROOM,
+              stdin="!changelog\n", check=True).stdout
+    contains(out, "Build Server 7: api 2.4 rolled out", "changelog shows it")
+    contains(out, "deploybot: nginx rolled out", "changelog shows it")
+    contains(out, "CLI (%s): upgraded nginx" % socket.gethostname(),
+             "the default")
+    p = run("log", "-c", CONF, "--room", ROOM, "--as", "", "x")
+    eq(p.returncode, 2, "an empty --as")
 
 
 @test

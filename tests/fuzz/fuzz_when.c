@@ -62,6 +62,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (when_parse_hhmm(s, &minute) == SC_OK && when_parse_days("mon-fri", &mask) == SC_OK)
 		when_next_slot(now, tz, minute, mask, &out);
+	/* reminders: the input's words as a time, a recurrence and hours;
+	 * a relative time is after now, hours read back the same */
+	{
+		char *w[16], *save = NULL, *copy = strdup(s);
+		int n = 0, used = 0;
+
+		for (char *p = copy ? strtok_r(copy, " ", &save) : NULL; p && n < 16;
+		     p = strtok_r(NULL, " ", &save))
+			w[n++] = p;
+		if (n && when_parse_at(w, n, now, tz, &out, &used) == SC_OK &&
+		    (used < 1 || used > n || (w[0][0] == '+' && out <= now)))
+			abort();
+		if (n && when_parse_every(w, n, &mask, &minute, &used) == SC_OK &&
+		    (!mask || mask > 0x7f || minute < 0 || minute > 1439 || used > n))
+			abort();
+		free(copy);
+	}
+	if (when_parse_hours(s, &mask, &start, &end) == SC_OK) {
+		unsigned m2 = 0;
+		int s2 = 0, e2 = 0;
+
+		if (!mask || mask > 0x7f || start < 0 || start > 1439 || end < 0 ||
+		    end > 1439)
+			abort();
+		sbuf_init(&sb, 0);
+		if (when_format_hours(mask, start, end, &sb) == SC_OK &&
+		    (when_parse_hours(sb.buf, &m2, &s2, &e2) != SC_OK || m2 != mask ||
+		     s2 != start || e2 != end))
+			abort();
+		sbuf_release(&sb);
+		when_hours_open(now, tz, mask, start, end, &out);
+	}
 	sbuf_init(&sb, 0);
 	when_format_short(now + secs, now, tz, &sb);
 	when_format_duration(secs, &sb);

@@ -76,7 +76,8 @@ def expect(cond, msg):
         raise AssertionError(msg)
 
 
-PREFIX = {"todo": "T", "decision": "D", "change": "C", "meeting": "M", "incident": "I"}
+PREFIX = {"todo": "T", "decision": "D", "change": "C", "meeting": "M", "incident": "I",
+          "reminder": "R"}
 
 
 def _iso(ts):

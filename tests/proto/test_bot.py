@@ -24,7 +24,10 @@ def t_todo_reply():
     ev = hs.say("alice", room, "!todo @elon pick tracker")
     rep = w.reply_to(ev)
     c = rep["content"]
-    expect(c["body"] == "Recorded T1 pick tracker — @elon:localhost", c["body"])
+    # people by name in the room (issue 20): elon has no display name
+    expect(c["body"] == "Recorded T1 pick tracker — elon", c["body"])
+    expect('<a href="https://matrix.to/#/@elon:localhost">elon</a>' in c["formatted_body"],
+           c["formatted_body"])
     expect(c["msgtype"] == "m.text", "a new assignee is pinged with m.text: %r" % c["msgtype"])
     expect(c["m.mentions"] == {"user_ids": ["@elon:localhost"]}, c["m.mentions"])
     expect(c["format"] == "org.matrix.custom.html", c)
@@ -93,7 +96,7 @@ def t_votes():
              what="the redacted vote to be uncounted")
     acc = hs.say("alice", room, "!accept %s" % did)
     body = w.reply_to(acc)["content"]["body"]
-    expect("check-in: 2 👍, 0 👎, 0 🤷" in body, body)
+    expect("check-in: 2 👍 · 0 👎 · 0 🤷" in body, body)
 
 
 def t_ignores_notices_and_itself():

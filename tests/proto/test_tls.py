@@ -22,7 +22,7 @@ def t_answers_over_https():
     expect(hs.base.startswith("https://"), hs.base)
     ev = hs.say("alice", room, "!todo @elon renew the certificate")
     c = w.reply_to(ev)["content"]
-    expect(c["body"] == "Recorded T1 renew the certificate — @elon:localhost", c["body"])
+    expect(c["body"] == "Recorded T1 renew the certificate — elon", c["body"])
     expect([r["text"] for r in w.scribe.records()] == ["renew the certificate"],
            w.scribe.records())
 

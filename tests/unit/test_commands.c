@@ -12,6 +12,8 @@
  *   @member @elon:example.org [power] [Display Name]
  *   @as @alice:example.org       who speaks next
  *   @conf key=value              a bot.conf value: prefix, freeze, sla.*
+ *   @html <a href=…>Elon</a> x   the formatted_body of the next line (pills)
+ *   @react D3 👍                 the speaker reacts to D3's message
  *   > line                       say line; a test per line
  *   >* N line                    say line N times ({i} in it becomes
  *                                1..N); one test, the last reply counts
@@ -23,11 +25,24 @@
  *   <!html~ text                 the HTML body does not contain text
  *   <ping @user ...              the reply pings exactly these users
  *   = T1 field=value ...         the stored record has these values
+ *                                (field="a \"b\"" for spaces and quotes)
  *                                (text textlen status severity detail
  *                                author assignees tags due withdrawn
  *                                meeting superseded_by)
  *   =count todo 3                number of records of a kind (all rooms)
  *   =history T1 N                number of history entries of a record
+ *
+ * Reminders (remind.h), at the suite's clock:
+ *   @conf remind.before=30m      also escalation.contacts=@a:x,@b:x,
+ *                                escalation.levels=2, hours.window=sun-thu
+ *                                09:00-18:00, hours.on_call=…, sla.critical=4h
+ *   >tick                        fire what is due now: a test whose reply
+ *                                is the messages posted (bodies joined by
+ *                                "\n--\n", mentions together); `<` alone =
+ *                                nothing fired
+ *   <msgtype m.text              what the message is sent as
+ *   =fire T1 due 2026-11-23T14:00:00Z   when T1's due (sla, remind)
+ *                                reminder fires next; "none" = nothing
  *
  * Expectations apply to the last `>` line; a failing expectation fails
  * that line's test. Every reply is also checked, without being asked,
@@ -50,7 +65,9 @@
 #include "config.h"
 #include "engine.h"
 #include "log.h"
+#include "remind.h"
 #include "store.h"
+#include "store_remind.h"
 #include "when.h"
 #include "banned.h"
 
@@ -65,6 +82,7 @@ struct suite {
 	char as[256];
 	int64_t now;
 	int evno;
+	char *html;      /* formatted_body for the next line (@html) */
 	/* the current line's test */
 	int line_no;
 	char said[512];
@@ -74,6 +92,7 @@ struct suite {
 	char why[2048];
 	struct sbuf want; /* accumulated `<` lines */
 	int want_set;
+	int ping_room;    /* >tick: a message for the whole room */
 };
 
 static void fail(struct suite *s, const char *fmt, ...)
@@ -239,6 +258,7 @@ static void run(struct suite *s, const char *line)
 	m.sender = s->as;
 	m.event_id = ev;
 	m.body = line;
+	m.html = s->html;
 	m.ts = s->now;
 	reply_clear(&s->out);
 	reply_init(&s->out);
@@ -250,6 +270,8 @@ static void run(struct suite *s, const char *line)
 	err = engine_message(s->st, &s->cfg, &m, s->now, &s->out, &s->handled);
 	if (err)
 		fail(s, "engine_message failed: %s (%s)", sc_strerror(err), store_errmsg(s->st));
+	free(s->html);
+	s->html = NULL;
 }
 
 /* Start the test of line_no (said is what it prints). */
@@ -329,8 +351,11 @@ static void check_record(struct suite *s, char *spec)
 			p++;
 		if (*p == '"') {
 			p++;
-			while (*p && *p != '"' && v < sizeof(val) - 1)
+			while (*p && *p != '"' && v < sizeof(val) - 1) {
+				if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
+					p++; /* \" is a quote inside the value */
 				val[v++] = *p++;
+			}
 			if (*p)
 				p++;
 		} else {
@@ -400,8 +425,148 @@ static int hist_count(const struct history_entry *h, void *ctx)
 	return 0;
 }
 
+/* ---- reminders ---- */
+
+static void set_hours(struct daily_hours *h, const char *v)
+{
+	memset(h, 0, sizeof(*h));
+	h->set = *v && when_parse_hours(v, &h->days, &h->start, &h->end) == SC_OK;
+}
+
+/* @conf of the reminder keys; the store's defaults follow. */
+static int conf_remind(struct suite *s, const char *kv, const char *v)
+{
+	int64_t d = 0;
+
+	if (!strcmp(kv, "remind.before"))
+		s->cfg.remind_before = !strcmp(v, "off") ? -1 :
+			when_parse_duration(v, &d) == SC_OK ? d : 0;
+	else if (!strcmp(kv, "escalation.levels"))
+		s->cfg.escalation_levels = atoi(v);
+	else if (!strcmp(kv, "hours.window"))
+		set_hours(&s->cfg.hours, v);
+	else if (!strcmp(kv, "hours.on_call"))
+		set_hours(&s->cfg.on_call, v);
+	else if (!strncmp(kv, "sla.", 4) && when_parse_duration(v, &d) == SC_OK)
+		*(!strcmp(kv + 4, "critical") ? &s->cfg.sla_critical :
+		  !strcmp(kv + 4, "major") ? &s->cfg.sla_major :
+		  &s->cfg.sla_minor) = d;
+	else if (!strcmp(kv, "escalation.contacts")) {
+		char *list = strdup(v), *save = NULL;
+		size_t n = 0;
+
+		if (s->cfg.escalation_contacts) {
+			for (char **c = s->cfg.escalation_contacts; *c; c++)
+				free(*c);
+			free(s->cfg.escalation_contacts);
+		}
+		s->cfg.escalation_contacts = calloc(16, sizeof(char *));
+		for (char *c = strtok_r(list, ",", &save); c && n < 15;
+		     c = strtok_r(NULL, ",", &save))
+			s->cfg.escalation_contacts[n++] = strdup(c);
+		free(list);
+	} else {
+		return 0;
+	}
+	if (remind_setup(s->st, &s->cfg, s->now) != SC_OK)
+		fail(s, "remind_setup: %s", store_errmsg(s->st));
+	return 1;
+}
+
+static sc_err tick_post(const char *room, const char *txn, const struct reply *r,
+			const struct remind_post *how, void *ctx)
+{
+	struct suite *s = ctx;
+
+	(void)room;
+	(void)txn;
+	if (s->out.body.len) {
+		sbuf_puts(&s->out.body, "\n--\n");
+		sbuf_puts(&s->out.html, "<br>--<br>");
+	}
+	sbuf_puts(&s->out.body, r->body.buf);
+	sbuf_puts(&s->out.html, r->html.buf);
+	for (size_t i = 0; i < r->nmentions; i++)
+		reply_mention(&s->out, r->mentions[i]);
+	s->ping_room |= how->ping_room;
+	return SC_OK;
+}
+
+/* The reminder directives; 0 when line is none of them. */
+static int remind_directive(struct suite *s, char *line, int line_no)
+{
+	if (!strncmp(line, "@conf ", 6)) {
+		char kv[128];
+		const char *eq = strchr(line + 6, '=');
+
+		if (!eq || (size_t)(eq - line - 6) >= sizeof(kv))
+			return 0;
+		memcpy(kv, line + 6, (size_t)(eq - line - 6));
+		kv[eq - line - 6] = '\0';
+		if (strncmp(kv, "remind.", 7) && strncmp(kv, "escalation.", 11) &&
+		    strncmp(kv, "hours.", 6) && strncmp(kv, "sla.", 4))
+			return 0;
+		finish(s);
+		return conf_remind(s, kv, eq + 1);
+	}
+	if (!strcmp(line, ">tick")) {
+		int n = 0;
+		sc_err err;
+
+		start(s, "tick", line_no);
+		reply_clear(&s->out);
+		reply_init(&s->out);
+		s->ping_room = 0;
+		err = remind_run_due(s->st, &s->cfg, s->now, tick_post, s, &n);
+		if (err)
+			fail(s, "remind_run_due failed: %s (%s)", sc_strerror(err),
+			     store_errmsg(s->st));
+		s->handled = n > 0;
+		return 1;
+	}
+	if (!strncmp(line, "<msgtype ", 9)) {
+		const char *got = s->out.nmentions || s->ping_room ? "m.text" : "m.notice";
+
+		if (strcmp(got, line + 9))
+			fail(s, "sent as %s, want %s", got, line + 9);
+		return 1;
+	}
+	if (!strncmp(line, "=fire ", 6)) {
+		char id[32], what[16], when[64];
+		enum rec_kind k;
+		int64_t num, at = 0, want = 0;
+		struct record r;
+		sc_err err;
+
+		if (sscanf(line + 6, "%31s %15s %63s", id, what, when) != 3 ||
+		    rec_id_parse(id, &k, &num) || store_record_get(s->st, k, num, &r)) {
+			fail(s, "bad =fire line or no such record");
+			return 1;
+		}
+		err = store_remind_fire_of(s->st, r.id, !strcmp(what, "due") ? RW_DUE :
+					   !strcmp(what, "sla") ? RW_SLA : RW_REMIND, &at);
+		record_clear(&r);
+		if (strcmp(when, "none") && parse_utc(when, &want))
+			fail(s, "bad time in =fire");
+		else if (err)
+			fail(s, "=fire: %s", store_errmsg(s->st));
+		else if (at != want) {
+			struct sbuf g;
+			sbuf_init(&g, 0);
+			if (at)
+				when_format(at, "UTC", "%Y-%m-%dT%H:%M:%SZ", &g);
+			fail(s, "%s %s fires at %s, want %s", id, what, at ? g.buf : "none", when);
+			sbuf_release(&g);
+		}
+		return 1;
+	}
+	return 0;
+}
+
 static void directive(struct suite *s, char *line, int line_no)
 {
+	if (remind_directive(s, line, line_no))
+		return;
 	if (!strncmp(line, "@now ", 5)) {
 		finish(s);
 		if (parse_utc(line + 5, &s->now))
@@ -439,6 +604,24 @@ static void directive(struct suite *s, char *line, int line_no)
 		else
 			sscanf(line + 8, "%255s", uid);
 		store_member_put(s->st, s->room, uid, name[0] ? name : NULL, "join", power);
+	} else if (!strncmp(line, "@html ", 6)) {
+		finish(s);
+		free(s->html);
+		s->html = strdup(line + 6);
+	} else if (!strncmp(line, "@react ", 7)) {
+		char id[32], key[64], ev[64];
+		enum rec_kind k;
+		int64_t num;
+		struct record r;
+		finish(s);
+		snprintf(ev, sizeof(ev), "$react%d", ++s->evno);
+		if (sscanf(line + 7, "%31s %63s", id, key) != 2 || rec_id_parse(id, &k, &num) ||
+		    store_record_get(s->st, k, num, &r)) {
+			fprintf(stderr, "%s:%d: bad @react\n", s->file, line_no);
+			return;
+		}
+		engine_reaction(s->st, s->room, r.event_id, key, s->as, ev);
+		record_clear(&r);
 	} else if (!strncmp(line, "@conf ", 6)) {
 		char *kv = line + 6, *eq = strchr(kv, '=');
 		finish(s);
@@ -602,6 +785,7 @@ static void run_file(const char *dir, const char *name)
 		directive(&s, line, line_no);
 	}
 	finish(&s);
+	free(s.html);
 	free(line);
 	fclose(f);
 	reply_clear(&s.out);

@@ -98,6 +98,8 @@ static void test_defaults(void)
 	CHECK_INT(c.sla_critical, 4 * 3600);
 	CHECK_INT(c.sla_major, 2 * 86400);
 	CHECK_INT(c.sla_minor, 14 * 86400);
+	CHECK_INT(c.meeting_max_duration, 4 * 3600);
+	CHECK_INT(c.meeting_late_after, 15 * 60);
 	CHECK_INT(c.freeze.set, 0);
 	CHECK_INT(list_len(c.deploy_tags), 2);
 	CHECK_STR(c.deploy_tags[0], "deploy");
@@ -154,6 +156,9 @@ static void test_every_key(void)
 		"[freeze]\n"
 		"window = fri 17:00 - mon 08:00\n"
 		"deploy_tags = #Deploy, RELEASE , rollout\n"
+		"[meeting]\n"
+		"max_duration = 90m\n"
+		"late_after = 5m\n"
 		"[crypto]\n"
 		"enabled = false\n"
 		"pickle_key_file = /etc/scribe/pickle\n"
@@ -198,6 +203,8 @@ static void test_every_key(void)
 	CHECK_INT(c.sla_critical, 3600);
 	CHECK_INT(c.sla_major, 36 * 3600);
 	CHECK_INT(c.sla_minor, 21 * 86400);
+	CHECK_INT(c.meeting_max_duration, 90 * 60);
+	CHECK_INT(c.meeting_late_after, 5 * 60);
 	CHECK_INT(c.freeze.set, 1);
 	CHECK_INT(c.freeze.start, 4 * 1440 + 17 * 60);
 	CHECK_INT(c.freeze.end, 8 * 60);
@@ -688,6 +695,8 @@ static void test_example_documents_every_key(void)
 		"post_empty", "critical", "major", "minor", "window",
 		"deploy_tags", "enabled", "pickle_key_file",
 		"rotation_period_msgs", "rotation_period", "trust",
+		"max_duration", "late_after",
+		"before", "contacts", "levels", "on_call",
 	};
 	struct sbuf text, out, err;
 	struct config c;
@@ -781,10 +790,57 @@ static void test_example_states_defaults(void)
 		}
 	}
 	fclose(f);
-	CHECK_INT(n, 33);
+	CHECK_INT(n, 40);
 	if (missing)
 		th_fail(__FILE__, __LINE__, "%d keys without a default, e.g. '%s'",
 			missing, last_missing);
+}
+
+/* [remind], [escalation] and [hours]: reminders, SLA escalation and
+ * ops hours (remind.h). */
+static void test_remind_keys(void)
+{
+	struct sbuf err;
+	struct config c;
+
+	sbuf_init(&err, 0);
+	CHECK_OK(config_defaults(&c));
+	CHECK_INT(c.remind_before, 3600);
+	CHECK_INT(c.escalation_levels, 2);
+	CHECK(!c.hours.set && !c.on_call.set && !c.escalation_contacts);
+	config_free(&c);
+	CHECK_OK(load("[remind]\nbefore = 30m\n[escalation]\ncontacts = "
+		      "@oncall:example.org, @lead:example.org\nlevels = 1\n"
+		      "[hours]\nwindow = sun-thu 09:00-18:00\non_call = "
+		      "fri-sat 9:00-17:00\n", &c, &err));
+	CHECK_INT(c.remind_before, 1800);
+	CHECK_INT(list_len(c.escalation_contacts), 2);
+	CHECK_STR(c.escalation_contacts[1], "@lead:example.org");
+	CHECK_INT(c.escalation_levels, 1);
+	CHECK(c.hours.set && c.hours.days == 0x4f && c.hours.start == 540 &&
+	      c.hours.end == 1080);
+	CHECK(c.on_call.set && c.on_call.days == 0x30 && c.on_call.end == 1020);
+	config_free(&c);
+	CHECK_OK(load("[remind]\nbefore = off\n[hours]\nwindow =\n", &c, &err));
+	CHECK_INT(c.remind_before, -1);
+	CHECK(!c.hours.set);
+	config_free(&c);
+	CHECK_OK(load("[remind]\nbefore = 0\n", &c, &err));
+	CHECK_INT(c.remind_before, 0);
+	config_free(&c);
+	CHECK(load("[remind]\nbefore = soon\n", &c, &err) == SC_ECONFIG);
+	CHECK_CONTAINS(err.buf, ":2: invalid lead time 'soon' for 'before'");
+	config_free(&c);
+	CHECK(load("[hours]\nwindow = weekdays\n", &c, &err) == SC_ECONFIG);
+	CHECK_CONTAINS(err.buf, "invalid hours 'weekdays' for 'window' (expected e.g. "
+		       "sun-thu 09:00-18:00)");
+	config_free(&c);
+	CHECK(load("[escalation]\ncontacts = oncall\n", &c, &err) == SC_ECONFIG);
+	CHECK_CONTAINS(err.buf, "invalid user id 'oncall' for 'contacts'");
+	config_free(&c);
+	CHECK(load("[escalation]\nlevels = 9\n", &c, &err) == SC_ECONFIG);
+	config_free(&c);
+	sbuf_release(&err);
 }
 
 TESTS(TEST(test_defaults), TEST(test_every_key),
@@ -795,4 +851,4 @@ TESTS(TEST(test_defaults), TEST(test_every_key),
       TEST(test_store_group),
       TEST(test_permissions), TEST(test_example_parses),
       TEST(test_example_documents_every_key),
-      TEST(test_example_states_defaults))
+      TEST(test_example_states_defaults), TEST(test_remind_keys))

@@ -498,7 +498,8 @@ static void test_build_and_mentions(void)
 	CHECK_INT(empty, 0);
 	CHECK_CONTAINS(out.body.buf,
 		       "Digest for Mon 23 Nov: 1 decision, 1 change, 1 incident, "
-		       "4 open action items (3 overdue)\nSince yesterday 09:00 (UTC).");
+		       "2 SLA breaches, 4 open action items (3 overdue)\n"
+		       "Since yesterday 09:00 (UTC).");
 	CHECK(!strstr(out.body.buf, "old one"));
 	CHECK(!strstr(out.body.buf, "other room"));
 	CHECK(!strstr(out.body.buf, "done thing"));

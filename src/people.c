@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * people.c - the label of a person in a room (see people.h), shared by
+ * replies (cmd.c's reply_user) and exports.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "people.h"
+#include "sbuf.h"
+#include "banned.h"
+
+/* Most characters of a display name a label shows ("…" after). */
+#define LABEL_CHARS 64
+
+struct person_entry {
+	char *user;
+	char *label;
+};
+
+void person_names_init(struct person_names *n)
+{
+	memset(n, 0, sizeof(*n));
+}
+
+static void cache_clear(struct person_names *n)
+{
+	for (size_t i = 0; i < n->n; i++) {
+		free(n->v[i].user);
+		free(n->v[i].label);
+	}
+	free(n->v);
+	n->v = NULL;
+	n->n = 0;
+}
+
+void person_names_clear(struct person_names *n)
+{
+	cache_clear(n);
+	free(n->room);
+	person_names_init(n);
+}
+
+sc_err person_names_room(struct person_names *n, struct store *st, const char *room_id)
+{
+	char *room;
+
+	if (n->st == st && n->room && !strcmp(n->room, room_id))
+		return SC_OK;
+	room = strdup(room_id);
+	if (!room)
+		return SC_ENOMEM;
+	cache_clear(n);
+	free(n->room);
+	n->room = room;
+	n->st = st;
+	return SC_OK;
+}
+
+int person_is_user_id(const char *s)
+{
+	const char *colon = strchr(s, ':');
+
+	return s[0] == '@' && colon && colon > s + 1 && colon[1] &&
+	       !strpbrk(s, "\t\n\r");
+}
+
+/* A display name as a label: control characters become spaces, runs of
+ * blanks one, at most LABEL_CHARS characters ("…" after). NULL when
+ * nothing is left or out of memory. */
+static char *clean_name(const char *s)
+{
+	struct sbuf sb;
+	size_t chars = 0;
+	int space = 1;
+
+	sbuf_init(&sb, 0);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f || *p == ' ') {
+			if (!space && sbuf_putc(&sb, ' '))
+				goto fail;
+			space = 1;
+			continue;
+		}
+		if ((*p & 0xC0) != 0x80 && ++chars > LABEL_CHARS) {
+			if (sbuf_puts(&sb, "\xE2\x80\xA6"))
+				goto fail;
+			break;
+		}
+		space = 0;
+		if (sbuf_putc(&sb, (char)*p))
+			goto fail;
+	}
+	while (sb.len && sb.buf[sb.len - 1] == ' ')
+		sbuf_setlen(&sb, sb.len - 1);
+	if (!sb.len)
+		goto fail;
+	return sbuf_detach(&sb, NULL);
+fail:
+	sbuf_release(&sb);
+	return NULL;
+}
+
+/* The label of a user id (a new string, NULL when out of memory). */
+static char *label_of(struct person_names *n, const char *user_id)
+{
+	struct member m;
+	char *label = NULL, *who = NULL;
+	sc_err err;
+
+	err = store_member_get(n->st, n->room, user_id, &m);
+	if (!err) {
+		if (m.display_name)
+			label = clean_name(m.display_name);
+		member_clear(&m);
+	}
+	if (!label) {
+		const char *colon = strchr(user_id, ':');
+		label = strndup(user_id + 1, (size_t)(colon - user_id - 1));
+	}
+	if (!label)
+		return NULL;
+	/* the label must lead back to this user and nobody else */
+	err = store_member_resolve(n->st, n->room, label, &who, NULL);
+	if ((err && err != SC_ENOTFOUND) || (!err && strcmp(who, user_id))) {
+		free(label);
+		label = strdup(user_id);
+	}
+	free(who);
+	return label;
+}
+
+const char *person_label(struct person_names *n, const char *user_id)
+{
+	struct person_entry *v;
+	char *label, *user;
+
+	if (!n->st || !n->room || !person_is_user_id(user_id))
+		return user_id;
+	for (size_t i = 0; i < n->n; i++)
+		if (!strcmp(n->v[i].user, user_id))
+			return n->v[i].label;
+	label = label_of(n, user_id);
+	user = strdup(user_id);
+	v = label && user ? realloc(n->v, (n->n + 1) * sizeof(*v)) : NULL;
+	if (!v) {
+		free(label);
+		free(user);
+		return NULL;
+	}
+	n->v = v;
+	v[n->n].user = user;
+	v[n->n].label = label;
+	return v[n->n++].label;
+}
