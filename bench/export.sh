@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Time every `scribe export` format, `scribe import` and `scribe stats`
+# Time every `scribe export` format (html twice: a new site, then the
+# same site again), `scribe import` and `scribe stats`
 # on a store of N mixed records (default 1,000,000), one machine-readable
 # line per measurement:
 #
@@ -61,6 +62,11 @@ measure export-adr "$OUT/adr" "$S" export --store "$DB" --no-progress --format a
 # the same again into that folder: every file compared, none written
 measure export-adr-again "$OUT/adr" "$S" export --store "$DB" --no-progress --format adr -o "$OUT/adr"
 measure export-minutes "$OUT/minutes" "$S" export --store "$DB" --no-progress --format minutes -o "$OUT/minutes"
+# the static site: about 150,000 pages for a million records (one per
+# decision and meeting, the logs by month, the search index); then the
+# same again into that folder, every page compared and none written
+measure export-html "$OUT/html" "$S" export --store "$DB" --no-progress --format html -o "$OUT/html"
+measure export-html-again "$OUT/html" "$S" export --store "$DB" --no-progress --format html -o "$OUT/html"
 measure stats "$DB" "$S" stats --store "$DB"
 [ "${SKIP_IMPORT:-0}" = 1 ] ||
 	measure import-json "$OUT/import.db" "$S" import --store "$OUT/import.db" "$OUT/all.jsonl"

@@ -28,8 +28,9 @@ if [ "${1:-}" = "--test" ]; then
 	# the test homeserver and the real Matrix client used for interop;
 	# clang's libFuzzer runtime (only recommended by clang, so named here)
 	# and llvm-symbolizer for the fuzz targets' ASan/UBSan reports;
-	# openssl(1) makes the TLS test's certificates
-	pkgs="$pkgs python3 python3-matrix-nio python3-olm clang libclang-rt-14-dev llvm-14 valgrind openssl"
+	# openssl(1) makes the TLS test's certificates; chromium loads the
+	# html export's pages (tests/admin/test_html.py)
+	pkgs="$pkgs python3 python3-matrix-nio python3-olm clang libclang-rt-14-dev llvm-14 valgrind openssl chromium"
 fi
 
 missing=""

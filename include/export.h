@@ -5,7 +5,8 @@
  * 4180, one file per kind), a Markdown handbook page per room, one ADR
  * per decision (Nygard layout, adr-tools numbering) and meeting minutes
  * (the layout of the team's own meeting minutes: attendees, notes,
- * decisions, follow-up action items per person).
+ * decisions, follow-up action items per person), and a static web site
+ * of all of it (export_html.h).
  *
  * Every format is a pure function of the records selected: no "now"
  * appears in the output, dates are rendered in the zone given (default
@@ -37,9 +38,10 @@
 #include "store.h"
 #include "store_admin.h"
 
-enum export_format { FMT_JSON = 0, FMT_CSV, FMT_MD, FMT_ADR, FMT_MINUTES };
+enum export_format { FMT_JSON = 0, FMT_CSV, FMT_MD, FMT_ADR, FMT_MINUTES,
+		     FMT_HTML };
 
-/* "json", "csv", "md" (or "markdown"), "adr", "minutes". */
+/* "json", "csv", "md" (or "markdown"), "adr", "minutes", "html". */
 sc_err export_format_parse(const char *s, enum export_format *out);
 
 struct export_opts {
@@ -53,6 +55,11 @@ struct export_opts {
 	                         start is a late arrival ([meeting]
 	                         late_after); 0 = 15 minutes */
 	int progress;         /* draw a progress bar on stderr */
+	int64_t stamp;        /* html: the time to print as "generated" and
+	                         to judge overdue by; 0 = none (same store,
+	                         same bytes) */
+	const char *deploy_tag; /* html: the tag of a deploy (the config's
+	                           first deploy_tags); NULL = "deploy" */
 };
 
 /*

@@ -215,9 +215,10 @@ static int room_error(struct admin *ad, sc_err err, const char *want)
 /* ---- export ---- */
 
 static const char export_usage[] =
-	"usage: scribe export [--format json|csv|md|adr|minutes] [--room ROOM]\n"
-	"                     [--kind KIND,...] [--since DATE] [--until DATE]\n"
-	"                     [-o PATH] [--tz ZONE] [--no-progress]\n"
+	"usage: scribe export [--format json|csv|md|adr|minutes|html]\n"
+	"                     [--room ROOM] [--kind KIND,...] [--since DATE]\n"
+	"                     [--until DATE] [-o PATH] [--tz ZONE] [--stamp]\n"
+	"                     [--no-progress]\n"
 	"                     [-c bot.conf] [--store PATH]\n"
 	"\n"
 	"Write the record out of the store. Formats:\n"
@@ -228,7 +229,12 @@ static const char export_usage[] =
 	"  md       a handbook page per room in -o DIR (or --room to stdout)\n"
 	"  adr      one NNNN-slug.md per decision (Nygard, adr-tools numbering)\n"
 	"  minutes  one Markdown file per meeting\n"
-
+	"  html     a static web site in -o DIR: index.html, a page per room,\n"
+	"           log pages by month, one per decision and per meeting,\n"
+	"           charts and search; works from file:// or any web server.\n"
+	"           Pages of the site's folders it no longer has are removed;\n"
+	"           --stamp prints the time of the export and judges overdue\n"
+	"           by it (else by the latest activity: same store, same bytes)\n"
 	"ROOM is a room id, or the name of a room scribe has joined (exit 4\n"
 	"when none has it). DATE is 2026-11-01 (start of that day) or a\n"
 	"duration back (30d); --until is exclusive. Dates in md, adr and\n"
@@ -264,6 +270,7 @@ int export_main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "tz", required_argument, NULL, 'z' },
 		{ "no-progress", no_argument, NULL, 'P' },
+		{ "stamp", no_argument, NULL, 'g' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct admin ad;
@@ -302,6 +309,7 @@ int export_main(int argc, char **argv)
 		case 'o': o.out = optarg; break;
 		case 'z': o.tz = optarg; break;
 		case 'P': no_progress = 1; break;
+		case 'g': o.stamp = now; break;
 		default: fputs(export_usage, stderr); return EXIT_USAGE;
 		}
 	}
@@ -328,6 +336,7 @@ int export_main(int argc, char **argv)
 	if (!o.tz)
 		o.tz = ad.cfg.timezone;
 	o.late_after = ad.cfg.meeting_late_after;
+	o.deploy_tag = ad.cfg.deploy_tags ? ad.cfg.deploy_tags[0] : NULL;
 	if ((since && when_parse_since(since, now, o.tz, &o.since)) ||
 	    (until && when_parse_since(until, now, o.tz, &o.until))) {
 		rc = usage_error(export_usage, "bad date '%s'",

@@ -27,6 +27,7 @@
 #include "canonjson.h"
 #include "export.h"
 #include "people.h"
+#include "export_html.h"
 #include "store.h"
 #include "store_admin.h"
 #include "when.h"
@@ -47,7 +48,7 @@ sc_err export_format_parse(const char *s, enum export_format *out)
 	} names[] = {
 		{ "json", FMT_JSON }, { "jsonl", FMT_JSON }, { "csv", FMT_CSV },
 		{ "md", FMT_MD }, { "markdown", FMT_MD }, { "adr", FMT_ADR },
-		{ "minutes", FMT_MINUTES },
+		{ "minutes", FMT_MINUTES }, { "html", FMT_HTML },
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -3734,6 +3735,7 @@ sc_err export_run(struct store *st, const struct export_opts *o, char **why)
 	case FMT_MD: err = export_md(&x); break;
 	case FMT_ADR: err = export_adr(&x); break;
 	case FMT_MINUTES: err = export_minutes(&x); break;
+	case FMT_HTML: err = export_html(st, o, why); break;
 	default: break;
 	}
 	store_snapshot_end(st);
