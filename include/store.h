@@ -440,9 +440,10 @@ sc_err store_outbox_done(struct store *st, int64_t seq, const char *event_id);
 /* The newest queued message's seq (0 when the outbox is empty). */
 sc_err store_outbox_last(struct store *st, int64_t *seq);
 
-/* Mark a Matrix event as processed. SC_EEXISTS if it already was (a
- * back-filled or re-delivered event is then skipped). Rows older than
- * 30 days are pruned by store_events_prune(). */
+/* Mark a Matrix event as processed (with its sender, which edits are
+ * checked against). SC_EEXISTS if it already was (a back-filled or
+ * re-delivered event is then skipped). store_events_prune() drops rows
+ * older than a time; nothing calls it yet, so the rows stay. */
 sc_err store_event_seen(struct store *st, const char *event_id,
 			const char *sender, int64_t ts);
 /* Note that the seen event event_id is an edit (m.replace) of original. */

@@ -9,7 +9,7 @@
 # New inputs go to a scratch directory; the corpus in the repository is
 # only read (add a finding to it by hand, with a name saying what it is).
 # A missing clang is a failure, not a skip: docker/install-deps.sh --test
-# installs it. The longer runs are documented in the README:
+# installs it. The longer runs are documented in docs/testing.md:
 #   FUZZ_SECONDS=600 sh tests/fuzz/fuzz.sh cmd
 set -u
 cd "$(dirname "$0")/../.." || exit 2
