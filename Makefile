@@ -150,6 +150,8 @@ install: scribe
 	install -m 0755 scribe $(DESTDIR)$(BINDIR)/scribe
 	install -m 0644 src/scribe.1 $(DESTDIR)$(MANDIR)/man1/scribe.1
 	install -m 0644 bot.conf.example README.md $(DESTDIR)$(DOCDIR)/
+	install -d $(DESTDIR)$(DOCDIR)/docs
+	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
 
 # (build-curl, the lean libcurl, stays: rebuilding it fetches its source)
 clean:
