@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "sbuf.h"
 #include "wirejson.h"
 
 /* Parse text; the body of the first event in a sync-like wrapper. */
@@ -91,22 +92,20 @@ static void test_keys_never_hold_nul(void)
 
 static void test_deep_nesting_becomes_null(void)
 {
-	size_t depth = 5000, n = 0;
-	char *text = malloc(depth * 2 + 64);
+	size_t depth = 5000;
+	struct sbuf text;
 	json_t *v, *deep;
 
-	CHECK(text);
-	n += (size_t)sprintf(text, "{\"ok\":1,\"deep\":");
+	sbuf_init(&text, 0);
+	CHECK_OK(sbuf_puts(&text, "{\"ok\":1,\"deep\":"));
 	for (size_t i = 0; i < depth; i++)
-		text[n++] = '[';
-	text[n++] = '"';
-	text[n++] = ']';
-	text[n++] = '"';
+		CHECK_OK(sbuf_putc(&text, '['));
+	CHECK_OK(sbuf_puts(&text, "\"]\""));
 	for (size_t i = 0; i < depth; i++)
-		text[n++] = ']';
-	strcpy(text + n, ",\"after\":2}");
-	v = load(text);
-	free(text);
+		CHECK_OK(sbuf_putc(&text, ']'));
+	CHECK_OK(sbuf_puts(&text, ",\"after\":2}"));
+	v = load(text.buf);
+	sbuf_release(&text);
 	CHECK_INT(json_integer_value(get(v, "ok")), 1);
 	CHECK_INT(json_integer_value(get(v, "after")), 2);
 	/* kept down to the limit, null below it */
