@@ -52,4 +52,11 @@ sc_err bgf_put(struct bgf *f, const char *name, const char *p, size_t n);
  * frees. */
 sc_err bgf_close(struct bgf *f, char **failed);
 
+/* One file the way bgf writes each: left alone when it already holds
+ * exactly p[0..n), created in place when new, else replaced through a
+ * temporary file and rename (dfd: the folder). 0 or the errno (EEXIST:
+ * something that is not a regular file has the name). For writers that
+ * batch files their own way (html_files.h). */
+int bgf_put_file(int dfd, const char *name, const char *p, size_t n);
+
 #endif

@@ -214,7 +214,7 @@ struct bgf {
  * -1 with errno. */
 static int same_content(int fd, const char *p, size_t n)
 {
-	char buf[4096];
+	char buf[16384];
 	size_t at = 0;
 
 	for (;;) {
@@ -252,8 +252,9 @@ static int create_file(int dfd, const char *name, int excl, const char *p,
 	return e;
 }
 
-/* Write one file (see bgwrite.h); 0 or the errno. */
-static int put_file(int dfd, const char *name, const char *p, size_t n)
+/* Created first: a probe for an old file cost a second look-up per new
+ * one (export.c's finding). */
+int bgf_put_file(int dfd, const char *name, const char *p, size_t n)
 {
 	char tmp[4096];
 	struct stat st;
@@ -266,7 +267,7 @@ static int put_file(int dfd, const char *name, const char *p, size_t n)
 		return errno;
 	same = fstat(fd, &st) ? -1 :
 	       !S_ISREG(st.st_mode) ? (errno = EEXIST, -1) :
-				      same_content(fd, p, n);
+	       (size_t)st.st_size != n ? 0 : same_content(fd, p, n);
 	e = errno;
 	close(fd);
 	if (same)
@@ -301,7 +302,7 @@ static void *file_writer(void *arg)
 		int skip = f->err != 0; /* after a failure the rest is dropped */
 		pthread_mutex_unlock(&f->mu);
 		size_t nl = strlen(j->data);
-		int e = skip ? 0 : put_file(f->dfd, j->data, j->data + nl + 1,
+		int e = skip ? 0 : bgf_put_file(f->dfd, j->data, j->data + nl + 1,
 					    j->len);
 		pthread_mutex_lock(&f->mu);
 		if (e && !f->err) {

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bgwrite.h"
 #include "html_files.h"
 #include "banned.h"
 
@@ -53,96 +54,6 @@ static sc_err eio(int e)
 	return SC_EIO;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t k = write(fd, p, n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return errno;
-		if (k == 0)
-			return EIO;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
-/* 1 when the open regular file fd holds exactly p[0..n), 0 when not,
- * -1 with errno. */
-static int same_content(int fd, const char *p, size_t n)
-{
-	char buf[16384];
-	size_t at = 0;
-
-	for (;;) {
-		ssize_t k = read(fd, buf, sizeof(buf));
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -1;
-		if (k == 0)
-			return at == n;
-		if ((size_t)k > n - at || memcmp(buf, p + at, (size_t)k))
-			return 0;
-		at += (size_t)k;
-	}
-}
-
-/* Create name (O_EXCL, or O_TRUNC for a temporary file) holding
- * p[0..n); 0 or the errno, nothing left behind on failure. */
-static int create_file(int dfd, const char *name, int excl, const char *p,
-		       size_t n)
-{
-	int e, fd = openat(dfd, name,
-			   O_WRONLY | O_CREAT | O_CLOEXEC |
-				   (excl ? O_EXCL : O_TRUNC),
-			   0666);
-
-	if (fd < 0)
-		return errno;
-	e = write_all(fd, p, n);
-	if (close(fd) && !e)
-		e = errno;
-	if (e)
-		unlinkat(dfd, name, 0);
-	return e;
-}
-
-/* Write one file; 0 or the errno. Created first: a probe for an old
- * file cost a second look-up per new one (export.c's finding). */
-static int put_file(int dfd, const char *name, const char *p, size_t n)
-{
-	char tmp[4096];
-	struct stat st;
-	int same, fd, e = create_file(dfd, name, 1, p, n);
-
-	if (e != EEXIST)
-		return e;
-	fd = openat(dfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
-	same = fstat(fd, &st) ? -1 :
-	       !S_ISREG(st.st_mode) ? (errno = EEXIST, -1) :
-	       (size_t)st.st_size != n ? 0 : same_content(fd, p, n);
-	e = errno;
-	close(fd);
-	if (same)
-		return same < 0 ? e : 0;
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp%ld", name,
-			     (long)getpid()) >= sizeof(tmp))
-		return ENAMETOOLONG;
-	e = create_file(dfd, tmp, 0, p, n);
-	if (!e && renameat(dfd, tmp, dfd, name)) {
-		e = errno;
-		unlinkat(dfd, tmp, 0);
-	}
-	return e;
-}
-
 static void *writer(void *arg)
 {
 	struct hfiles *f = arg;
@@ -166,7 +77,7 @@ static void *writer(void *arg)
 		for (i = 0; i < b->n && !skip && !e; i++) {
 			const char *name = b->data.buf + b->off[i];
 
-			e = put_file(f->dfd, name, name + strlen(name) + 1,
+			e = bgf_put_file(f->dfd, name, name + strlen(name) + 1,
 				     b->len[i]);
 		}
 		pthread_mutex_lock(&f->mu);
