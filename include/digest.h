@@ -48,6 +48,22 @@ typedef sc_err (*digest_post_fn)(const char *room_id, const char *txn_id,
 sc_err digest_run_due(struct store *st, const struct config *cfg, int64_t now,
 		      digest_post_fn post, void *ctx, int *posted);
 
+/* One room's part of a scheduled run: in its own transaction, hand
+ * what is due to post and add what it handed over to *count. */
+typedef sc_err (*digest_room_fn)(struct store *st, const struct config *cfg,
+				 const char *room_id, int64_t now,
+				 digest_post_fn post, void *ctx, int *count);
+
+/* fn for every joined room want() takes (NULL: all), one at a time:
+ * store failures stop the run and are returned; any other failure is
+ * logged as "WHAT of room '...' failed" and the next room goes on.
+ * *count totals what the rooms handed to post. digest_run_due is this
+ * with the digest's own fn. */
+sc_err digest_each_room(struct store *st, const struct config *cfg,
+			int64_t now, int (*want)(const struct room *r),
+			digest_room_fn fn, const char *what,
+			digest_post_fn post, void *ctx, int *count);
+
 /* The next scheduled digest instant of the room after `after`. */
 sc_err digest_next(const struct config *cfg, const struct room *room,
 		   int64_t after, int64_t *out);

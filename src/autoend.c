@@ -13,33 +13,9 @@
 #include "log.h"
 #include "banned.h"
 
-/* The rooms with a running meeting (store_rooms' callback). */
-struct running {
-	char **ids;
-	size_t n;
-	sc_err err;
-};
-
-static int running_add(const struct room *r, void *ctx)
+static int has_meeting(const struct room *r)
 {
-	struct running *rs = ctx;
-	char **v;
-
-	if (!r->meeting)
-		return 0;
-	v = realloc(rs->ids, (rs->n + 1) * sizeof(*v));
-	if (!v) {
-		rs->err = SC_ENOMEM;
-		return 1;
-	}
-	rs->ids = v;
-	v[rs->n] = strdup(r->room_id);
-	if (!v[rs->n]) {
-		rs->err = SC_ENOMEM;
-		return 1;
-	}
-	rs->n++;
-	return 0;
+	return r->meeting != 0;
 }
 
 /* One room: end its meeting if it ran out of time, post, commit. */
@@ -101,32 +77,9 @@ out:
 sc_err autoend_run_due(struct store *st, const struct config *cfg, int64_t now,
 		       digest_post_fn post, void *ctx, int *ended)
 {
-	struct running rs = { NULL, 0, SC_OK };
-	int n = 0;
-	sc_err err;
-
-	if (cfg->meeting_max_duration <= 0) {
-		*ended = 0;
+	*ended = 0;
+	if (cfg->meeting_max_duration <= 0)
 		return SC_OK;
-	}
-	err = store_rooms(st, running_add, &rs);
-	if (!err)
-		err = rs.err;
-	for (size_t i = 0; i < rs.n && !err; i++) {
-		sc_err e = end_room(st, cfg, rs.ids[i], now, post, ctx, &n);
-
-		if (e == SC_ESTORE || e == SC_EBUSY || e == SC_ENOMEM ||
-		    e == SC_EINTR)
-			err = e; /* the store is in trouble: stop here */
-		else if (e)
-			log_warn("cannot end the meeting of room '%s': %s",
-				 rs.ids[i], sc_strerror(e));
-	}
-	for (size_t i = 0; i < rs.n; i++)
-		free(rs.ids[i]);
-	free(rs.ids);
-	if (err)
-		return err;
-	*ended = n;
-	return SC_OK;
+	return digest_each_room(st, cfg, now, has_meeting, end_room,
+				"ending the meeting", post, ctx, ended);
 }

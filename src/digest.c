@@ -487,9 +487,10 @@ sc_err digest_next(const struct config *cfg, const struct room *room,
 	return when_next_slot(after, tz, minute, days, out);
 }
 
-/* Room ids to visit; collected first so no store call runs inside
- * store_rooms' callback. */
+/* The ids of the joined rooms want() takes; collected first so no store
+ * call runs inside store_rooms' callback. */
 struct rooms {
+	int (*want)(const struct room *r);
 	char **ids;
 	size_t n;
 	sc_err err;
@@ -498,8 +499,11 @@ struct rooms {
 static int room_add(const struct room *r, void *ctx)
 {
 	struct rooms *rs = ctx;
-	char **v = realloc(rs->ids, (rs->n + 1) * sizeof(*v));
+	char **v;
 
+	if (rs->want && !rs->want(r))
+		return 0;
+	v = realloc(rs->ids, (rs->n + 1) * sizeof(*v));
 	if (!v) {
 		rs->err = SC_ENOMEM;
 		return 1;
@@ -573,10 +577,12 @@ out:
 	return err;
 }
 
-sc_err digest_run_due(struct store *st, const struct config *cfg, int64_t now,
-		      digest_post_fn post, void *ctx, int *posted)
+sc_err digest_each_room(struct store *st, const struct config *cfg,
+			int64_t now, int (*want)(const struct room *r),
+			digest_room_fn fn, const char *what,
+			digest_post_fn post, void *ctx, int *count)
 {
-	struct rooms rs = { NULL, 0, SC_OK };
+	struct rooms rs = { want, NULL, 0, SC_OK };
 	int n = 0;
 	sc_err err;
 
@@ -584,21 +590,17 @@ sc_err digest_run_due(struct store *st, const struct config *cfg, int64_t now,
 	if (!err)
 		err = rs.err;
 	for (size_t i = 0; i < rs.n && !err; i++) {
-		int one = 0;
-		sc_err e = run_room(st, cfg, rs.ids[i], now, post, ctx, &one);
+		sc_err e = fn(st, cfg, rs.ids[i], now, post, ctx, &n);
 
 		if (e == SC_ESTORE || e == SC_EBUSY || e == SC_ENOMEM ||
 		    e == SC_EINTR) {
 			err = e; /* the store is in trouble: stop here */
 		} else if (e) {
-			/* A digest that cannot be built or queued must not
-			 * keep the other rooms from theirs, nor stop the
-			 * bot; nothing was committed, so the next run tries
-			 * again with the window grown to now. */
-			log_warn("digest of room '%s' failed: %s", rs.ids[i],
+			/* One room's failure must not keep the other rooms
+			 * from theirs, nor stop the bot; nothing was
+			 * committed, so the next run tries again. */
+			log_warn("%s of room '%s' failed: %s", what, rs.ids[i],
 				 sc_strerror(e));
-		} else {
-			n += one;
 		}
 	}
 	for (size_t i = 0; i < rs.n; i++)
@@ -606,6 +608,13 @@ sc_err digest_run_due(struct store *st, const struct config *cfg, int64_t now,
 	free(rs.ids);
 	if (err)
 		return err;
-	*posted = n;
+	*count = n;
 	return SC_OK;
+}
+
+sc_err digest_run_due(struct store *st, const struct config *cfg, int64_t now,
+		      digest_post_fn post, void *ctx, int *posted)
+{
+	return digest_each_room(st, cfg, now, NULL, run_room, "digest", post,
+				ctx, posted);
 }
