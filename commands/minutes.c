@@ -217,16 +217,8 @@ static sc_err minutes_notes(struct report *rp, struct cmd_ctx *c, int64_t meetin
 	if (!err)
 		err = s.err;
 	reply_list_close(&s.l);
-	if (!err && s.total > s.l.shown) {
-		if (!s.l.shown && title)
-			err = report_section(rp, title);
-		if (!err)
-			err = report_item(rp);
-		if (!err)
-			err = reply_textf(rp->r, "… and %lld more%s%s",
-					  (long long)(s.total - s.l.shown),
-					  rp->more ? " " : "", rp->more ? rp->more : "");
-	}
+	if (!err)
+		err = report_more(rp, title, s.l.shown, s.total);
 	if (!err && count)
 		*count = s.total;
 	return err;

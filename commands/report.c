@@ -85,6 +85,24 @@ sc_err report_item(struct report *rp)
 	return err;
 }
 
+sc_err report_more(struct report *rp, const char *title, int64_t shown,
+		   int64_t total)
+{
+	sc_err err = SC_OK;
+
+	if (total <= shown)
+		return SC_OK;
+	if (!shown && title)
+		err = report_section(rp, title);
+	if (!err)
+		err = report_item(rp);
+	if (!err)
+		err = reply_textf(rp->r, "… and %lld more%s%s",
+				  (long long)(total - shown), rp->more ? " " : "",
+				  rp->more ? rp->more : "");
+	return err;
+}
+
 sc_err report_done(struct report *rp, sc_err render_err)
 {
 	struct reply *out = rp->r;
@@ -171,16 +189,8 @@ sc_err report_records(struct report *rp, const struct cmd_ctx *c,
 	if (!err)
 		err = s.err;
 	reply_list_close(&s.l);
-	if (!err && s.total > s.l.shown) {
-		if (!s.l.shown && title)
-			err = report_section(rp, title);
-		if (!err)
-			err = report_item(rp);
-		if (!err)
-			err = reply_textf(rp->r, "… and %lld more%s%s",
-					  (long long)(s.total - s.l.shown),
-					  rp->more ? " " : "", rp->more ? rp->more : "");
-	}
+	if (!err)
+		err = report_more(rp, title, s.l.shown, s.total);
 	if (!err && count)
 		*count = s.total;
 	return err;

@@ -237,6 +237,11 @@ sc_err report_section(struct report *rp, const char *title);
 /* Start a list item of the current section: "\n- " / <li>.
  * SC_ETOOBIG when the reply is full. */
 sc_err report_item(struct report *rp);
+/* When a list of the report showed fewer than total: "… and N more"
+ * (and rp->more) as its last item, under title when nothing of it was
+ * shown (title NULL: no section of its own). */
+sc_err report_more(struct report *rp, const char *title, int64_t shown,
+		   int64_t total);
 /* Close what is open; a render error SC_ETOOBIG (or a full reply)
  * becomes a "cut" note. Returns render_err when it is another error. */
 sc_err report_done(struct report *rp, sc_err render_err);
