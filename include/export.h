@@ -117,6 +117,17 @@ sc_err csv_field(struct sbuf *out, const char *s);
  * boundary to at most max bytes; "untitled" when nothing is left. */
 sc_err export_slug(struct sbuf *out, const char *s, size_t max);
 
+/* The ids of the rooms that have records, in order: store_stats'
+ * callback with a zeroed struct export_rooms as ctx (the caller frees
+ * v and its strings; err is set when memory ran out). */
+struct export_rooms {
+	char **v;
+	size_t n, cap;
+	sc_err err;
+};
+int export_rooms_cb(const char *room_id, enum rec_kind kind, int64_t n,
+		    void *ctx);
+
 /* A room as people know it (new string in *out): its canonical alias
  * (kept by the bot: engine_room_alias), else its name, else its id. */
 sc_err export_room_label(struct store *st, const char *room_id, char **out);

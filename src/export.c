@@ -2161,17 +2161,10 @@ static sc_err md_page_names(struct ex *x, char *const *rooms, size_t n,
 	return err;
 }
 
-/* Rooms with records, in order (few; collected from the stats). */
-struct rooms {
-	char **v;
-	size_t n, cap;
-	sc_err err;
-};
-
-static int rooms_cb(const char *room_id, enum rec_kind kind, int64_t n,
+int export_rooms_cb(const char *room_id, enum rec_kind kind, int64_t n,
 		    void *ctx)
 {
-	struct rooms *rs = ctx;
+	struct export_rooms *rs = ctx;
 
 	(void)kind;
 	(void)n;
@@ -2200,9 +2193,9 @@ static int rooms_cb(const char *room_id, enum rec_kind kind, int64_t n,
  * names (one write transaction, before the read snapshot). */
 static sc_err md_keep_names(struct ex *x)
 {
-	struct rooms rs = { NULL, 0, 0, SC_OK };
+	struct export_rooms rs = { NULL, 0, 0, SC_OK };
 	char **names = NULL;
-	sc_err err = ex_store_err(x, store_stats(x->st, rooms_cb, &rs));
+	sc_err err = ex_store_err(x, store_stats(x->st, export_rooms_cb, &rs));
 
 	if (!err)
 		err = rs.err;
@@ -2230,7 +2223,7 @@ static sc_err md_keep_names(struct ex *x)
 static sc_err export_md(struct ex *x)
 {
 	/* every room, for page names that do not depend on --room */
-	struct rooms rs = { NULL, 0, 0, SC_OK };
+	struct export_rooms rs = { NULL, 0, 0, SC_OK };
 	const char *only = x->o->room_id;
 	struct rec_query q;
 	char **names = NULL;
@@ -2244,7 +2237,7 @@ static sc_err export_md(struct ex *x)
 	}
 	base_query(x->o, &q);
 	progress_start(&x->prog, x->st, &q, x->o->progress);
-	err = ex_store_err(x, store_stats(x->st, rooms_cb, &rs));
+	err = ex_store_err(x, store_stats(x->st, export_rooms_cb, &rs));
 	if (!err)
 		err = rs.err;
 	if (!err && rs.n && x->o->out) {

@@ -873,41 +873,6 @@ static sc_err fix_late(struct site *x)
 
 /* ---- rooms ---- */
 
-struct rooms {
-	char **v;
-	size_t n, cap;
-	sc_err err;
-};
-
-static int rooms_cb(const char *room_id, enum rec_kind kind, int64_t n,
-		    void *ctx)
-{
-	struct rooms *rs = ctx;
-
-	(void)kind;
-	(void)n;
-	if (rs->n && !strcmp(rs->v[rs->n - 1], room_id))
-		return 0;
-	if (rs->n == rs->cap) {
-		size_t c = rs->cap ? rs->cap * 2 : 16;
-		char **nv = realloc(rs->v, c * sizeof(*nv));
-
-		if (!nv) {
-			rs->err = SC_ENOMEM;
-			return 1;
-		}
-		rs->v = nv;
-		rs->cap = c;
-	}
-	rs->v[rs->n] = strdup(room_id);
-	if (!rs->v[rs->n]) {
-		rs->err = SC_ENOMEM;
-		return 1;
-	}
-	rs->n++;
-	return 0;
-}
-
 static int first_cb(const struct rec_full *f, void *ctx)
 {
 	*(int64_t *)ctx = f->r.id;
@@ -981,8 +946,8 @@ static sc_err room_slugs(struct site *x)
 
 static sc_err rooms_load(struct site *x)
 {
-	struct rooms rs = { NULL, 0, 0, SC_OK };
-	sc_err err = store_why(x, store_stats(x->st, rooms_cb, &rs));
+	struct export_rooms rs = { NULL, 0, 0, SC_OK };
+	sc_err err = store_why(x, store_stats(x->st, export_rooms_cb, &rs));
 	size_t n = 0;
 
 	if (!err)
