@@ -3387,6 +3387,37 @@ static sc_err min_footer(struct ex *x, const struct record *m,
 	return err;
 }
 
+/* How Templates A and B end: the action items under heading, each
+ * written by line, then the items carried over, the extras of type t,
+ * the people present and the footer. */
+static sc_err min_template_end(struct ex *x, const struct record *m,
+			       const struct min_roles *ro, const char *heading,
+			       sc_err (*line)(struct ex *x, struct sbuf *sb,
+					      const struct record *r),
+			       enum mtype t)
+{
+	struct sbuf *f = &x->file;
+	struct rec_query q;
+	int64_t n = 0;
+	sc_err err = sbuf_puts(f, heading);
+
+	min_query(&q, m, REC_BIT(REC_TODO));
+	q.skip = SKIP_VOTES;
+	if (!err)
+		err = min_records(x, &q, line, NULL, &n);
+	if (!err && !n)
+		err = sbuf_puts(f, "- None recorded.\n");
+	if (!err)
+		err = min_carried(x, m);
+	if (!err)
+		err = min_extras(x, m, t);
+	if (!err)
+		err = min_present(x, m);
+	if (!err)
+		err = min_footer(x, m, ro);
+	return err;
+}
+
 static sc_err min_strategy(struct ex *x, const struct record *m,
 			   const struct min_roles *ro)
 {
@@ -3436,23 +3467,8 @@ static sc_err min_strategy(struct ex *x, const struct record *m,
 				  "| :--- | :--- | :--- |\n", &n);
 	if (!err && !n)
 		err = sbuf_puts(f, none);
-	if (!err)
-		err = sbuf_puts(f, "\n## 5. Action Items\n");
-	min_query(&q, m, REC_BIT(REC_TODO));
-	q.skip = SKIP_VOTES;
-	if (!err)
-		err = min_records(x, &q, md_will, NULL, &n);
-	if (!err && !n)
-		err = sbuf_puts(f, "- None recorded.\n");
-	if (!err)
-		err = min_carried(x, m);
-	if (!err)
-		err = min_extras(x, m, MT_STRATEGY);
-	if (!err)
-		err = min_present(x, m);
-	if (!err)
-		err = min_footer(x, m, ro);
-	return err;
+	return err ? err : min_template_end(x, m, ro, "\n## 5. Action Items\n",
+					    md_will, MT_STRATEGY);
 }
 
 /* ---- Template B ---- */
@@ -3543,23 +3559,8 @@ static sc_err min_review(struct ex *x, const struct record *m,
 		err = min_notes(x, m, "info", NULL, NM_BY, &infos);
 	if (!err && !topics && !n && !infos)
 		err = sbuf_puts(f, "*   None recorded.\n");
-	if (!err)
-		err = sbuf_puts(f, "\n## 4. Action Items\n");
-	min_query(&q, m, REC_BIT(REC_TODO));
-	q.skip = SKIP_VOTES;
-	if (!err)
-		err = min_records(x, &q, md_to, NULL, &n);
-	if (!err && !n)
-		err = sbuf_puts(f, "- None recorded.\n");
-	if (!err)
-		err = min_carried(x, m);
-	if (!err)
-		err = min_extras(x, m, MT_REVIEW);
-	if (!err)
-		err = min_present(x, m);
-	if (!err)
-		err = min_footer(x, m, ro);
-	return err;
+	return err ? err : min_template_end(x, m, ro, "\n## 4. Action Items\n",
+					    md_to, MT_REVIEW);
 }
 
 static sc_err minutes_write(struct ex *x, const struct record *m)
