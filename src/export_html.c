@@ -1008,7 +1008,25 @@ static sc_err rooms_load(struct site *x)
 
 /* ---- pages no longer in the site ---- */
 
-/* Remove dir/NAME files (D12.html) whose number is not in written. */
+/* The number of NAME when it is P<digits>SUFFIX (no P when p is 0),
+ * else -1. */
+static long long numbered_name(const char *name, char p, const char *suffix)
+{
+	char *end;
+	long long num;
+
+	if (p && *name++ != p)
+		return -1;
+	if (*name < '0' || *name > '9')
+		return -1;
+	errno = 0;
+	num = strtoll(name, &end, 10);
+	return errno || strcmp(end, suffix) ? -1 : num;
+}
+
+/* Remove dir/N/D12.html pages whose number is not in written (or not in
+ * folder N), the folders left empty, and the pages of the flat layout
+ * of earlier versions (dir/D12.html). */
 static void sweep_numbered(struct site *x, const char *dir, char prefix,
 			   const struct imap *written)
 {
@@ -1022,17 +1040,35 @@ static void sweep_numbered(struct site *x, const char *dir, char prefix,
 		return;
 	}
 	while ((e = readdir(d))) {
-		char *end;
-		long long num;
+		long long folder = numbered_name(e->d_name, 0, "");
+		DIR *sub;
+		struct dirent *f;
+		int sfd;
 
-		if (e->d_name[0] != prefix || e->d_name[1] < '0' ||
-		    e->d_name[1] > '9')
+		if (numbered_name(e->d_name, prefix, ".html") >= 0) {
+			unlinkat(dirfd(d), e->d_name, 0);
 			continue;
-		errno = 0;
-		num = strtoll(e->d_name + 1, &end, 10);
-		if (errno || strcmp(end, ".html") || imap_get(written, num))
+		}
+		if (folder < 0)
 			continue;
-		unlinkat(dirfd(d), e->d_name, 0);
+		sfd = openat(dirfd(d), e->d_name,
+			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		sub = sfd >= 0 ? fdopendir(sfd) : NULL;
+		if (!sub) {
+			if (sfd >= 0)
+				close(sfd);
+			continue;
+		}
+		while ((f = readdir(sub))) {
+			long long num = numbered_name(f->d_name, prefix, ".html");
+
+			if (num >= 0 && (num / HTML_PER_FOLDER != folder ||
+					 !imap_get(written, num)))
+				unlinkat(dirfd(sub), f->d_name, 0);
+		}
+		closedir(sub);
+		/* (fails, as it should, while pages are left in it) */
+		unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
 	}
 	closedir(d);
 }

@@ -358,20 +358,49 @@ void hw_month_href(struct hw *w, const char *up, const struct hroom *rm,
 	hw_puts(w, ".html");
 }
 
+/*
+ * A decision's or meeting's own page, in folders of HTML_PER_FOLDER by
+ * number (decisions/12/D12345.html): ext4 creates a file in a folder of
+ * a thousand faster than in one of a hundred thousand, and the number
+ * alone says where the page is.
+ */
+static size_t numbered_path(char *b, size_t size, enum rec_kind k,
+			    int64_t num)
+{
+	long long v = num > 0 ? num : 0;
+	int n = snprintf(b, size, "%s/%lld/%c%lld.html",
+			 k == REC_DECISION ? "decisions" : "meetings",
+			 v / HTML_PER_FOLDER, rec_kind_prefix(k), v);
+
+	return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
+}
+
+void html_numbered_path(char *b, size_t size, const struct record *r)
+{
+	numbered_path(b, size, r->kind, r->num);
+}
+
+void hw_numbered_href(struct hw *w, const char *up, enum rec_kind k,
+		      int64_t num)
+{
+	char path[64];
+	size_t n = numbered_path(path, sizeof(path), k, num);
+
+	hw_puts(w, up);
+	hw_add(w, path, n);
+}
+
 /* The canonical place of record r (of room rm, month ym). */
 void hw_record_href(struct hw *w, const char *up, const struct hroom *rm,
 			   const char *ym, const struct record *r)
 {
 	char id[24];
 
-	html_short_id(r, id);
 	if (r->kind == REC_DECISION || r->kind == REC_MEETING) {
-		hw_puts(w, up);
-		hw_puts(w, r->kind == REC_DECISION ? "decisions/" : "meetings/");
-		hw_puts(w, id);
-		hw_puts(w, ".html");
+		hw_numbered_href(w, up, r->kind, r->num);
 		return;
 	}
+	html_short_id(r, id);
 	hw_month_href(w, up, rm, r->kind, ym);
 	hw_puts(w, "#");
 	hw_puts(w, id);
@@ -515,10 +544,8 @@ sc_err html_meeting_link(struct site *x, struct hw *w, const char *up,
 	if (!rec_id_parse(ref, &k, &num) && k == REC_MEETING &&
 	    imap_get(&x->mtg_written, num)) {
 		hw_puts(w, "<a href=\"");
-		hw_puts(w, up);
-		hw_puts(w, "meetings/");
-		hw_esc(w, ref);
-		hw_puts(w, ".html\">");
+		hw_numbered_href(w, up, REC_MEETING, num);
+		hw_puts(w, "\">");
 		hw_esc(w, ref);
 		hw_puts(w, "</a>");
 		return w->err;
@@ -554,9 +581,9 @@ sc_err html_index_decision(struct site *x, struct sbuf *sb,
 
 	(void)x;
 	html_short_id(r, id);
-	hw_puts(&w, "<a href=\"decisions/");
-	hw_puts(&w, id);
-	hw_puts(&w, ".html\">");
+	hw_puts(&w, "<a href=\"");
+	hw_numbered_href(&w, "", REC_DECISION, r->num);
+	hw_puts(&w, "\">");
 	hw_puts(&w, id);
 	hw_puts(&w, "</a> ");
 	hw_esc(&w, r->text);

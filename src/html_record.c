@@ -105,19 +105,19 @@ sc_err html_decision_page(struct site *x, const struct rec_full *f,
 	sc_err err;
 
 	html_short_id(r, id);
-	snprintf(name, sizeof(name), "decisions/%s.html", id);
+	html_numbered_path(name, sizeof(name), r);
 	sbuf_setlen(&x->tmp, 0);
 	sbuf_setlen(&x->tmp2, 0);
 	hw_puts(&t, id);
 	hw_puts(&t, ". ");
 	hw_esc(&t, r->text);
 	hw_crumb(&c, "<a href=\"");
-	hw_room_href(&c, "../", rm);
+	hw_room_href(&c, "../../", rm);
 	hw_puts(&c, "\">");
 	hw_esc(&c, html_room_label(rm));
 	hw_puts(&c, "</a>");
 	hw_crumb(&c, "<a href=\"");
-	hw_month_href(&c, "../", rm, REC_DECISION, ym);
+	hw_month_href(&c, "../../", rm, REC_DECISION, ym);
 	hw_puts(&c, "#");
 	hw_puts(&c, id);
 	hw_puts(&c, "\">Decision log</a>");
@@ -127,7 +127,7 @@ sc_err html_decision_page(struct site *x, const struct rec_full *f,
 	err = html_small_begin(x, name, &w.sb);
 	if (err)
 		return err;
-	html_page_head(&w, x, "../", x->tmp.buf, x->tmp2.buf, 1);
+	html_page_head(&w, x, "../../", x->tmp.buf, x->tmp2.buf, 1);
 	hw_puts(&w, "<article class=\"adr\">\n<h1>");
 	hw_puts(&w, x->tmp.buf);
 	hw_puts(&w, "</h1>\n<p class=\"lead\">Date: ");
@@ -135,14 +135,14 @@ sc_err html_decision_page(struct site *x, const struct rec_full *f,
 	hw_puts(&w, " · ");
 	hw_badge(&w, "s-", r->status);
 	hw_puts(&w, " · room <a href=\"");
-	hw_room_href(&w, "../", rm);
+	hw_room_href(&w, "../../", rm);
 	hw_puts(&w, "\">");
 	hw_esc(&w, html_room_label(rm));
 	hw_puts(&w, "</a>");
 	if (f->meeting_ref) {
 		hw_puts(&w, " · in meeting ");
 		if (!w.err)
-			w.err = html_meeting_link(x, &w, "../", f->meeting_ref);
+			w.err = html_meeting_link(x, &w, "../../", f->meeting_ref);
 	}
 	if (r->event_id) {
 		hw_puts(&w, " · ");
@@ -152,7 +152,7 @@ sc_err html_decision_page(struct site *x, const struct rec_full *f,
 	if (f->superseded_ref) {
 		hw_puts(&w, "<p class=\"supersede\">Superseded by ");
 		if (!w.err)
-			w.err = html_ref_link(x, &w, "../", f->superseded_ref, 1);
+			w.err = html_ref_link(x, &w, "../../", f->superseded_ref, 1);
 		hw_puts(&w, "</p>\n");
 	}
 	n = html_preds(x, r->num, preds, 16);
@@ -162,7 +162,7 @@ sc_err html_decision_page(struct site *x, const struct rec_full *f,
 		snprintf(ref, sizeof(ref), "D%lld", (long long)preds[i]);
 		hw_puts(&w, "<p class=\"supersede\">Supersedes ");
 		if (!w.err)
-			w.err = html_ref_link(x, &w, "../", ref, 1);
+			w.err = html_ref_link(x, &w, "../../", ref, 1);
 		hw_puts(&w, "</p>\n");
 	}
 	hw_puts(&w, "<section>\n<h2>Status</h2>\n<p>");
@@ -295,7 +295,7 @@ static int minutes_note_cb(const struct note *n, void *ctx)
 		hw_puts(w, "Link: "); /* text, not a link: no address a
 					 * record gives is followed */
 	if (!strcmp(n->kind, "carry") && !w->err)
-		w->err = html_ref_link(m->x, w, "../", n->text, 1);
+		w->err = html_ref_link(m->x, w, "../../", n->text, 1);
 	else
 		hw_esc(w, n->text);
 	hw_puts(w, "</li>\n");
@@ -333,7 +333,7 @@ static int item_cb(const struct record *r, void *ctx)
 			hw_puts(w, ": ");
 		hw_esc(w, r->text);
 		hw_puts(w, " (<a href=\"");
-		hw_record_href(w, "../", rm, ym, r);
+		hw_record_href(w, "../../", rm, ym, r);
 		hw_puts(w, "\">");
 		hw_puts(w, id);
 		hw_puts(w, "</a>");
@@ -350,13 +350,13 @@ static int item_cb(const struct record *r, void *ctx)
 		hw_puts(w, ")");
 	} else {
 		hw_puts(w, "<a href=\"");
-		hw_record_href(w, "../", rm, ym, r);
+		hw_record_href(w, "../../", rm, ym, r);
 		hw_puts(w, "\">");
 		hw_puts(w, id);
 		hw_puts(w, "</a> ");
 		hw_esc(w, r->text);
 		if (r->kind == REC_CHANGE)
-			hw_tags(w, "../", r, 1);
+			hw_tags(w, "../../", r, 1);
 		if (r->kind != REC_CHANGE) {
 			hw_puts(w, " ");
 			hw_badge(w, "s-", r->status);
@@ -415,7 +415,7 @@ sc_err html_meeting_page(struct site *x, const struct rec_full *f,
 	sc_err err = SC_OK;
 
 	html_short_id(r, id);
-	snprintf(name, sizeof(name), "meetings/%s.html", id);
+	html_numbered_path(name, sizeof(name), r);
 	sbuf_init(&dec, 0);
 	sbuf_init(&chg, 0);
 	sbuf_init(&inc, 0);
@@ -459,12 +459,12 @@ sc_err html_meeting_page(struct site *x, const struct rec_full *f,
 	hw_puts(&t, " ");
 	hw_esc(&t, r->text);
 	hw_crumb(&c, "<a href=\"");
-	hw_room_href(&c, "../", rm);
+	hw_room_href(&c, "../../", rm);
 	hw_puts(&c, "\">");
 	hw_esc(&c, html_room_label(rm));
 	hw_puts(&c, "</a>");
 	hw_crumb(&c, "<a href=\"");
-	hw_month_href(&c, "../", rm, REC_MEETING, ym);
+	hw_month_href(&c, "../../", rm, REC_MEETING, ym);
 	hw_puts(&c, "#");
 	hw_puts(&c, id);
 	hw_puts(&c, "\">Meetings</a>");
@@ -475,13 +475,13 @@ sc_err html_meeting_page(struct site *x, const struct rec_full *f,
 	if (err)
 		goto out;
 	begun = 1;
-	html_page_head(&w, x, "../", x->tmp.buf, x->tmp2.buf, 1);
+	html_page_head(&w, x, "../../", x->tmp.buf, x->tmp2.buf, 1);
 	hw_puts(&w, "<article class=\"minutes\">\n<h1>");
 	hw_puts(&w, x->tmp.buf);
 	hw_puts(&w, "</h1>\n<p class=\"lead\">Meeting ");
 	hw_puts(&w, id);
 	hw_puts(&w, " in <a href=\"");
-	hw_room_href(&w, "../", rm);
+	hw_room_href(&w, "../../", rm);
 	hw_puts(&w, "\">");
 	hw_esc(&w, html_room_label(rm));
 	hw_puts(&w, "</a>, recorded by scribe.");

@@ -219,8 +219,8 @@ def site_has_every_page():
                  ROOM + "meetings-2026-11.html",
                  "rooms/infra-example-org/index.html",
                  "rooms/infra-example-org/changes-2026-11.html",
-                 "decisions/D1.html", "decisions/D2.html", "decisions/D3.html",
-                 "decisions/D4.html", "meetings/M1.html",
+                 "decisions/0/D1.html", "decisions/0/D2.html", "decisions/0/D3.html",
+                 "decisions/0/D4.html", "meetings/0/M1.html",
                  "targets/web1/index.html", "targets/web1/2026-11.html",
                  "targets/deploy/index.html", "targets/dns/index.html",
                  "search/ops-example-org/todos-2026-10.js",
@@ -244,8 +244,8 @@ def index_lists_rooms_open_overdue_activity_decisions():
     contains(ops, ">4</a></td>", "open items")
     contains(ops, "<td class=\"num overdue\">1</td>", "overdue")
     contains(ops, "2026-11-10 09:00", "last activity")
-    eq(re.findall(r"href=\"(decisions/D\d+\.html)\"", ops),
-       ["decisions/D3.html", "decisions/D2.html", "decisions/D4.html"],
+    eq(re.findall(r"href=\"(decisions/\d+/D\d+\.html)\"", ops),
+       ["decisions/0/D3.html", "decisions/0/D2.html", "decisions/0/D4.html"],
        "latest decisions, newest first")
     for t in ("web1", "deploy", "dns"):
         contains(page(SITE, "index.html"), "href=\"targets/%s/index.html\"" % t,
@@ -285,23 +285,23 @@ def every_record_has_an_anchor_and_its_source():
     contains(row, '<tr id="T1">', "anchor")
     contains(row, 'href="https://matrix.to/#/%21ops%3Aexample.org/%24t1"',
              "matrix.to link, ids percent-encoded")
-    contains(page(SITE, "decisions/D1.html"),
+    contains(page(SITE, "decisions/0/D1.html"),
              'href="https://matrix.to/#/%21ops%3Aexample.org/%24d1"', "ADR source")
 
 
 @test
 def supersede_links_both_ways():
-    d1 = page(SITE, "decisions/D1.html")
-    contains(d1, 'Superseded by <a href="../decisions/D3.html">D3. use jira '
+    d1 = page(SITE, "decisions/0/D1.html")
+    contains(d1, 'Superseded by <a href="../../decisions/0/D3.html">D3. use jira '
              'instead</a>', "D1 -> D3")
     contains(d1, "status: accepted → superseded", "history")
-    d3 = page(SITE, "decisions/D3.html")
-    contains(d3, 'Supersedes <a href="../decisions/D1.html">D1. use linear</a>',
+    d3 = page(SITE, "decisions/0/D3.html")
+    contains(d3, 'Supersedes <a href="../../decisions/0/D1.html">D1. use linear</a>',
              "D3 -> D1")
     log = page(SITE, ROOM + "decisions-2026-11.html")
-    contains(log, 'supersedes <a href="../../decisions/D1.html">D1</a>', "row")
+    contains(log, 'supersedes <a href="../../decisions/0/D1.html">D1</a>', "row")
     log10 = page(SITE, ROOM + "decisions-2026-10.html")
-    contains(log10, 'superseded by <a href="../../decisions/D3.html">D3</a>',
+    contains(log10, 'superseded by <a href="../../decisions/0/D3.html">D3</a>',
              "row")
     for sec in ("<h2>Status</h2>", "<h2>Context</h2>", "<p>Because it is fast",
                 "<h2>Decision</h2>", "<h2>Consequences</h2>", "<h2>History</h2>"):
@@ -310,7 +310,7 @@ def supersede_links_both_ways():
 
 @test
 def checkin_tally_of_a_proposal():
-    d2 = page(SITE, "decisions/D2.html")
+    d2 = page(SITE, "decisions/0/D2.html")
     tally = [s for s in svgs(d2) if 'class="tally"' in s]
     eq(len(tally), 1, "one tally picture")
     contains(tally[0], "<title>Check-in: 2 👍, 1 👎, 1 🤷</title>", "title")
@@ -335,15 +335,15 @@ def incidents_with_mttr():
 
 @test
 def meeting_minutes():
-    m = Page(page(SITE, "meetings/M1.html")).words()
+    m = Page(page(SITE, "meetings/0/M1.html")).words()
     for part in ("2026-11-03 weekly sync", "Time: 09:00–10:00 UTC",
                  "Attending alice bob", "Agenda tracker",
                  "Notes 09:06 bob: we need a tracker",
                  "Decisions made D4 we keep the wiki accepted",
                  "Follow up Actionable items ☐ bob: write doc (T5)"):
         contains(m, part, "minutes")
-    contains(page(SITE, "meetings/M1.html"),
-             'href="../rooms/ops-example-org/todos-2026-11.html#T5"', "item link")
+    contains(page(SITE, "meetings/0/M1.html"),
+             'href="../../rooms/ops-example-org/todos-2026-11.html#T5"', "item link")
     contains(page(SITE, ROOM + "meetings-2026-11.html"),
              "1 decision · 1 action item", "meeting row")
 
@@ -500,7 +500,7 @@ def pages_no_longer_in_the_site_go_and_nothing_else():
             for r in RECORDS]
     export(import_store("withdrawn", gone), site)
     files = set(read_tree(site))
-    for rel in ("decisions/D4.html", "meetings/M1.html",
+    for rel in ("decisions/0/D4.html", "meetings/0/M1.html",
                 ROOM + "meetings-2026-11.html",
                 "search/ops-example-org/meetings-2026-11.js"):
         assert rel not in files, rel + " is still there"
@@ -529,7 +529,7 @@ def filters_keep_links_whole():
                 assert os.path.isfile(os.path.join(site, target)), \
                     "%s: %s: %r" % (extra, rel, v)
     d = set(read_tree(os.path.join(tmp, "site-f---kind-decision")))
-    assert "meetings/M1.html" not in d and "decisions/D1.html" in d, sorted(d)
+    assert "meetings/0/M1.html" not in d and "decisions/0/D1.html" in d, sorted(d)
 
 
 @test
@@ -603,9 +603,9 @@ def hostile_records_stay_text():
     text = "".join(d.decode() for rel, d in read_tree(site).items()
                    if rel.endswith(".html"))
     assert "<script>alert" not in text and "<img src" not in text, "raw markup"
-    d4 = page(site, "decisions/D4.html")
+    d4 = page(site, "decisions/0/D4.html")
     contains(d4, "&lt;" * 16000, "16,000 '<' as text")
-    contains(page(site, "decisions/D1.html"),
+    contains(page(site, "decisions/0/D1.html"),
              "[click me](javascript:alert(document.cookie))", "text, not a link")
     contains(page(site, "rooms/ops-example-org/todos-2026-11.html"),
              "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;", "escaped")
@@ -634,7 +634,7 @@ def hostile_records_stay_text():
 # ---- golden pages ----
 
 GOLDEN_PAGES = ("index.html", ROOM + "index.html", ROOM + "changes-2026-11.html",
-                "decisions/D2.html", "meetings/M1.html",
+                "decisions/0/D2.html", "meetings/0/M1.html",
                 "targets/web1/index.html", "search.html",
                 "search/ops-example-org/decisions-2026-11.js")
 
@@ -800,8 +800,8 @@ class Chromium:
 
 
 BROWSER_PAGES = ("index.html", ROOM + "index.html", ROOM + "changes-2026-11.html",
-                 ROOM + "todos-2026-10.html", "decisions/D2.html",
-                 "meetings/M1.html", "targets/web1/index.html",
+                 ROOM + "todos-2026-10.html", "decisions/0/D2.html",
+                 "meetings/0/M1.html", "targets/web1/index.html",
                  "targets/web1/2026-11.html", "search.html")
 
 
@@ -871,6 +871,54 @@ def browser_from_file_no_error_and_search_finds_a_record():
 
 
 @test
+def numbered_pages_sit_in_folders_of_a_thousand():
+    recs = [rec("D999", "use postgres", status="superseded",
+                superseded_by="D1234", created="2026-11-02T09:00:00Z"),
+            rec("M2001", "quarterly review", status="ended",
+                closed="2026-11-03T10:00:00Z", created="2026-11-03T09:00:00Z"),
+            rec("D1234", "use cockroach", meeting="M2001",
+                created="2026-11-03T09:20:00Z")]
+    store = import_store("thousands", recs)
+    site = os.path.join(tmp, "site-thousands")
+    os.makedirs(os.path.join(site, "decisions", "0"))
+    os.makedirs(os.path.join(site, "decisions", "1"))
+    # an earlier version's flat page, a page in the wrong folder, and a
+    # file of the user's own beside the pages
+    for rel in ("decisions/D999.html", "decisions/0/D1234.html",
+                "decisions/1/notes.txt"):
+        with open(os.path.join(site, rel), "w") as f:
+            f.write("old\n")
+    export(store, site)
+    files = set(read_tree(site))
+    for rel in ("decisions/0/D999.html", "decisions/1/D1234.html",
+                "meetings/2/M2001.html", "decisions/1/notes.txt"):
+        assert rel in files, rel + " is missing"
+    for rel in ("decisions/D999.html", "decisions/0/D1234.html"):
+        assert rel not in files, rel + " is still there"
+    contains(page(site, "decisions/0/D999.html"),
+             'Superseded by <a href="../../decisions/1/D1234.html">D1234. '
+             'use cockroach</a>', "link across folders")
+    contains(page(site, "decisions/1/D1234.html"),
+             '<a href="../../meetings/2/M2001.html">M2001</a>', "meeting")
+    contains(page(site, "index.html"),
+             '<a href="decisions/1/D1234.html">D1234</a>', "index")
+    c = Chromium()
+    try:
+        c.load("file://" + os.path.join(os.path.abspath(site), "search.html")
+               + "?q=cockroach")
+        deadline = time.monotonic() + 10
+        while c.js("document.querySelectorAll('#search-results li').length") != 1:
+            assert time.monotonic() < deadline, "?q=cockroach found nothing"
+            c.pump(0.1)
+        eq(c.js("document.querySelector('#search-results a')"
+                ".getAttribute('href')"), "decisions/1/D1234.html",
+           "the search result's link")
+        eq(c.problems(), [], "search problems")
+    finally:
+        c.close()
+
+
+@test
 def browser_over_http():
     handler = lambda *a, **kw: http.server.SimpleHTTPRequestHandler(
         *a, directory=os.path.abspath(SITE), **kw)
@@ -881,7 +929,7 @@ def browser_over_http():
     c = Chromium()
     try:
         base = "http://127.0.0.1:%d/" % srv.server_address[1]
-        for rel in ("index.html", ROOM + "index.html", "decisions/D1.html"):
+        for rel in ("index.html", ROOM + "index.html", "decisions/0/D1.html"):
             eq(c.load(base + rel), [], rel + " over http")
     finally:
         c.close()
@@ -895,7 +943,7 @@ def hostile_site_in_the_browser():
     c = Chromium()
     try:
         for rel in ("index.html", "rooms/ops-example-org/index.html",
-                    "decisions/D4.html", "meetings/M1.html",
+                    "decisions/0/D4.html", "meetings/0/M1.html",
                     "rooms/ops-example-org/changes-2026-11.html"):
             eq(c.load("file://" + os.path.join(site, rel)), [], rel)
             eq(c.js("window.__pwned === undefined && document.querySelectorAll("

@@ -268,9 +268,9 @@ static void test_site_of_a_small_store(void)
 			     "'none';");
 	CHECK_CONTAINS(page, "MTTR <strong>1h</strong>");
 	free(page);
-	snprintf(path, sizeof(path), "%s/decisions/D2.html", out);
+	snprintf(path, sizeof(path), "%s/decisions/0/D2.html", out);
 	page = slurp(path);
-	CHECK_CONTAINS(page, "Supersedes <a href=\"../decisions/D1.html\">D1. "
+	CHECK_CONTAINS(page, "Supersedes <a href=\"../../decisions/0/D1.html\">D1. "
 			     "use linear</a>");
 	CHECK_OK(stat(path, &a));
 	CHECK_OK(site(st, out, &why)); /* again: nothing written */
