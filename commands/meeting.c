@@ -13,7 +13,8 @@
  * left running past [meeting] max_duration is closed by scribe itself
  * (meeting_autoend, called by src/autoend.c). The running meeting is a
  * column of the room in the store, so a restart changes nothing.
- * Tagged lines during a meeting are meeting_tags.c.
+ * Tagged lines during a meeting are meeting_tags.c; they reach it from
+ * the dispatcher through cmd_line_hook, defined at the end of this file.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -891,3 +892,14 @@ sc_err cmd_meeting(struct cmd_ctx *c, const struct args *a)
 		return meeting_end(c);
 	return cmd_usage(c, cmd_lookup("meeting"));
 }
+
+/* ---- chat lines that are no commands (cmd.h's cmd_line_hook) ---- */
+
+/* During a meeting any line may be minutes (meeting_tags.c); when none
+ * runs, only #startmeeting and #endmeeting are heard. */
+static int wants_line(const struct cmd_ctx *c, const char *line)
+{
+	return c->meeting || meeting_tag_line(line);
+}
+
+const struct cmd_line_hook cmd_line_hook = { wants_line, meeting_line };

@@ -273,6 +273,22 @@ const struct command *cmd_lookup(const char *name);
  * than half the word), or NULL when none is that near. */
 const struct command *cmd_nearest(const char *name);
 
+/*
+ * Chat lines without the prefix are no commands, but a command family
+ * may read some of them in a syntax of its own (#tags). The commands
+ * layer defines this one hook, as it defines the table; the dispatcher
+ * asks wants() of every such line and runs fn() on those it wants the
+ * way it runs a command: in a transaction of its own, rolled back when
+ * fn fails or writes a failure reply.
+ */
+struct cmd_line_hook {
+	/* 1 if line is the family's to handle in c; no store access */
+	int (*wants)(const struct cmd_ctx *c, const char *line);
+	/* handle it; *handled = 1 when c->out holds a reply */
+	sc_err (*fn)(struct cmd_ctx *c, const char *line, int *handled);
+};
+extern const struct cmd_line_hook cmd_line_hook;
+
 /* Write a failure reply (plain and escaped HTML) and return err. */
 sc_err cmd_fail(struct cmd_ctx *c, sc_err err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -285,9 +301,8 @@ sc_err cmd_usage(struct cmd_ctx *c, const struct command *cmd);
 
 /*
  * Run one chat line. Lines not starting with the prefix are not
- * commands: during a meeting they may carry MeetBot's tags (#todo,
- * #agreed, #info, #topic, #undo, …: meeting_line), and #startmeeting
- * starts one; otherwise nothing happens and *handled = 0.
+ * commands: those cmd_line_hook wants go to it (run as above, *handled
+ * as it says); otherwise nothing happens and *handled = 0.
  * For a command: lookup → arity → permission → run in a transaction
  * (rolled back on failure) → reply in c->out, *handled = 1. Returns
  * SC_OK when the line was handled (even if the reply is an error

@@ -41,15 +41,6 @@ sc_err cmd_help(struct cmd_ctx *c, const struct args *a);
 sc_err cmd_meeting(struct cmd_ctx *c, const struct args *a);
 sc_err cmd_topic(struct cmd_ctx *c, const struct args *a);
 sc_err cmd_info(struct cmd_ctx *c, const struct args *a);
-/* commands/meeting_tags.c: a non-command line said during a meeting
- * (c->meeting), or one meeting_tag_line() accepts when none runs:
- * MeetBot's tags (#todo, #action, #agreed, #info, #topic, #idea, #link,
- * #help, #undo, #chair, …) recorded as if they were commands. *handled
- * = 1 when it produced a reply. */
-sc_err meeting_line(struct cmd_ctx *c, const char *line, int *handled);
-/* 1 if line starts with #startmeeting or #endmeeting: the dispatcher
- * hands it to meeting_line even when no meeting runs. */
-int meeting_tag_line(const char *line);
 /* commands/meeting.c: end the room's running meeting c->meeting when it
  * started max_duration or more before c->now: it closes as of that
  * deadline, by c->sender (the bot), and c->out gets a notice that says

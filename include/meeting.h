@@ -5,8 +5,9 @@
  * carried over from the room's previous meeting, the automatic end),
  * commands/meeting_tags.c (MeetBot's tags on chat lines during a
  * meeting) and commands/minutes.c (the minutes in chat, in the shape of
- * the meeting's template). The handlers and what the dispatcher and the
- * bot call are in commands.h.
+ * the meeting's template). The handlers and what the bot calls are in
+ * commands.h; the dispatcher hands the family the chat lines that are no
+ * commands through cmd_line_hook (cmd.h), defined in meeting.c.
  *
  * What a meeting holds besides its M-record lives in the store's notes
  * (store.h lists their kinds): topics, infos, ideas, links, calls for
@@ -56,6 +57,17 @@ sc_err meeting_end(struct cmd_ctx *c);
 /* Record a note of kind in the running meeting and confirm it
  * ("Topic: …", "Noted: …", "Idea: …"). */
 sc_err meeting_note(struct cmd_ctx *c, const char *kind, const char *text);
+
+/* commands/meeting_tags.c: a non-command line said during a meeting
+ * (c->meeting), or one meeting_tag_line() accepts when none runs:
+ * MeetBot's tags (#todo, #action, #agreed, #info, #topic, #idea, #link,
+ * #help, #undo, #chair, …) recorded as if they were commands. *handled
+ * = 1 when it produced a reply. The dispatcher reaches it through
+ * cmd_line_hook (commands/meeting.c). */
+sc_err meeting_line(struct cmd_ctx *c, const char *line, int *handled);
+/* 1 if line starts with #startmeeting or #endmeeting: cmd_line_hook
+ * hands it to meeting_line even when no meeting runs. */
+int meeting_tag_line(const char *line);
 
 /* The meeting of room_id before the one with record id `before` (0:
  * the newest), only review meetings when review_only. SC_ENOTFOUND when

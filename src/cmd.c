@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "commands.h"
 #include "log.h"
 #include "utf8.h"
 #include "banned.h"
@@ -628,14 +627,14 @@ sc_err cmd_dispatch(struct cmd_ctx *c, const char *line, int *handled)
 
 	*handled = 0;
 	if (strncmp(line, c->cfg->prefix, plen) != 0) {
-		/* Not a command: inside a meeting it may still be minutes,
-		 * and #startmeeting starts one. */
-		if (!c->meeting && !meeting_tag_line(line))
+		/* Not a command, but maybe a command family's line
+		 * (cmd_line_hook), run like a command. */
+		if (!cmd_line_hook.wants(c, line))
 			return SC_OK;
 		err = store_tx_begin(c->st);
 		if (err)
 			return err;
-		err = meeting_line(c, line, handled);
+		err = cmd_line_hook.fn(c, line, handled);
 		if (err || c->out->failed) {
 			sc_err rb = store_tx_rollback(c->st);
 			if (rb)
