@@ -7,7 +7,7 @@
  * one-time and fallback keys, olm and megolm event payloads, cross-signing
  * bodies. It knows nothing of HTTP, sqlite or sync order: persistence is
  * the caller's, through the pickle strings produced and consumed here, and
- * src/e2ee.c writes each when the protocol needs it (README, "What
+ * src/e2ee*.c write each when the protocol needs it (README, "What
  * persists, and when").
  *
  * Conventions, for every function below:
