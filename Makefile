@@ -138,9 +138,9 @@ $(O)/bench/%: bench/%.c $(O)/libscribe.a
 # Layering (the house style): only the Matrix layer includes curl, only the store
 # sqlite, only the crypto module olm; every .c includes banned.h.
 lint:
-	@bad=$$(grep -l '<curl/curl.h>' src/*.c commands/*.c include/*.h | grep -v -e src/matrix.c); \
-	bad="$$bad $$(grep -l '<sqlite3.h>' src/*.c commands/*.c include/*.h | grep -v -e src/store)"; \
-	bad="$$bad $$(grep -l '<olm/' src/*.c commands/*.c include/*.h | grep -v -x -E 'src/crypto(_[a-z0-9_]+)?\.c')"; \
+	@bad=$$(grep -l '<curl/curl.h>' src/*.[ch] commands/*.c include/*.h | grep -v -e src/matrix.c); \
+	bad="$$bad $$(grep -l '<sqlite3.h>' src/*.[ch] commands/*.c include/*.h | grep -v -e src/store)"; \
+	bad="$$bad $$(grep -l '<olm/' src/*.[ch] commands/*.c include/*.h | grep -v -x -E 'src/crypto(_[a-z0-9_]+)?\.[ch]')"; \
 	bad="$$bad $$(grep -L '"banned.h"' src/*.c commands/*.c)"; \
 	bad=$$(echo $$bad); \
 	if [ -n "$$bad" ]; then echo "layering violations: $$bad"; exit 1; fi; echo "lint ok"
