@@ -5,12 +5,11 @@
  * in store order (store_export, which reads the records table in
  * sequence: a query per room and kind went through the indexes at
  * several times the cost), the logs' month pages as each month ends,
- * the pages that need the whole pass (rooms, targets, index, search),
- * and the removal of pages the site no longer has. The pages themselves
- * are html_page.c's (rows), html_record.c's (a decision, a meeting) and
- * html_site.c's (months, rooms, targets, index, search).
+ * the pages that need the whole pass (rooms, targets, index, search).
+ * The pages themselves are html_page.c's (rows), html_record.c's (a
+ * decision, a meeting) and html_site.c's (months, rooms, targets, index,
+ * search); html_sweep.c removes the pages the site no longer has.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -1006,141 +1005,6 @@ static sc_err rooms_load(struct site *x)
 	return store_why(x, err);
 }
 
-/* ---- pages no longer in the site ---- */
-
-/* The number of NAME when it is P<digits>SUFFIX (no P when p is 0),
- * else -1. */
-static long long numbered_name(const char *name, char p, const char *suffix)
-{
-	char *end;
-	long long num;
-
-	if (p && *name++ != p)
-		return -1;
-	if (*name < '0' || *name > '9')
-		return -1;
-	errno = 0;
-	num = strtoll(name, &end, 10);
-	return errno || strcmp(end, suffix) ? -1 : num;
-}
-
-/* Remove dir/N/D12.html pages whose number is not in written (or not in
- * folder N), the folders left empty, and the pages of the flat layout
- * of earlier versions (dir/D12.html). */
-static void sweep_numbered(struct site *x, const char *dir, char prefix,
-			   const struct imap *written)
-{
-	int fd = openat(x->dfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *e;
-
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	while ((e = readdir(d))) {
-		long long folder = numbered_name(e->d_name, 0, "");
-		DIR *sub;
-		struct dirent *f;
-		int sfd;
-
-		if (numbered_name(e->d_name, prefix, ".html") >= 0) {
-			unlinkat(dirfd(d), e->d_name, 0);
-			continue;
-		}
-		if (folder < 0)
-			continue;
-		sfd = openat(dirfd(d), e->d_name,
-			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		sub = sfd >= 0 ? fdopendir(sfd) : NULL;
-		if (!sub) {
-			if (sfd >= 0)
-				close(sfd);
-			continue;
-		}
-		while ((f = readdir(sub))) {
-			long long num = numbered_name(f->d_name, prefix, ".html");
-
-			if (num >= 0 && (num / HTML_PER_FOLDER != folder ||
-					 !imap_get(written, num)))
-				unlinkat(dirfd(sub), f->d_name, 0);
-		}
-		closedir(sub);
-		/* (fails, as it should, while pages are left in it) */
-		unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
-	}
-	closedir(d);
-}
-
-static int ends_with(const char *s, const char *end)
-{
-	size_t n = strlen(s), m = strlen(end);
-
-	return n > m && !strcmp(s + n - m, end);
-}
-
-/* Remove top/SUB/FILE.ext that this export did not write, and the
- * folders left empty that it did not use. */
-static void sweep_tree(struct site *x, const char *top, const char *ext)
-{
-	int fd = openat(x->dfd, top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *e;
-	char path[1024];
-
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	while ((e = readdir(d))) {
-		DIR *sub;
-		struct dirent *f;
-		int sfd;
-
-		if (e->d_name[0] == '.')
-			continue;
-		sfd = openat(dirfd(d), e->d_name,
-			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		sub = sfd >= 0 ? fdopendir(sfd) : NULL;
-		if (!sub) {
-			if (sfd >= 0)
-				close(sfd);
-			continue;
-		}
-		while ((f = readdir(sub))) {
-			if (!ends_with(f->d_name, ext))
-				continue;
-			snprintf(path, sizeof(path), "%s/%s/%s", top, e->d_name,
-				 f->d_name);
-			if (!smap_get(&x->written, path, NULL))
-				unlinkat(dirfd(sub), f->d_name, 0);
-		}
-		closedir(sub);
-		snprintf(path, sizeof(path), "%s/%s", top, e->d_name);
-		if (!smap_get(&x->dirs, path, NULL))
-			unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
-	}
-	closedir(d);
-}
-
-/*
- * A record withdrawn since the last export (its message was redacted),
- * a room upgraded into another, a month no longer in --since: their
- * pages go, in the site's own folders only, so what was redacted in
- * Matrix does not stay published. Failures are ignored: the pages that
- * are in the site are all written by then.
- */
-static void sweep(struct site *x)
-{
-	sweep_numbered(x, "decisions", 'D', &x->dec_written);
-	sweep_numbered(x, "meetings", 'M', &x->mtg_written);
-	sweep_tree(x, "rooms", ".html");
-	sweep_tree(x, "targets", ".html");
-	sweep_tree(x, "search", ".js");
-}
-
 /* ---- the export ---- */
 
 static sc_err put_static(struct site *x, const char *name, const char *s)
@@ -1234,7 +1098,7 @@ static sc_err write_site(struct site *x)
 		err = put_static(x, "favicon.svg", html_favicon_svg);
 	err = files_close(x, err);
 	if (!err)
-		sweep(x);
+		html_sweep(x);
 	return err;
 }
 

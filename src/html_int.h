@@ -334,4 +334,10 @@ sc_err html_put(struct site *x, const char *path, const struct sbuf *sb);
 sc_err html_small_begin(struct site *x, const char *path, struct sbuf **pg);
 sc_err html_small_end(struct site *x, sc_err err);
 
+/* ---- html_sweep.c ---- */
+
+/* Remove the pages in the site's own folders (rooms, decisions,
+ * meetings, targets, search) that this export did not write. */
+void html_sweep(struct site *x);
+
 #endif
