@@ -3,10 +3,11 @@
  * store.h - the durable record: every todo, decision, change, meeting and
  * incident, their history, rooms, members, and the bot's sync state.
  *
- * Only src/store.c includes the SQLite header. The store is one SQLite
- * file in WAL mode with foreign keys on and a busy timeout, so `scribe
- * run` and the admin CLI can share it. Schema changes are forward-only
- * migrations numbered by PRAGMA user_version.
+ * Only the store's own files (src/store*.c) include the SQLite header;
+ * each section below names the file that implements it. The store is
+ * one SQLite file in WAL mode with foreign keys on and a busy timeout,
+ * so `scribe run` and the admin CLI can share it. Schema changes are
+ * forward-only migrations numbered by PRAGMA user_version.
  *
  * Transactions nest: store_tx_begin() opens a SAVEPOINT (which starts a
  * transaction when none is open), store_tx_commit() releases it and
@@ -31,6 +32,12 @@
 #include "error.h"
 
 struct store;
+
+/* Called for each string of a listing (a user id, ...); return non-zero
+ * to stop. s is borrowed for the duration of the call. */
+typedef int (*str_cb)(const char *s, void *ctx);
+
+/* ---- records: kinds, ids, the struct (store_record.c) ---- */
 
 enum rec_kind {
 	REC_TODO = 0,
@@ -103,12 +110,16 @@ sc_err record_set(char **field, const char *s);
 sc_err record_add_assignee(struct record *r, const char *user_id);
 sc_err record_add_tag(struct record *r, const char *tag);
 
+/* ---- open, close, transactions (store.c) ---- */
+
 /* Open (creating and migrating as needed) the store at path; ":memory:"
  * gives a private in-memory store for tests. On failure *out is left
- * alone and, as there is no store to ask, the reason is logged with
- * log_error(): "cannot open store 'x.db': unable to open database file".
- * A store whose schema version is newer than store_schema_latest() is
- * refused (SC_ESTORE) and left untouched. */
+ * alone and, as there is no store to ask, the reason is logged once
+ * with log_error(): "cannot open store 'x.db': database is locked". A
+ * folder (or store file) this process may not write is named as such,
+ * "permission denied on '/var/lib/scribe'", a missing folder with how to
+ * make it. A store whose schema version is newer than
+ * store_schema_latest() is refused (SC_ESTORE) and left untouched. */
 sc_err store_open(const char *path, struct store **out);
 /* For the bot's connection: keep SQLite's temporary data in memory. A
  * sync batch adds each record inside a savepoint, and past 64 KiB the
@@ -126,11 +137,18 @@ int store_schema_version(struct store *st);
 /* The schema version this binary creates and understands. */
 int store_schema_latest(void);
 
+/* A number that changes whenever another connection (the admin CLI:
+ * `scribe log`, `scribe import`) commits to the store; never for this
+ * connection's own commits (PRAGMA data_version). */
+sc_err store_data_version(struct store *st, int64_t *out);
+
 sc_err store_tx_begin(struct store *st);
 sc_err store_tx_commit(struct store *st);
 sc_err store_tx_rollback(struct store *st);
 /* Whether a transaction is open (what is written now is not yet durable). */
 int store_in_tx(const struct store *st);
+
+/* ---- records: add, update, load, history (store_record.c) ---- */
 
 /*
  * Insert r: assigns r->id and r->num (next number of its kind), stores
@@ -164,6 +182,35 @@ sc_err store_record_get_id(struct store *st, int64_t id, struct record *out);
 /* The record created by event_id (the command's source event). */
 sc_err store_record_by_event(struct store *st, const char *event_id,
 			     struct record *out);
+
+struct history_entry {
+	int64_t record;
+	int64_t ts;
+	const char *actor;
+	const char *field;     /* "created", "status", "text", "due", ... */
+	const char *old_value; /* NULL when none */
+	const char *new_value;
+	const char *event_id;  /* NULL when none */
+};
+typedef int (*hist_cb)(const struct history_entry *h, void *ctx);
+/* History of one record, oldest first. */
+sc_err store_history(struct store *st, int64_t record, hist_cb cb, void *ctx);
+/* Every history entry caused by event_id, over all records, oldest first. */
+sc_err store_history_by_event(struct store *st, const char *event_id,
+			      hist_cb cb, void *ctx);
+/* Append a history entry that changes no field: what someone said with
+ * a change ("note": "!accept D4 looks good"), new_value = value, by
+ * actor at ts, caused by event_id (may be NULL). */
+sc_err store_history_note(struct store *st, int64_t record, int64_t ts,
+			  const char *actor, const char *field,
+			  const char *value, const char *event_id);
+/* The history entries actor caused (with an event id) at or after since
+ * on records of room_id, newest first: what !undo may take back. */
+sc_err store_history_recent(struct store *st, const char *room_id,
+			    const char *actor, int64_t since, hist_cb cb,
+			    void *ctx);
+
+/* ---- record queries and stats (store_query.c) ---- */
 
 /* A query over records; zero-initialise and set what you need. */
 struct rec_query {
@@ -206,32 +253,26 @@ sc_err store_query(struct store *st, const struct rec_query *q, rec_cb cb,
 /* Number of matches of q (ignores limit). */
 sc_err store_count(struct store *st, const struct rec_query *q, int64_t *out);
 
-struct history_entry {
-	int64_t record;
-	int64_t ts;
-	const char *actor;
-	const char *field;     /* "created", "status", "text", "due", ... */
-	const char *old_value; /* NULL when none */
-	const char *new_value;
-	const char *event_id;  /* NULL when none */
-};
-typedef int (*hist_cb)(const struct history_entry *h, void *ctx);
-/* History of one record, oldest first. */
-sc_err store_history(struct store *st, int64_t record, hist_cb cb, void *ctx);
-/* Every history entry caused by event_id, over all records, oldest first. */
-sc_err store_history_by_event(struct store *st, const char *event_id,
-			      hist_cb cb, void *ctx);
-/* Append a history entry that changes no field: what someone said with
- * a change ("note": "!accept D4 looks good"), new_value = value, by
- * actor at ts, caused by event_id (may be NULL). */
-sc_err store_history_note(struct store *st, int64_t record, int64_t ts,
-			  const char *actor, const char *field,
-			  const char *value, const char *event_id);
-/* The history entries actor caused (with an event id) at or after since
- * on records of room_id, newest first: what !undo may take back. */
-sc_err store_history_recent(struct store *st, const char *room_id,
-			    const char *actor, int64_t since, hist_cb cb,
-			    void *ctx);
+/*
+ * The distinct assignees of q's matches, each once, in the order q would
+ * list the records (the person with the first record first); the records
+ * without any assignee give one NULL in their place. A grouped listing
+ * (!todos, the digest) gets its groups from this without loading every
+ * record. q->limit limits the people.
+ */
+sc_err store_query_assignees(struct store *st, const struct rec_query *q,
+			     str_cb cb, void *ctx);
+/* The same people ordered by user id (the NULL first), without ranking
+ * the records: for when the order of the records does not matter. */
+sc_err store_query_assignee_names(struct store *st, const struct rec_query *q,
+				  str_cb cb, void *ctx);
+
+/* Counts for `scribe stats`: one (room_id, kind, count) row per call of cb. */
+typedef int (*stat_cb)(const char *room_id, enum rec_kind kind, int64_t n,
+		       void *ctx);
+sc_err store_stats(struct store *st, stat_cb cb, void *ctx);
+
+/* ---- votes and reply links (store_vote.c) ---- */
 
 /* Votes (reactions on a proposal): one counted per (record, user), the
  * user's latest reaction; every reaction event is kept (event_id given),
@@ -244,6 +285,9 @@ sc_err store_vote_add(struct store *st, int64_t record, const char *user_id,
  * no vote. */
 sc_err store_vote_remove_event(struct store *st, const char *event_id);
 
+/* The users whose vote on record counts (one each), by user id. */
+sc_err store_voters(struct store *st, int64_t record, str_cb cb, void *ctx);
+
 /* Remember that the bot's event reply_event_id is about record id (so a
  * reaction to the reply finds the record). */
 sc_err store_reply_link(struct store *st, const char *reply_event_id,
@@ -251,6 +295,8 @@ sc_err store_reply_link(struct store *st, const char *reply_event_id,
 /* The record a reply event (or the command event itself) is about. */
 sc_err store_record_for_event(struct store *st, const char *event_id,
 			      int64_t *record);
+
+/* ---- rooms, members, kv, seen events (store_room.c) ---- */
 
 /* Per-room settings and state. Unset strings are NULL. */
 struct room {
@@ -325,6 +371,29 @@ sc_err store_members(struct store *st, const char *room_id, int with_invited,
 sc_err store_member_resolve(struct store *st, const char *room_id,
 			    const char *name, char **out, char **candidates);
 
+/* Small persistent values (sync token, filter id, device id, ...).
+ * store_kv_get: *out is a new string; SC_ENOTFOUND when unset. */
+sc_err store_kv_get(struct store *st, const char *key, char **out);
+sc_err store_kv_put(struct store *st, const char *key, const char *value);
+sc_err store_kv_del(struct store *st, const char *key);
+
+/* Mark a Matrix event as processed (with its sender, which edits are
+ * checked against). SC_EEXISTS if it already was (a back-filled or
+ * re-delivered event is then skipped). store_events_prune() drops rows
+ * older than a time; nothing calls it yet, so the rows stay. */
+sc_err store_event_seen(struct store *st, const char *event_id,
+			const char *sender, int64_t ts);
+/* Note that the seen event event_id is an edit (m.replace) of original. */
+sc_err store_event_edit(struct store *st, const char *event_id,
+			const char *original);
+/* Who sent a seen event and what it edits (*edit_of NULL: no edit);
+ * both new strings or NULL. SC_ENOTFOUND when not seen (or pruned). */
+sc_err store_event_get(struct store *st, const char *event_id, char **sender,
+		       char **edit_of);
+sc_err store_events_prune(struct store *st, int64_t before);
+
+/* ---- meeting notes and attendees (store_meeting.c) ---- */
+
 /*
  * Meeting notes: what a meeting's minutes hold besides records, in the
  * order said. kind is one of
@@ -364,11 +433,8 @@ sc_err store_attendee_add(struct store *st, int64_t meeting,
  * with one line more (MeetBot's "lines said"). */
 sc_err store_attendee_line(struct store *st, int64_t meeting,
 			   const char *user_id, int64_t ts);
-typedef int (*str_cb)(const char *s, void *ctx);
 sc_err store_attendees(struct store *st, int64_t meeting, str_cb cb,
 		       void *ctx);
-/* The users whose vote on record counts (one each), by user id. */
-sc_err store_voters(struct store *st, int64_t record, str_cb cb, void *ctx);
 /* One attendee: lines said, time of the first (0 = not known: added
  * without a line, or by an import of an older export). */
 struct attendee {
@@ -382,30 +448,7 @@ typedef int (*attendance_cb)(const struct attendee *a, void *ctx);
 sc_err store_attendance(struct store *st, int64_t meeting, int by_lines,
 			attendance_cb cb, void *ctx);
 
-/*
- * The distinct assignees of q's matches, each once, in the order q would
- * list the records (the person with the first record first); the records
- * without any assignee give one NULL in their place. A grouped listing
- * (!todos, the digest) gets its groups from this without loading every
- * record. q->limit limits the people.
- */
-sc_err store_query_assignees(struct store *st, const struct rec_query *q,
-			     str_cb cb, void *ctx);
-/* The same people ordered by user id (the NULL first), without ranking
- * the records: for when the order of the records does not matter. */
-sc_err store_query_assignee_names(struct store *st, const struct rec_query *q,
-				  str_cb cb, void *ctx);
-
-/* Small persistent values (sync token, filter id, device id, ...).
- * store_kv_get: *out is a new string; SC_ENOTFOUND when unset. */
-sc_err store_kv_get(struct store *st, const char *key, char **out);
-sc_err store_kv_put(struct store *st, const char *key, const char *value);
-sc_err store_kv_del(struct store *st, const char *key);
-
-/* A number that changes whenever another connection (the admin CLI:
- * `scribe log`, `scribe import`) commits to the store; never for this
- * connection's own commits (PRAGMA data_version). */
-sc_err store_data_version(struct store *st, int64_t *out);
+/* ---- the outbox (store_outbox.c) ---- */
 
 /*
  * The outbox: messages decided inside a transaction and sent after it
@@ -439,25 +482,5 @@ sc_err store_outbox_pending(struct store *st, int limit, outbox_cb cb,
 sc_err store_outbox_done(struct store *st, int64_t seq, const char *event_id);
 /* The newest queued message's seq (0 when the outbox is empty). */
 sc_err store_outbox_last(struct store *st, int64_t *seq);
-
-/* Mark a Matrix event as processed (with its sender, which edits are
- * checked against). SC_EEXISTS if it already was (a back-filled or
- * re-delivered event is then skipped). store_events_prune() drops rows
- * older than a time; nothing calls it yet, so the rows stay. */
-sc_err store_event_seen(struct store *st, const char *event_id,
-			const char *sender, int64_t ts);
-/* Note that the seen event event_id is an edit (m.replace) of original. */
-sc_err store_event_edit(struct store *st, const char *event_id,
-			const char *original);
-/* Who sent a seen event and what it edits (*edit_of NULL: no edit);
- * both new strings or NULL. SC_ENOTFOUND when not seen (or pruned). */
-sc_err store_event_get(struct store *st, const char *event_id, char **sender,
-		       char **edit_of);
-sc_err store_events_prune(struct store *st, int64_t before);
-
-/* Counts for `scribe stats`: one (room_id, kind, count) row per call of cb. */
-typedef int (*stat_cb)(const char *room_id, enum rec_kind kind, int64_t n,
-		       void *ctx);
-sc_err store_stats(struct store *st, stat_cb cb, void *ctx);
 
 #endif
