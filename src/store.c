@@ -557,6 +557,15 @@ sc_err store_col_dup(sqlite3_stmt *s, int i, char **out)
 	return SC_OK;
 }
 
+char *store_col_copy(sqlite3_stmt *s, int i, int *oom)
+{
+	char *v = NULL;
+
+	if (store_col_dup(s, i, &v))
+		*oom = 1;
+	return v;
+}
+
 /* ---- open, close, migrations ---- */
 
 sc_err store_exec(struct store *st, const char *sql)

@@ -58,18 +58,6 @@ static sc_err one_int(struct store *st, const char *sql, int64_t *out)
 	return err;
 }
 
-static int bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-	return v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC)
-		 : sqlite3_bind_null(s, i);
-}
-
-/* 0 is NULL in the records table (no due date, not closed, ...). */
-static int bind_opt(sqlite3_stmt *s, int i, int64_t v)
-{
-	return v ? sqlite3_bind_int64(s, i, v) : sqlite3_bind_null(s, i);
-}
-
 /* Run a bound write statement once and reset it. */
 static sc_err run(struct store *st, sqlite3_stmt *s, int rc, const char *what)
 {
@@ -559,11 +547,11 @@ sc_err store_export(struct store *st, const struct rec_query *q, int attached,
 	if (err)
 		goto out;
 	s = es.s[X_RECORDS];
-	rc = bind_text(s, 1, q->room_id);
+	rc = store_bind_str(s, 1, q->room_id);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int(s, 2, (int)(q->kinds ? q->kinds : REC_ALL));
 	if (rc == SQLITE_OK)
-		rc = bind_text(s, 3, q->status);
+		rc = store_bind_str(s, 3, q->status);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(s, 4, q->since);
 	if (rc == SQLITE_OK)
@@ -705,7 +693,7 @@ static sc_err import_list(struct store *st, sqlite3_stmt *s, int64_t id,
 		if (rc == SQLITE_OK)
 			rc = sqlite3_bind_int64(s, 2, (int64_t)i);
 		if (rc == SQLITE_OK)
-			rc = bind_text(s, 3, v[i]);
+			rc = store_bind_str(s, 3, v[i]);
 		err = run(st, s, rc, what);
 	}
 	return err;
@@ -725,26 +713,26 @@ static sc_err import_attached(struct store *st, const struct rec_full *f,
 		if (rc == SQLITE_OK)
 			rc = sqlite3_bind_int64(s, 2, h->ts);
 		if (rc == SQLITE_OK)
-			rc = bind_text(s, 3, h->actor);
+			rc = store_bind_str(s, 3, h->actor);
 		if (rc == SQLITE_OK)
-			rc = bind_text(s, 4, h->field);
+			rc = store_bind_str(s, 4, h->field);
 		if (rc == SQLITE_OK)
-			rc = bind_text(s, 5, h->old_value);
+			rc = store_bind_str(s, 5, h->old_value);
 		if (rc == SQLITE_OK)
-			rc = bind_text(s, 6, h->new_value);
+			rc = store_bind_str(s, 6, h->new_value);
 		if (rc == SQLITE_OK)
-			rc = bind_text(s, 7, h->event_id);
+			rc = store_bind_str(s, 7, h->event_id);
 		err = run(st, s, rc, "cannot import history");
 	}
 	s = im.s[I_VOTE];
 	for (size_t i = 0; i < f->nvotes && !err; i++) {
 		rc = sqlite3_bind_int64(s, 1, id);
 		if (rc == SQLITE_OK)
-			rc = bind_text(s, 2, f->votes[i].user_id);
+			rc = store_bind_str(s, 2, f->votes[i].user_id);
 		if (rc == SQLITE_OK)
-			rc = bind_text(s, 3, f->votes[i].key);
+			rc = store_bind_str(s, 3, f->votes[i].key);
 		if (rc == SQLITE_OK)
-			rc = bind_text(s, 4, f->votes[i].event_id);
+			rc = store_bind_str(s, 4, f->votes[i].event_id);
 		err = run(st, s, rc, "cannot import vote");
 	}
 	s = im.s[I_NOTE];
@@ -753,11 +741,11 @@ static sc_err import_attached(struct store *st, const struct rec_full *f,
 		if (rc == SQLITE_OK)
 			rc = sqlite3_bind_int64(s, 2, f->notes[i].ts);
 		if (rc == SQLITE_OK)
-			rc = bind_text(s, 3, f->notes[i].author);
+			rc = store_bind_str(s, 3, f->notes[i].author);
 		if (rc == SQLITE_OK)
-			rc = bind_text(s, 4, f->notes[i].kind);
+			rc = store_bind_str(s, 4, f->notes[i].kind);
 		if (rc == SQLITE_OK)
-			rc = bind_text(s, 5, f->notes[i].text);
+			rc = store_bind_str(s, 5, f->notes[i].text);
 		if (rc == SQLITE_OK)
 			rc = sqlite3_bind_int64(s, 6, f->notes[i].withdrawn);
 		err = run(st, s, rc, "cannot import meeting note");
@@ -766,14 +754,14 @@ static sc_err import_attached(struct store *st, const struct rec_full *f,
 	for (size_t i = 0; i < f->nattendees && !err; i++) {
 		rc = sqlite3_bind_int64(s, 1, id);
 		if (rc == SQLITE_OK)
-			rc = bind_text(s, 2, f->attendees[i]);
+			rc = store_bind_str(s, 2, f->attendees[i]);
 		err = run(st, s, rc, "cannot import attendee");
 	}
 	s = im.s[I_ATTENDANCE];
 	for (size_t i = 0; i < f->nattendance && !err; i++) {
 		rc = sqlite3_bind_int64(s, 1, id);
 		if (rc == SQLITE_OK)
-			rc = bind_text(s, 2, f->attendance[i].user_id);
+			rc = store_bind_str(s, 2, f->attendance[i].user_id);
 		if (rc == SQLITE_OK)
 			rc = sqlite3_bind_int64(s, 3, f->attendance[i].lines);
 		if (rc == SQLITE_OK)
@@ -817,27 +805,27 @@ sc_err store_import_record(struct store *st, const struct rec_full *f)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(s, 2, r->num);
 	if (rc == SQLITE_OK)
-		rc = bind_text(s, 3, r->room_id);
+		rc = store_bind_str(s, 3, r->room_id);
 	if (rc == SQLITE_OK)
-		rc = bind_text(s, 4, r->author);
+		rc = store_bind_str(s, 4, r->author);
 	if (rc == SQLITE_OK)
-		rc = bind_text(s, 5, r->event_id);
+		rc = store_bind_str(s, 5, r->event_id);
 	if (rc == SQLITE_OK)
-		rc = bind_text(s, 6, r->text);
+		rc = store_bind_str(s, 6, r->text);
 	if (rc == SQLITE_OK)
-		rc = bind_text(s, 7, r->detail);
+		rc = store_bind_str(s, 7, r->detail);
 	if (rc == SQLITE_OK)
-		rc = bind_text(s, 8, r->status);
+		rc = store_bind_str(s, 8, r->status);
 	if (rc == SQLITE_OK)
-		rc = bind_text(s, 9, r->severity);
+		rc = store_bind_str(s, 9, r->severity);
 	if (rc == SQLITE_OK)
-		rc = bind_opt(s, 10, r->due);
+		rc = store_bind_opt(s, 10, r->due);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(s, 11, r->created);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(s, 12, r->updated);
 	if (rc == SQLITE_OK)
-		rc = bind_opt(s, 13, r->closed);
+		rc = store_bind_opt(s, 13, r->closed);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int(s, 14, r->withdrawn ? 1 : 0);
 	err = run(st, s, rc, "cannot import record");
@@ -859,9 +847,9 @@ sc_err store_import_record(struct store *st, const struct rec_full *f)
 		s = im.s[I_REF];
 		rc = sqlite3_bind_int64(s, 1, id);
 		if (rc == SQLITE_OK)
-			rc = bind_text(s, 2, f->meeting_ref);
+			rc = store_bind_str(s, 2, f->meeting_ref);
 		if (rc == SQLITE_OK)
-			rc = bind_text(s, 3, f->superseded_ref);
+			rc = store_bind_str(s, 3, f->superseded_ref);
 		err = run(st, s, rc, "cannot remember reference");
 	}
 	if (!err) {

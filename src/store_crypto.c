@@ -138,25 +138,6 @@ static sc_err run(struct store *st, const char *what, const char *sql,
 	return err;
 }
 
-static const char *col(sqlite3_stmt *s, int i)
-{
-	return (const char *)sqlite3_column_text(s, i);
-}
-
-/* Copy column i (NULL stays NULL); sets *oom on allocation failure. */
-static char *col_dup(sqlite3_stmt *s, int i, int *oom)
-{
-	const char *v = col(s, i);
-	char *d;
-
-	if (!v)
-		return NULL;
-	d = strdup(v);
-	if (!d)
-		*oom = 1;
-	return d;
-}
-
 /* What a one-row SELECT fills in: the row's copy, whether there was a
  * row, whether a copy failed. */
 struct one_row {
@@ -182,7 +163,7 @@ static int get_str(sqlite3_stmt *s, void *ctx)
 	struct one_row *o = ctx;
 
 	o->found = 1;
-	*(char **)o->row = col_dup(s, 0, &o->oom);
+	*(char **)o->row = store_col_copy(s, 0, &o->oom);
 	return 1;
 }
 
@@ -240,7 +221,7 @@ struct olm_ctx {
 static int olm_row(sqlite3_stmt *s, void *ctx)
 {
 	struct olm_ctx *o = ctx;
-	struct olm_row r = { col(s, 0), col(s, 1), col(s, 2),
+	struct olm_row r = { store_col_str(s, 0), store_col_str(s, 1), store_col_str(s, 2),
 			     sqlite3_column_int64(s, 3),
 			     sqlite3_column_int64(s, 4) };
 
@@ -310,12 +291,12 @@ static int gin_row(sqlite3_stmt *s, void *ctx)
 	struct gin_row *r = o->row;
 
 	o->found = 1;
-	r->room_id = col_dup(s, 0, &o->oom);
-	r->session_id = col_dup(s, 1, &o->oom);
-	r->sender_key = col_dup(s, 2, &o->oom);
-	r->sender_user = col_dup(s, 3, &o->oom);
-	r->ed25519 = col_dup(s, 4, &o->oom);
-	r->pickle = col_dup(s, 5, &o->oom);
+	r->room_id = store_col_copy(s, 0, &o->oom);
+	r->session_id = store_col_copy(s, 1, &o->oom);
+	r->sender_key = store_col_copy(s, 2, &o->oom);
+	r->sender_user = store_col_copy(s, 3, &o->oom);
+	r->ed25519 = store_col_copy(s, 4, &o->oom);
+	r->pickle = store_col_copy(s, 5, &o->oom);
 	r->first_index = sqlite3_column_int64(s, 6);
 	return 1;
 }
@@ -406,9 +387,9 @@ static int gout_row(sqlite3_stmt *s, void *ctx)
 	struct gout_row *r = o->row;
 
 	o->found = 1;
-	r->room_id = col_dup(s, 0, &o->oom);
-	r->session_id = col_dup(s, 1, &o->oom);
-	r->pickle = col_dup(s, 2, &o->oom);
+	r->room_id = store_col_copy(s, 0, &o->oom);
+	r->session_id = store_col_copy(s, 1, &o->oom);
+	r->pickle = store_col_copy(s, 2, &o->oom);
 	r->created = sqlite3_column_int64(s, 3);
 	r->max_msgs = sqlite3_column_int64(s, 4);
 	r->max_age_ms = sqlite3_column_int64(s, 5);
@@ -473,7 +454,7 @@ static int collect_room(sqlite3_stmt *s, void *ctx)
 	if (!grown)
 		return 1;
 	*rooms = grown;
-	grown[n] = strdup(col(s, 0));
+	grown[n] = strdup(store_col_str(s, 0));
 	grown[n + 1] = NULL;
 	return !grown[n];
 }
@@ -555,7 +536,7 @@ struct device_ctx {
 static int device_row(sqlite3_stmt *s, void *ctx)
 {
 	struct device_ctx *d = ctx;
-	struct device_row r = { col(s, 0), col(s, 1), col(s, 2), col(s, 3),
+	struct device_row r = { store_col_str(s, 0), store_col_str(s, 1), store_col_str(s, 2), store_col_str(s, 3),
 				sqlite3_column_int(s, 4) };
 
 	d->found = 1;
@@ -628,7 +609,7 @@ static int str_row(sqlite3_stmt *s, void *ctx)
 {
 	struct str_ctx *c = ctx;
 
-	return c->cb(col(s, 0), c->ctx);
+	return c->cb(store_col_str(s, 0), c->ctx);
 }
 
 sc_err store_users_outdated(struct store *st, str_cb cb, void *ctx)
@@ -652,10 +633,10 @@ static int outbox_row(sqlite3_stmt *s, void *ctx)
 {
 	struct outbox_ctx *o = ctx;
 	struct outbox_msg m = {sqlite3_column_int64(s, 0),
-			       col(s, 1),
-			       col(s, 2),
-			       col(s, 3),
-			       col(s, 4),
+			       store_col_str(s, 1),
+			       store_col_str(s, 2),
+			       store_col_str(s, 3),
+			       store_col_str(s, 4),
 			       sqlite3_column_int64(s, 5),
 			       1 /* the query's rooms are all encrypted */};
 
@@ -698,7 +679,7 @@ static int und_row(sqlite3_stmt *s, void *ctx)
 {
 	struct und_ctx *u = ctx;
 
-	return u->cb(col(s, 0), col(s, 1), u->ctx);
+	return u->cb(store_col_str(s, 0), store_col_str(s, 1), u->ctx);
 }
 
 sc_err store_undecrypted_ready(struct store *st, undecrypted_cb cb,

@@ -177,6 +177,9 @@ static inline const char *store_col_str(sqlite3_stmt *s, int i)
 
 /* A copy of text column i into *out (NULL for SQL NULL). */
 sc_err store_col_dup(sqlite3_stmt *s, int i, char **out);
+/* The same as a value: NULL for SQL NULL, or NULL with *oom set when
+ * the copy failed (for filling several fields, checked once). */
+char *store_col_copy(sqlite3_stmt *s, int i, int *oom);
 
 /* ---- transactions (store.c) ---- */
 

@@ -641,28 +641,15 @@ struct alerts_row {
 	int oom;
 };
 
-static char *col_dup(sqlite3_stmt *s, int i, int *oom)
-{
-	const char *v = (const char *)sqlite3_column_text(s, i);
-	char *d;
-
-	if (!v)
-		return NULL;
-	d = strdup(v);
-	if (!d)
-		*oom = 1;
-	return d;
-}
-
 static int get_alerts(sqlite3_stmt *s, void *ctx)
 {
 	struct alerts_row *o = ctx;
 
 	o->a->before = sqlite3_column_type(s, 0) == SQLITE_NULL ?
 		       ALERT_DEFAULT : sqlite3_column_int64(s, 0);
-	o->a->hours = col_dup(s, 1, &o->oom);
-	o->a->on_call = col_dup(s, 2, &o->oom);
-	o->a->contacts = col_dup(s, 3, &o->oom);
+	o->a->hours = store_col_copy(s, 1, &o->oom);
+	o->a->on_call = store_col_copy(s, 2, &o->oom);
+	o->a->contacts = store_col_copy(s, 3, &o->oom);
 	return 1;
 }
 
