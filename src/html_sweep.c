@@ -16,6 +16,19 @@
 #include "html_int.h"
 #include "banned.h"
 
+/* Folder name under dfd, for reading; NULL when it is none (a link to
+ * one included: nothing outside the site is swept). */
+static DIR *open_dir(int dfd, const char *name)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+				     O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+	if (!d && fd >= 0)
+		close(fd);
+	return d;
+}
+
 /* The number of NAME when it is P<digits>SUFFIX (no P when p is 0),
  * else -1. */
 static long long numbered_name(const char *name, char p, const char *suffix)
@@ -38,20 +51,15 @@ static long long numbered_name(const char *name, char p, const char *suffix)
 static void sweep_numbered(struct site *x, const char *dir, char prefix,
 			   const struct imap *written)
 {
-	int fd = openat(x->dfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	DIR *d = open_dir(x->dfd, dir);
 	struct dirent *e;
 
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return;
-	}
 	while ((e = readdir(d))) {
 		long long folder = numbered_name(e->d_name, 0, "");
 		DIR *sub;
 		struct dirent *f;
-		int sfd;
 
 		if (numbered_name(e->d_name, prefix, ".html") >= 0) {
 			unlinkat(dirfd(d), e->d_name, 0);
@@ -59,14 +67,8 @@ static void sweep_numbered(struct site *x, const char *dir, char prefix,
 		}
 		if (folder < 0)
 			continue;
-		sfd = openat(dirfd(d), e->d_name,
-			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		sub = sfd >= 0 ? fdopendir(sfd) : NULL;
-		if (!sub) {
-			if (sfd >= 0)
-				close(sfd);
+		if (!(sub = open_dir(dirfd(d), e->d_name)))
 			continue;
-		}
 		while ((f = readdir(sub))) {
 			long long num = numbered_name(f->d_name, prefix, ".html");
 
@@ -92,31 +94,20 @@ static int ends_with(const char *s, const char *end)
  * folders left empty that it did not use. */
 static void sweep_tree(struct site *x, const char *top, const char *ext)
 {
-	int fd = openat(x->dfd, top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	DIR *d = open_dir(x->dfd, top);
 	struct dirent *e;
 	char path[1024];
 
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return;
-	}
 	while ((e = readdir(d))) {
 		DIR *sub;
 		struct dirent *f;
-		int sfd;
 
 		if (e->d_name[0] == '.')
 			continue;
-		sfd = openat(dirfd(d), e->d_name,
-			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		sub = sfd >= 0 ? fdopendir(sfd) : NULL;
-		if (!sub) {
-			if (sfd >= 0)
-				close(sfd);
+		if (!(sub = open_dir(dirfd(d), e->d_name)))
 			continue;
-		}
 		while ((f = readdir(sub))) {
 			if (!ends_with(f->d_name, ext))
 				continue;
