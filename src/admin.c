@@ -2,13 +2,15 @@
 /*
  * admin.c - the admin subcommands of `scribe` (admin.h): export, import,
  * log, db check|backup, stats. Option parsing, the store and config
- * they share, and exit codes live here; the formats are in export.c and
- * the SQLite side in store_admin.c. `scribe log` runs the real !log
- * handler, so a change logged from a script is recorded and worded
- * exactly as one typed in chat, and queues the room's announcement in
- * the store's outbox in the same transaction: the running bot notices
- * the commit (store_data_version, even during a long-poll) and sends it.
+ * they share, and exit codes live here; the formats are in export.c
+ * and the export_*.c beside it (one file per format), the SQLite side
+ * in store_admin.c. `scribe log` runs the real !log handler, so a
+ * change logged from a script is recorded and worded exactly as one
+ * typed in chat, and queues the room's announcement in the store's
+ * outbox in the same transaction: the running bot notices the commit
+ * (store_data_version, even during a long-poll) and sends it.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,7 +141,10 @@ static int admin_open(struct admin *ad, int must_exist)
 	sbuf_release(&why);
 	log_set_level((enum log_level)ad->cfg.log_level);
 	path = ad->store_path ? ad->store_path : ad->cfg.store_path;
-	if (must_exist && strcmp(path, ":memory:") && stat(path, &sb)) {
+	/* only a store known missing is said so: any other reason stat()
+	 * had (a folder scribe may not enter) is store_open's to explain */
+	if (must_exist && strcmp(path, ":memory:") && stat(path, &sb) &&
+	    errno == ENOENT) {
 		fprintf(stderr, "scribe: error: store '%s' does not exist\n", path);
 		return EXIT_STORE;
 	}

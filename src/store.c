@@ -78,8 +78,9 @@
  * records_fts is an external-content FTS5 index over text, detail and
  * the record's tags (so `!search web1` finds a change tagged #web1). Its
  * content is the view records_search; store_record.c keeps it in
- * sync explicitly: record_add inserts the row once all tags are written, and
- * record_update deletes the old row (read from the same view, so the
+ * sync explicitly: a record store_record_add wrote is indexed once all its
+ * tags are written (when its transaction commits, store_fts_flush), and
+ * store_record_update deletes the old row (read from the same view, so the
  * values are exactly the indexed ones) before and re-inserts it after a
  * change of text, detail or tags. `INSERT INTO records_fts(records_fts)
  * VALUES('rebuild')` regenerates it from the view.
@@ -691,6 +692,8 @@ static int store_folder(const char *path, char *dir, size_t size)
 	snprintf(dir, size, "%.*s", (int)(slash - path > 0 ? slash - path : 1), path);
 	if (!stat(dir, &sb))
 		return S_ISDIR(sb.st_mode);
+	if (errno != ENOENT)
+		return 1; /* there, maybe, but shut: store_denied says */
 	snprintf(parent, sizeof(parent), "%s", dir);
 	p = strrchr(parent, '/');
 	if (p)
@@ -704,6 +707,34 @@ static int store_folder(const char *path, char *dir, size_t size)
 }
 
 /*
+ * The first folder on the way to dir, from the top ("/a", "/a/b"; for a
+ * relative dir "." first), that this process may not enter, into out:
+ * 1 when there is one. Past it nothing can be told, so it is the one to
+ * name.
+ */
+static int store_shut_folder(const char *dir, char *out, size_t size)
+{
+	size_t n = strlen(dir);
+
+	if (dir[0] != '/' && faccessat(AT_FDCWD, ".", X_OK, AT_EACCESS) &&
+	    (errno == EACCES || errno == EPERM))
+		return snprintf(out, size, ".") > 0;
+	snprintf(out, size, "%s", dir);
+	for (size_t i = 1; i <= n && i < size; i++) {
+		char c = out[i];
+
+		if (c && c != '/')
+			continue;
+		out[i] = '\0';
+		if (faccessat(AT_FDCWD, out, X_OK, AT_EACCESS) &&
+		    (errno == EACCES || errno == EPERM))
+			return 1;
+		out[i] = c;
+	}
+	return 0;
+}
+
+/*
  * Whose permission is missing when SQLite could not open or write the
  * store at path in the folder dir: it says only "unable to open
  * database file" or "attempt to write a readonly database", but the
@@ -714,11 +745,14 @@ static int store_folder(const char *path, char *dir, size_t size)
 static int store_denied(const char *path, const char *dir, char *why,
 			size_t size)
 {
-	char full[PATH_MAX];
+	char full[PATH_MAX], shut[PATH_MAX];
 	const char *on = dir;
 	int e;
 
-	if (!faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS)) {
+	if (store_shut_folder(dir, shut, sizeof(shut))) {
+		on = shut;
+		errno = EACCES;
+	} else if (!faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS)) {
 		if (!faccessat(AT_FDCWD, path, R_OK | W_OK, AT_EACCESS) ||
 		    errno == ENOENT)
 			return 0;

@@ -4,9 +4,10 @@
 0500) cannot be opened, and scribe says why in one line: "permission
 denied on" the folder, not SQLite's "unable to open database file" -
 for a new store and for one that is already there (its journal files
-must be made beside it), given by a full or a relative path. Runs scribe
-as nobody when the tests run as root (root may write anywhere). Prints
-`ok - name` / `not ok - name: why`.
+must be made beside it), given by a full or a relative path; and a store
+behind a folder scribe may not enter (mode 0000) is said to be that, not
+missing. Runs scribe as nobody when the tests run as root (root may write
+anywhere). Prints `ok - name` / `not ok - name: why`.
 
 Run: SCRIBE_BIN=build/scribe /usr/bin/python3 tests/admin/test_store_open.py
 """
@@ -43,6 +44,15 @@ def read_only(d):
             if ROOT:
                 os.chown(p, *NOBODY)
     os.chmod(d, 0o500)
+    atexit.register(os.chmod, d, 0o700)  # before tmpdir's removal
+    return d
+
+
+def shut(d):
+    """d, made the user's own and closed to it: mode 0000."""
+    if ROOT:
+        os.chown(d, *NOBODY)
+    os.chmod(d, 0o000)
     atexit.register(os.chmod, d, 0o700)  # before tmpdir's removal
     return d
 
@@ -90,6 +100,33 @@ def an_existing_store_in_a_folder_without_write_permission():
     said_once(as_user(["stats", "--store", store]), d, "stats")
     said_once(as_user(["console", "--store", store], stdin="!todos\n"), d,
               "console")
+
+
+@test
+def stats_on_a_store_behind_a_folder_without_search_permission():
+    # stat() fails with EACCES, not ENOENT: the store is there, scribe
+    # may not reach it, and the folder that stops it is named
+    d = os.path.join(tmp, "shut")
+    os.mkdir(d)
+    store = os.path.join(d, "scribe.db")
+    run("console", "--store", store, stdin="!todo water the plants\n",
+        check=True)
+    shut(d)
+    p = as_user(["stats", "--store", store])
+    eq(p.returncode, 3, "exit (stderr %r)" % p.stderr)
+    said_once(p, d, "stats")
+    assert "does not exist" not in p.stderr, "said missing: %r" % p.stderr
+    # a folder further up: the one that may not be entered is named
+    outer = os.path.join(tmp, "shut-outer")
+    os.makedirs(os.path.join(outer, "inner"))
+    shut(outer)
+    p = as_user(["stats", "--store", os.path.join(outer, "inner", "x.db")])
+    eq(p.returncode, 3, "exit (stderr %r)" % p.stderr)
+    said_once(p, outer, "stats, a folder further up")
+    # and a new store there: not "the folder does not exist, mkdir it"
+    p = as_user(["console", "--store", os.path.join(outer, "inner", "n.db")],
+                stdin="!todo x\n")
+    said_once(p, outer, "console, a folder further up")
 
 
 sys.exit(exit_status())
