@@ -11,7 +11,7 @@
  * through a report (commands.h), so the minutes of any meeting fit one
  * message: each section lists what fits and points to `scribe export
  * --format minutes` for the rest, which writes the full record
- * (src/export.c).
+ * (src/export_minutes.c).
  */
 #include <stdlib.h>
 #include <string.h>

@@ -11,7 +11,7 @@
  * when" states the persistence rules followed here. The pickle key is read from a
  * 0600 file outside the database.
  *
- * Order per sync (bot.c): e2ee_sync_begin (to-device events, device
+ * Order per sync (bot_sync.c): e2ee_sync_begin (to-device events, device
  * lists, key counts) → timeline events, where m.room.encrypted goes
  * through e2ee_decrypt → commit → e2ee_after_batch (uploads, queries,
  * retries of queued events). Sending: e2ee_prepare_outbox encrypts

@@ -5,7 +5,7 @@
  * pickles, olm sessions, inbound and outbound megolm sessions, which
  * devices got which outbound session, the tracked device lists, the
  * megolm replay log and the queue of events that could not be decrypted
- * yet. Only e2ee.c uses it.
+ * yet. Only the e2ee module (src/e2ee*.c) uses it.
  *
  * Pickles are stored as given: they are already encrypted with the
  * pickle key (which never enters the database). Every write joins the

@@ -29,7 +29,7 @@ int64_t revert_ref(struct store *st, const char *v)
 	return id;
 }
 
-/* A record's fields as history writes them (store.c diff_record). */
+/* A record's fields as history writes them (store_record.c diff_record). */
 static sc_err set_field(struct store *st, struct record *r, const char *field,
 			const char *v)
 {
