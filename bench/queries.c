@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "commands.h"
 #include "config.h"
 #include "digest.h"
 #include "log.h"

@@ -13,7 +13,6 @@
 #include <strings.h>
 
 #include "commands.h"
-#include "digest.h"
 #include "when.h"
 #include "banned.h"
 

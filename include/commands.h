@@ -58,6 +58,25 @@ sc_err review_metrics_section(struct cmd_ctx *c, struct report *rp,
 			      int64_t since);
 /* commands/digest.c */
 sc_err cmd_digest(struct cmd_ctx *c, const struct args *a);
+/* commands/digest_message.c: the digest's message, for !digest and for
+ * the schedule (src/digest.c, digest.h). */
+/*
+ * Build the digest of room_id for the window [from, to) into out.
+ * *empty = 1 when nothing happened in the window and nothing is open
+ * (the caller then posts nothing unless post_empty is configured).
+ * Owners of overdue items are added to out->mentions (only they).
+ * The digest always fits one message (the reply budget of cmd.h),
+ * whatever the records: texts are shortened with "…", each section
+ * lists what fits of it (a busy one cannot push the others out) and
+ * says how many more there are; the summary line counts them all.
+ */
+sc_err digest_build(struct store *st, const struct config *cfg,
+		    const char *room_id, int64_t from, int64_t to, int64_t now,
+		    struct reply *out, int *empty);
+
+/* The next scheduled digest instant of the room after `after`. */
+sc_err digest_next(const struct config *cfg, const struct room *room,
+		   int64_t after, int64_t *out);
 sc_err cmd_catchup(struct cmd_ctx *c, const struct args *a);
 /* commands/remind.c */
 sc_err cmd_remind(struct cmd_ctx *c, const struct args *a);

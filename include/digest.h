@@ -3,7 +3,9 @@
  * digest.h - the daily digest: what happened in a room over a window
  * (decisions, changes, incidents, meetings) and what is still open
  * (todos by assignee, overdue and critical first), posted per room at
- * the room's local time on its days.
+ * the room's local time on its days. This is the schedule
+ * (src/digest.c); the message itself is the command layer's
+ * (digest_build in commands.h), which this calls down into.
  *
  * Scheduling is exactly-once: a room's `last_digest` (the end of the
  * last digested window) is stored in the same transaction that queues
@@ -17,20 +19,6 @@
 #include <stdint.h>
 
 #include "cmd.h"
-
-/*
- * Build the digest of room_id for the window [from, to) into out.
- * *empty = 1 when nothing happened in the window and nothing is open
- * (the caller then posts nothing unless post_empty is configured).
- * Owners of overdue items are added to out->mentions (only they).
- * The digest always fits one message (the reply budget of cmd.h),
- * whatever the records: texts are shortened with "…", each section
- * lists what fits of it (a busy one cannot push the others out) and
- * says how many more there are; the summary line counts them all.
- */
-sc_err digest_build(struct store *st, const struct config *cfg,
-		    const char *room_id, int64_t from, int64_t to, int64_t now,
-		    struct reply *out, int *empty);
 
 /* Called by digest_run_due for each digest to post; txn_id is derived
  * from the room and window end, so a retry reuses it. Return SC_OK after
@@ -63,9 +51,5 @@ sc_err digest_each_room(struct store *st, const struct config *cfg,
 			int64_t now, int (*want)(const struct room *r),
 			digest_room_fn fn, const char *what,
 			digest_post_fn post, void *ctx, int *count);
-
-/* The next scheduled digest instant of the room after `after`. */
-sc_err digest_next(const struct config *cfg, const struct room *room,
-		   int64_t after, int64_t *out);
 
 #endif

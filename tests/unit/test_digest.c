@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "harness.h"
+#include "commands.h"
 #include "config.h"
 #include "digest.h"
 #include "log.h"
