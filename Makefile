@@ -142,6 +142,7 @@ lint:
 	bad="$$bad $$(grep -l '<sqlite3.h>' src/*.[ch] commands/*.c include/*.h | grep -v -e src/store)"; \
 	bad="$$bad $$(grep -l '<olm/' src/*.[ch] commands/*.c include/*.h | grep -v -x -E 'src/crypto(_[a-z0-9_]+)?\.[ch]')"; \
 	bad="$$bad $$(grep -L '"banned.h"' src/*.c commands/*.c)"; \
+	bad="$$bad $$(grep -l -e '"commands.h"' -e '"meeting.h"' src/*.[ch] | grep -v -x -E 'src/(admin|autoend|digest)\.c')"; \
 	bad=$$(echo $$bad); \
 	if [ -n "$$bad" ]; then echo "layering violations: $$bad"; exit 1; fi; echo "lint ok"
 
