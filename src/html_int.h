@@ -206,9 +206,9 @@ const struct hroom *html_room_by_id(struct site *x, const char *room_id);
 void hw_room_href(struct hw *w, const char *up, const struct hroom *rm);
 void hw_month_href(struct hw *w, const char *up, const struct hroom *rm,
 		   enum rec_kind k, const char *ym);
-/* Decisions and meetings: a page each, in folders of a thousand by
- * number, decisions/12/D12345.html (html_page.c). */
-#define HTML_PER_FOLDER 1000
+/* Decisions and meetings: a page each, in folders of a hundred by
+ * number, decisions/123/D12345.html (html_page.c). */
+#define HTML_PER_FOLDER 100
 void html_numbered_path(char *b, size_t size, const struct record *r);
 void hw_numbered_href(struct hw *w, const char *up, enum rec_kind k,
 		      int64_t num);

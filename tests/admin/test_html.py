@@ -871,7 +871,7 @@ def browser_from_file_no_error_and_search_finds_a_record():
 
 
 @test
-def numbered_pages_sit_in_folders_of_a_thousand():
+def numbered_pages_sit_in_folders_of_a_hundred():
     recs = [rec("D999", "use postgres", status="superseded",
                 superseded_by="D1234", created="2026-11-02T09:00:00Z"),
             rec("M2001", "quarterly review", status="ended",
@@ -880,28 +880,28 @@ def numbered_pages_sit_in_folders_of_a_thousand():
                 created="2026-11-03T09:20:00Z")]
     store = import_store("thousands", recs)
     site = os.path.join(tmp, "site-thousands")
-    os.makedirs(os.path.join(site, "decisions", "0"))
-    os.makedirs(os.path.join(site, "decisions", "1"))
+    os.makedirs(os.path.join(site, "decisions", "9"))
+    os.makedirs(os.path.join(site, "decisions", "12"))
     # an earlier version's flat page, a page in the wrong folder, and a
     # file of the user's own beside the pages
-    for rel in ("decisions/D999.html", "decisions/0/D1234.html",
-                "decisions/1/notes.txt"):
+    for rel in ("decisions/D999.html", "decisions/9/D1234.html",
+                "decisions/12/notes.txt"):
         with open(os.path.join(site, rel), "w") as f:
             f.write("old\n")
     export(store, site)
     files = set(read_tree(site))
-    for rel in ("decisions/0/D999.html", "decisions/1/D1234.html",
-                "meetings/2/M2001.html", "decisions/1/notes.txt"):
+    for rel in ("decisions/9/D999.html", "decisions/12/D1234.html",
+                "meetings/20/M2001.html", "decisions/12/notes.txt"):
         assert rel in files, rel + " is missing"
-    for rel in ("decisions/D999.html", "decisions/0/D1234.html"):
+    for rel in ("decisions/D999.html", "decisions/9/D1234.html"):
         assert rel not in files, rel + " is still there"
-    contains(page(site, "decisions/0/D999.html"),
-             'Superseded by <a href="../../decisions/1/D1234.html">D1234. '
+    contains(page(site, "decisions/9/D999.html"),
+             'Superseded by <a href="../../decisions/12/D1234.html">D1234. '
              'use cockroach</a>', "link across folders")
-    contains(page(site, "decisions/1/D1234.html"),
-             '<a href="../../meetings/2/M2001.html">M2001</a>', "meeting")
+    contains(page(site, "decisions/12/D1234.html"),
+             '<a href="../../meetings/20/M2001.html">M2001</a>', "meeting")
     contains(page(site, "index.html"),
-             '<a href="decisions/1/D1234.html">D1234</a>', "index")
+             '<a href="decisions/12/D1234.html">D1234</a>', "index")
     c = Chromium()
     try:
         c.load("file://" + os.path.join(os.path.abspath(site), "search.html")
@@ -911,7 +911,7 @@ def numbered_pages_sit_in_folders_of_a_thousand():
             assert time.monotonic() < deadline, "?q=cockroach found nothing"
             c.pump(0.1)
         eq(c.js("document.querySelector('#search-results a')"
-                ".getAttribute('href')"), "decisions/1/D1234.html",
+                ".getAttribute('href')"), "decisions/12/D1234.html",
            "the search result's link")
         eq(c.problems(), [], "search problems")
     finally:
