@@ -156,7 +156,7 @@ sc_err export_slug(struct sbuf *out, const char *s, size_t max)
 
 /* ---- output files: struct outf (export_int.h) ---- */
 
-sc_err why_set(char **why, const char *fmt, ...)
+sc_err ex_why(char **why, const char *fmt, ...)
 {
 	struct sbuf sb;
 	va_list ap;
@@ -282,7 +282,7 @@ sc_err outf_open(struct outf *o, const char *dir, const char *name,
 		}
 	}
 	if (fd < 0) {
-		why_set(why, "cannot create '%s': %m", o->path.buf);
+		ex_why(why, "cannot create '%s': %m", o->path.buf);
 		return SC_EIO;
 	}
 	err = bgw_open(fd, &o->w);
@@ -309,7 +309,7 @@ sc_err outf_close(struct outf *o, int commit, char **why)
 	}
 	if (o->is_stdout) {
 		if (fflush(stdout) || ferror(stdout)) {
-			why_set(why, "cannot write to standard output: %m");
+			ex_why(why, "cannot write to standard output: %m");
 			err = SC_EIO;
 		}
 		goto out;
@@ -317,19 +317,19 @@ sc_err outf_close(struct outf *o, int commit, char **why)
 	err = bgw_close(o->w);
 	o->w = NULL;
 	if (err && commit)
-		why_set(why, "cannot write '%s': %m", o->path.buf);
+		ex_why(why, "cannot write '%s': %m", o->path.buf);
 	if (o->direct) /* nothing to rename, and never to remove */
 		goto out;
 	if (o->fd >= 0) {
 		if (!err && commit &&
 		    name_unnamed(o->fd, o->path.buf, o->tmp.buf)) {
-			why_set(why, "cannot create '%s': %m", o->path.buf);
+			ex_why(why, "cannot create '%s': %m", o->path.buf);
 			err = SC_EIO;
 		}
 		goto out; /* closed below: an unnamed file is gone with it */
 	}
 	if (!err && commit && rename(o->tmp.buf, o->path.buf)) {
-		why_set(why, "cannot rename '%s' to '%s': %m", o->tmp.buf,
+		ex_why(why, "cannot rename '%s' to '%s': %m", o->tmp.buf,
 			o->path.buf);
 		err = SC_EIO;
 	}
@@ -360,14 +360,14 @@ sc_err outf_write(struct outf *o, const struct sbuf *sb, char **why)
 		err = bgw_write(o->w, sb->buf, sb->len);
 	}
 	if (err == SC_EIO)
-		why_set(why, "cannot write '%s': %m",
+		ex_why(why, "cannot write '%s': %m",
 			o->is_stdout ? "standard output" : o->tmp.buf);
 	return err;
 }
 
 /* ---- progress ---- */
 
-void progress_start(struct progress *p, struct store *st,
+void ex_progress_start(struct progress *p, struct store *st,
 		    const struct rec_query *q, int want)
 {
 	memset(p, 0, sizeof(*p));
@@ -377,7 +377,7 @@ void progress_start(struct progress *p, struct store *st,
 		p->on = 1;
 }
 
-void progress_step(struct progress *p)
+void ex_progress_step(struct progress *p)
 {
 	int pct, width = 40;
 
@@ -396,7 +396,7 @@ void progress_step(struct progress *p)
 		(long long)p->done, (long long)p->total);
 }
 
-void progress_end(struct progress *p)
+void ex_progress_end(struct progress *p)
 {
 	if (p->on && p->shown >= 0)
 		fputc('\n', stderr);
@@ -405,7 +405,7 @@ void progress_end(struct progress *p)
 /* ---- one export ---- */
 
 /* The query of o's filters. */
-void base_query(const struct export_opts *o, struct rec_query *q)
+void ex_base_query(const struct export_opts *o, struct rec_query *q)
 {
 	memset(q, 0, sizeof(*q));
 	q->kinds = o->kinds;
@@ -419,7 +419,7 @@ void base_query(const struct export_opts *o, struct rec_query *q)
 sc_err ex_store_err(struct ex *x, sc_err err)
 {
 	if (err && !*x->why)
-		why_set(x->why, "%s", store_errmsg(x->st));
+		ex_why(x->why, "%s", store_errmsg(x->st));
 	return err;
 }
 
@@ -454,17 +454,17 @@ int export_rooms_cb(const char *room_id, enum rec_kind kind, int64_t n,
 
 /* ---- folders of small files: adr and minutes ---- */
 
-sc_err files_open(struct ex *x)
+sc_err ex_files_open(struct ex *x)
 {
 	if (bgf_open(x->o->out, &x->files)) {
-		why_set(x->why, "cannot open '%s': %m", x->o->out);
+		ex_why(x->why, "cannot open '%s': %m", x->o->out);
 		return SC_EIO;
 	}
 	return SC_OK;
 }
 
 /* Wait for the files queued; err, or the first file's failure. */
-sc_err files_close(struct ex *x, sc_err err)
+sc_err ex_files_close(struct ex *x, sc_err err)
 {
 	char *failed = NULL;
 
@@ -474,10 +474,10 @@ sc_err files_close(struct ex *x, sc_err err)
 		const char *f = failed ? failed : "a file";
 
 		if (errno == EEXIST)
-			why_set(x->why, "cannot write '%s/%s': it is not a "
+			ex_why(x->why, "cannot write '%s/%s': it is not a "
 					"regular file", x->o->out, f);
 		else
-			why_set(x->why, "cannot write '%s/%s': %m", x->o->out, f);
+			ex_why(x->why, "cannot write '%s/%s': %m", x->o->out, f);
 		err = SC_EIO;
 	}
 	x->files = NULL;
@@ -571,7 +571,7 @@ sc_err export_run(struct store *st, const struct export_opts *o, char **why)
 	sbuf_init(&x.line, 0);
 	sbuf_init(&x.file, 0);
 	if (o->out && o->format != FMT_JSON && mkdir_p(o->out, &made)) {
-		why_set(why, "cannot create directory '%s': %m", o->out);
+		ex_why(why, "cannot create directory '%s': %m", o->out);
 		rmdir_made(o->out, made);
 		sbuf_release(&x.line);
 		return SC_EIO;
@@ -594,7 +594,7 @@ sc_err export_run(struct store *st, const struct export_opts *o, char **why)
 	if (err) /* a failed export leaves no empty folder behind either */
 		rmdir_made(o->out, made);
 	if (err && !*why)
-		why_set(why, "%s", sc_strerror(err));
+		ex_why(why, "%s", sc_strerror(err));
 	sbuf_release(&x.line);
 	sbuf_release(&x.file);
 	person_names_clear(&x.people);

@@ -160,7 +160,7 @@ static sc_err adr_write(struct ex *x, const struct rec_full *f,
 	if (!err)
 		err = sbuf_puts(sb, "\n\nDecided by ");
 	if (!err)
-		err = person(x, sb, r->room_id, r->author);
+		err = ex_person(x, sb, r->room_id, r->author);
 	if (!err)
 		err = sbuf_puts(sb, " (");
 	if (!err)
@@ -193,7 +193,7 @@ static int adr_cb(const struct rec_full *f, void *ctx)
 	struct adr_ctx *a = ctx;
 
 	a->x->err = adr_write(a->x, f, a->preds);
-	progress_step(&a->x->prog);
+	ex_progress_step(&a->x->prog);
 	return a->x->err != SC_OK;
 }
 
@@ -205,27 +205,27 @@ sc_err export_adr(struct ex *x)
 	sc_err err;
 
 	if (!x->o->out) {
-		why_set(x->why, "adr writes one file per decision: give -o DIR");
+		ex_why(x->why, "adr writes one file per decision: give -o DIR");
 		return SC_EINVAL;
 	}
 	if (x->o->kinds && !(x->o->kinds & REC_BIT(REC_DECISION)))
 		return SC_OK;
-	base_query(x->o, &q);
+	ex_base_query(x->o, &q);
 	q.kinds = REC_BIT(REC_DECISION);
 	q.status = "superseded";
 	err = ex_store_err(x, store_export(x->st, &q, 0, preds_cb, &preds));
 	if (!err)
 		err = preds.err;
 	q.status = NULL;
-	progress_start(&x->prog, x->st, &q, x->o->progress);
+	ex_progress_start(&x->prog, x->st, &q, x->o->progress);
 	if (!err)
-		err = files_open(x);
+		err = ex_files_open(x);
 	if (!err)
 		err = ex_store_err(x, store_export(x->st, &q, 0, adr_cb, &a));
 	if (!err)
 		err = x->err;
-	err = files_close(x, err);
-	progress_end(&x->prog);
+	err = ex_files_close(x, err);
+	ex_progress_end(&x->prog);
 	free(preds.v);
 	return err;
 }

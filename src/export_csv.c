@@ -223,7 +223,7 @@ static int csv_cb(const struct rec_full *f, void *ctx)
 	x->err = csv_row(x, &x->line, f);
 	if (!x->err)
 		x->err = outf_write(o, &x->line, x->why);
-	progress_step(&x->prog);
+	ex_progress_step(&x->prog);
 	return x->err != SC_OK;
 }
 
@@ -240,14 +240,14 @@ sc_err export_csv(struct ex *x)
 	struct rec_query q;
 	sc_err err = SC_OK;
 
-	base_query(x->o, &q);
+	ex_base_query(x->o, &q);
 	q.include_withdrawn = 1;
 	sbuf_init(&head, 0);
 	sbuf_puts(&head, csv_header);
 	if (!x->o->out) {
 		unsigned k = x->o->kinds;
 		if (!k || (k & (k - 1))) {
-			why_set(x->why, "csv writes one file per kind: give -o DIR, "
+			ex_why(x->why, "csv writes one file per kind: give -o DIR, "
 					"or --kind with one kind for standard output");
 			sbuf_release(&head);
 			return SC_EINVAL;
@@ -263,12 +263,12 @@ sc_err export_csv(struct ex *x)
 		if (!err)
 			err = outf_write(&x->csv[k], &head, x->why);
 	}
-	progress_start(&x->prog, x->st, &q, x->o->progress);
+	ex_progress_start(&x->prog, x->st, &q, x->o->progress);
 	if (!err)
 		err = ex_store_err(x, store_export(x->st, &q, 0, csv_cb, x));
 	if (!err)
 		err = x->err;
-	progress_end(&x->prog);
+	ex_progress_end(&x->prog);
 	for (int k = 0; k < REC_NKINDS; k++) {
 		sc_err e = outf_close(&x->csv[k], !err, x->why);
 		if (!err)

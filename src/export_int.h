@@ -60,7 +60,7 @@ struct outf {
 };
 
 /* Replace *why with a new string made from fmt; returns SC_OK. */
-sc_err why_set(char **why, const char *fmt, ...)
+sc_err ex_why(char **why, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* Open dir/name (dir NULL and name NULL = stdout); on failure *why says
@@ -80,10 +80,10 @@ struct progress {
 };
 
 /* A bar on stderr when want and q counts enough records. */
-void progress_start(struct progress *p, struct store *st,
+void ex_progress_start(struct progress *p, struct store *st,
 		    const struct rec_query *q, int want);
-void progress_step(struct progress *p);
-void progress_end(struct progress *p);
+void ex_progress_step(struct progress *p);
+void ex_progress_end(struct progress *p);
 
 /* ---- one export (export.c) ---- */
 
@@ -102,14 +102,14 @@ struct ex {
 };
 
 /* The query of o's filters. */
-void base_query(const struct export_opts *o, struct rec_query *q);
+void ex_base_query(const struct export_opts *o, struct rec_query *q);
 /* Store failure: set *x->why to the store's message (unless set). */
 sc_err ex_store_err(struct ex *x, sc_err err);
 
 /* The folder of small files of adr and minutes (x->files), and waiting
  * for it: err, or the first file's failure. */
-sc_err files_open(struct ex *x);
-sc_err files_close(struct ex *x, sc_err err);
+sc_err ex_files_open(struct ex *x);
+sc_err ex_files_close(struct ex *x, sc_err err);
 
 /* ---- Markdown (export_md.c) ---- */
 
@@ -123,7 +123,7 @@ sc_err md_text(struct sbuf *out, const char *s, int table);
 /* Append s as a Markdown code span, whatever it holds. */
 sc_err md_code(struct sbuf *out, const char *s);
 /* Append a person as the room knows them, Markdown-escaped. */
-sc_err person(struct ex *x, struct sbuf *out, const char *room,
+sc_err ex_person(struct ex *x, struct sbuf *out, const char *room,
 	      const char *user_id);
 
 /* A record as a line of the handbook page, also used by the minutes:

@@ -711,7 +711,7 @@ sc_err import_run(struct store *st, FILE *in, const char *name,
 	sbuf_init(&msg, 4096);
 	err = store_import_begin(st);
 	if (err) {
-		why_set(why, "%s", store_errmsg(st));
+		ex_why(why, "%s", store_errmsg(st));
 		goto out;
 	}
 	while ((len = getline(&line, &cap, in)) >= 0) {
@@ -725,21 +725,21 @@ sc_err import_run(struct store *st, FILE *in, const char *name,
 		sbuf_setlen(&msg, 0);
 		err = import_json_line(line, &p, &msg);
 		if (err) {
-			why_set(why, "%s:%lld: %s", name, (long long)lineno,
+			ex_why(why, "%s:%lld: %s", name, (long long)lineno,
 				msg.len ? msg.buf : sc_strerror(err));
 			break;
 		}
 		err = store_import_record(st, &p.f);
 		rec_parsed_clear(&p);
 		if (err) {
-			why_set(why, "%s:%lld: %s", name, (long long)lineno,
+			ex_why(why, "%s:%lld: %s", name, (long long)lineno,
 				store_errmsg(st));
 			break;
 		}
 		n++;
 	}
 	if (!err && ferror(in)) {
-		why_set(why, "cannot read '%s': %m", name);
+		ex_why(why, "cannot read '%s': %m", name);
 		err = SC_EIO;
 	}
 	if (err) {
@@ -747,7 +747,7 @@ sc_err import_run(struct store *st, FILE *in, const char *name,
 	} else {
 		err = store_import_end(st, 1);
 		if (err)
-			why_set(why, "%s: %s", name, store_errmsg(st));
+			ex_why(why, "%s: %s", name, store_errmsg(st));
 	}
 out:
 	free(line);
@@ -814,7 +814,7 @@ static int json_cb(const struct rec_full *f, void *ctx)
 	free(refs);
 	if (!x->err)
 		x->err = outf_write(&x->out, &x->line, x->why);
-	progress_step(&x->prog);
+	ex_progress_step(&x->prog);
 	return x->err != SC_OK;
 }
 
@@ -823,15 +823,15 @@ sc_err export_json(struct ex *x)
 	struct rec_query q;
 	sc_err err;
 
-	base_query(x->o, &q);
+	ex_base_query(x->o, &q);
 	q.include_withdrawn = 1;
-	progress_start(&x->prog, x->st, &q, x->o->progress);
+	ex_progress_start(&x->prog, x->st, &q, x->o->progress);
 	err = outf_open(&x->out, NULL, x->o->out, x->why);
 	if (!err)
 		err = ex_store_err(x, store_export(x->st, &q, 1, json_cb, x));
 	if (!err)
 		err = x->err;
-	progress_end(&x->prog);
+	ex_progress_end(&x->prog);
 	{
 		sc_err e = outf_close(&x->out, !err, x->why);
 		if (!err)

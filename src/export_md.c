@@ -105,7 +105,7 @@ sc_err md_code(struct sbuf *out, const char *s)
 /* A person as the room of what is written knows them (people.h): their
  * display name there, else the localpart, the id when two would look
  * the same; a free name (the CLI's) as it is. Markdown-escaped. */
-sc_err person(struct ex *x, struct sbuf *out, const char *room,
+sc_err ex_person(struct ex *x, struct sbuf *out, const char *room,
 	      const char *user_id)
 {
 	const char *label;
@@ -134,7 +134,7 @@ sc_err md_action_item(struct ex *x, struct sbuf *sb,
 		if (i)
 			err = sbuf_putc(sb, '/');
 		if (!err)
-			err = person(x, sb, r->room_id, r->assignees[i]);
+			err = ex_person(x, sb, r->room_id, r->assignees[i]);
 	}
 	if (!err && r->nassignees)
 		err = sbuf_puts(sb, ": ");
@@ -203,7 +203,7 @@ sc_err md_change_line(struct ex *x, struct sbuf *sb,
 	if (!err)
 		err = sbuf_printf(sb, " %s ", id);
 	if (!err)
-		err = person(x, sb, r->room_id, r->author);
+		err = ex_person(x, sb, r->room_id, r->author);
 	if (!err)
 		err = sbuf_puts(sb, ": ");
 	if (!err)
@@ -249,7 +249,7 @@ static int md_list_cb(const struct record *r, void *ctx)
 	x->err = l->line->fn(x, &x->line, r);
 	if (!x->err)
 		x->err = outf_write(&x->out, &x->line, x->why);
-	progress_step(&x->prog);
+	ex_progress_step(&x->prog);
 	l->n++;
 	return x->err != SC_OK;
 }
@@ -340,7 +340,7 @@ static int owners_cb(const struct record *r, void *ctx)
 		ow->err = sb ? sbuf_add(sb, x->line.buf, x->line.len)
 			     : SC_ENOMEM;
 	}
-	progress_step(&x->prog);
+	ex_progress_step(&x->prog);
 	return ow->err != SC_OK;
 }
 
@@ -385,7 +385,7 @@ static sc_err md_open_items(struct ex *x, struct rec_query *q)
 		sbuf_setlen(&x->line, 0);
 		err = sbuf_puts(&x->line, "\n### ");
 		if (!err)
-			err = person(x, &x->line, q->room_id, ow.v[i].user);
+			err = ex_person(x, &x->line, q->room_id, ow.v[i].user);
 		if (!err)
 			err = sbuf_puts(&x->line, " (");
 		if (!err)
@@ -439,7 +439,7 @@ static sc_err md_room(struct ex *x, const char *room, const char *name)
 	if (!err)
 		err = outf_write(&x->out, &x->line, x->why);
 
-	base_query(x->o, &q);
+	ex_base_query(x->o, &q);
 	q.room_id = room;
 	if (!err && (kinds & REC_BIT(REC_TODO)))
 		err = md_open_items(x, &q);
@@ -662,12 +662,12 @@ sc_err export_md(struct ex *x)
 	sc_err err;
 
 	if (!x->o->out && !x->o->room_id) {
-		why_set(x->why, "md writes a page per room: give -o DIR, or "
+		ex_why(x->why, "md writes a page per room: give -o DIR, or "
 				"--room for standard output");
 		return SC_EINVAL;
 	}
-	base_query(x->o, &q);
-	progress_start(&x->prog, x->st, &q, x->o->progress);
+	ex_base_query(x->o, &q);
+	ex_progress_start(&x->prog, x->st, &q, x->o->progress);
 	err = ex_store_err(x, store_stats(x->st, export_rooms_cb, &rs));
 	if (!err)
 		err = rs.err;
@@ -683,7 +683,7 @@ sc_err export_md(struct ex *x)
 	}
 	if (!err && !found && !x->o->out)
 		err = md_room(x, only, NULL);
-	progress_end(&x->prog);
+	ex_progress_end(&x->prog);
 	for (size_t i = 0; i < rs.n; i++) {
 		free(rs.v[i]);
 		if (names)

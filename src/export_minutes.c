@@ -1123,7 +1123,7 @@ static int minutes_cb(const struct record *r, void *ctx)
 	struct ex *x = ctx;
 
 	x->err = minutes_write(x, r);
-	progress_step(&x->prog);
+	ex_progress_step(&x->prog);
 	return x->err != SC_OK;
 }
 
@@ -1133,20 +1133,20 @@ sc_err export_minutes(struct ex *x)
 	sc_err err;
 
 	if (!x->o->out) {
-		why_set(x->why, "minutes writes one file per meeting: give -o DIR");
+		ex_why(x->why, "minutes writes one file per meeting: give -o DIR");
 		return SC_EINVAL;
 	}
 	if (x->o->kinds && !(x->o->kinds & REC_BIT(REC_MEETING)))
 		return SC_OK;
-	base_query(x->o, &q);
+	ex_base_query(x->o, &q);
 	q.kinds = REC_BIT(REC_MEETING);
-	progress_start(&x->prog, x->st, &q, x->o->progress);
-	err = files_open(x);
+	ex_progress_start(&x->prog, x->st, &q, x->o->progress);
+	err = ex_files_open(x);
 	if (!err)
 		err = ex_store_err(x, store_query(x->st, &q, minutes_cb, x));
 	if (!err)
 		err = x->err;
-	err = files_close(x, err);
-	progress_end(&x->prog);
+	err = ex_files_close(x, err);
+	ex_progress_end(&x->prog);
 	return err;
 }
