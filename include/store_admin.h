@@ -57,9 +57,11 @@ struct rec_full {
 
 /*
  * Stream every record matching q with its references and, when
- * attached, its history, votes, notes and attendees (else history, notes
- * and attendees are empty; votes are always there, with their counts in
- * r.votes_*). Only q's kinds, room_id, status, since, until and
+ * attached (EXPORT_ATTACHED), its history, votes, notes and attendees
+ * (else history, notes and attendees are empty; votes are always there,
+ * with their counts in r.votes_*); EXPORT_DECISION_HISTORY attaches
+ * only the history of decisions, read along in one pass instead of a
+ * query per decision. Only q's kinds, room_id, status, since, until and
  * include_withdrawn apply; the order is store id order, the order
  * records were stored in (an import into an empty store keeps it, so it
  * re-exports the same). cb returns non-zero to stop. Memory stays flat:
@@ -67,6 +69,7 @@ struct rec_full {
  * duration of the call.
  */
 typedef int (*full_cb)(const struct rec_full *f, void *ctx);
+enum { EXPORT_BARE = 0, EXPORT_ATTACHED = 1, EXPORT_DECISION_HISTORY = 2 };
 sc_err store_export(struct store *st, const struct rec_query *q, int attached,
 		    full_cb cb, void *ctx);
 

@@ -622,7 +622,7 @@ static sc_err pass_record(struct site *x, const struct rec_full *f)
 	case REC_DECISION:
 		err = pred_seen(x, f);
 		if (!err)
-			err = html_decision_page(x, f, rm, ym);
+			err = html_decision_page(x, f, 1, rm, ym);
 		if (!err && !imap_at(&x->dec_written, r->num))
 			err = SC_ENOMEM;
 		sbuf_setlen(&x->tmp, 0);
@@ -836,7 +836,7 @@ static sc_err fix_decision(struct site *x, int64_t num)
 	f.superseded_ref = sref[0] ? sref : NULL;
 	html_ym_of(x, r->created, ym);
 	if (!err)
-		err = html_decision_page(x, &f, &x->rooms[ri], ym);
+		err = html_decision_page(x, &f, 0, &x->rooms[ri], ym);
 	if (!err)
 		err = late_add(x, &x->rooms[ri].s[REC_DECISION], ym);
 	record_clear(r);
@@ -1036,7 +1036,9 @@ static sc_err write_site(struct site *x)
 		err = files_open(x);
 	/* (no kind of the site asked for: a mask of 0 would be all) */
 	if (!err && x->kinds)
-		err = store_why(x, store_export(x->st, &q, 0, pass_cb, x));
+		err = store_why(x, store_export(x->st, &q,
+						 EXPORT_DECISION_HISTORY,
+						 pass_cb, x));
 	if (!err)
 		err = x->err;
 	if (x->prog.on && x->prog.shown >= 0)

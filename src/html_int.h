@@ -298,10 +298,12 @@ sc_err html_ref_link(struct site *x, struct hw *w, const char *up,
 
 /* ---- html_record.c ---- */
 
-/* The ADR page of decision f; the minutes of meeting f (summary gets
- * "2 decisions · 3 action items" for its row). */
+/* The ADR page of decision f (its history from f when has_history,
+ * as the pass reads it along, else from the store); the minutes of
+ * meeting f (summary gets "2 decisions · 3 action items" for its row). */
 sc_err html_decision_page(struct site *x, const struct rec_full *f,
-			  const struct hroom *rm, const char *ym);
+			  int has_history, const struct hroom *rm,
+			  const char *ym);
 sc_err html_meeting_page(struct site *x, const struct rec_full *f,
 			 const struct hroom *rm, const char *ym,
 			 struct sbuf *summary);

@@ -93,7 +93,8 @@ static void voters(struct hw *w, const struct rec_full *f, const char *key,
 }
 
 sc_err html_decision_page(struct site *x, const struct rec_full *f,
-			  const struct hroom *rm, const char *ym)
+			  int has_history, const struct hroom *rm,
+			  const char *ym)
 {
 	const struct record *r = &f->r;
 	struct hw w = { NULL, SC_OK }, t = { &x->tmp, SC_OK };
@@ -215,7 +216,9 @@ sc_err html_decision_page(struct site *x, const struct rec_full *f,
 	hw_puts(&w, "</section>\n<section>\n<h2>History</h2>\n<div class=\"table\">"
 		    "<table><thead><tr><th>When</th><th>Who</th><th>What</th>"
 		    "</tr></thead><tbody>\n");
-	if (!w.err) {
+	for (size_t i = 0; has_history && i < f->nhistory && !w.err; i++)
+		adr_history_cb(&f->history[i], &hc);
+	if (!has_history && !w.err) {
 		err = store_history(x->st, r->id, adr_history_cb, &hc);
 		if (err)
 			return html_small_end(x, err);

@@ -500,9 +500,11 @@ static sc_err export_row(struct export_state *es)
 		err = merge_rows(es, &es->m_tags, r->id, add_tag, NULL);
 	if (!err)
 		err = merge_rows(es, &es->m_votes, r->id, add_vote, NULL);
-	if (!err && es->attached)
+	if (!err && (es->attached == EXPORT_ATTACHED ||
+		     (es->attached == EXPORT_DECISION_HISTORY &&
+		      r->kind == REC_DECISION)))
 		err = merge_rows(es, &es->m_history, r->id, add_history, NULL);
-	if (!err && es->attached && r->kind == REC_MEETING)
+	if (!err && es->attached == EXPORT_ATTACHED && r->kind == REC_MEETING)
 		err = load_notes(es, r->id);
 	if (!err && r->meeting) {
 		err = short_id(es, r->meeting, es->mref, sizeof(es->mref));

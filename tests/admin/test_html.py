@@ -919,6 +919,27 @@ def numbered_pages_sit_in_folders_of_a_hundred():
 
 
 @test
+def a_successor_stored_first_keeps_its_history():
+    # D9 is stored before D8, which it supersedes: D9's page is written
+    # again after the pass, from the store, with its whole history
+    recs = [rec("D9", "use postgres 16", status="accepted",
+                created="2026-11-02T09:00:00Z",
+                history=[{"ts": "2026-11-02T09:00:00Z", "actor": ALICE,
+                          "field": "created", "new": "proposed"},
+                         {"ts": "2026-11-03T09:00:00Z", "actor": BOB,
+                          "field": "status", "old": "proposed",
+                          "new": "accepted"}]),
+            rec("D8", "use postgres 15", status="superseded",
+                superseded_by="D9", created="2026-11-01T09:00:00Z")]
+    site = export(import_store("successor-first", recs),
+                  os.path.join(tmp, "site-successor-first"))
+    d9 = page(site, "decisions/0/D9.html")
+    contains(d9, 'Supersedes <a href="../../decisions/0/D8.html">D8. '
+             'use postgres 15</a>', "the late link")
+    contains(d9, "status: proposed → accepted", "its history")
+
+
+@test
 def browser_over_http():
     handler = lambda *a, **kw: http.server.SimpleHTTPRequestHandler(
         *a, directory=os.path.abspath(SITE), **kw)
