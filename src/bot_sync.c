@@ -460,6 +460,15 @@ static sc_err on_event(struct bot *b, struct room_batch *rb, json_t *ev,
 		rb->last_event = event_id;
 		return SC_OK;
 	}
+	if (!state_key &&
+	    (!rb->joined_at || ts < rb->joined_at || ts < rb->not_before)) {
+		/* from before we joined, as far as this batch has seen: not
+		 * marked seen, for Synapse may show it again after our join
+		 * (a newly joined room's timeline gets the latest events
+		 * prepended, Synapse #9768), and there it counts */
+		rb->last_event = event_id;
+		return SC_OK;
+	}
 	err = store_event_seen(b->st, event_id, sender, now);
 	if (err == SC_EEXISTS)
 		return SC_OK; /* back-filled or delivered twice */
@@ -481,8 +490,6 @@ static sc_err on_event(struct bot *b, struct room_batch *rb, json_t *ev,
 		}
 		return err;
 	}
-	if (!rb->joined_at || ts < rb->joined_at || ts < rb->not_before)
-		return SC_OK; /* from before we joined */
 	err = batch_room(b, rb, &enc, &replaced);
 	if (err || replaced)
 		return err; /* upgraded: its record lives in the new room */

@@ -82,11 +82,14 @@ def t_faults_exactly_once():
     expect(w.scribe.proc.poll() is None, "scribe still runs")
 
 
-def killed_after_join(before_commit):
+def killed_after_join(before_commit, n=100):
     """scribe accepts an invite and dies before any sync shows it its own
     join — after committing the invite's batch, or (before_commit) while
-    the join's answer is still arriving; meanwhile more messages than a
-    timeline holds arrive. Every one of them must still be answered."""
+    the join's answer is still arriving; meanwhile n messages arrive:
+    more than a timeline holds, or (n=30) fewer, when Synapse prepends
+    the room's latest events to the timeline, so that messages after the
+    join come once before it and again after it (#9768). Every one of
+    them must still be answered, once."""
     w = world(start=False)
     hs = w.hs
     w.scribe.start()
@@ -104,7 +107,7 @@ def killed_after_join(before_commit):
     w.scribe.kill(signal.SIGKILL)
     hs.faults()
     expect(w.joined(), "scribe joined the room")
-    ids = w.inject_commands("alice", ["!todo @bob after join %d" % i for i in range(100)])
+    ids = w.inject_commands("alice", ["!todo @bob after join %d" % i for i in range(n)])
     w.scribe.start()
     w.expect_exactly_once(ids)
 
@@ -260,6 +263,8 @@ for name, fn in [("an invite from someone not allowed is declined", t_untrusted_
                   lambda: killed_after_join(False)),
                  ("killed while the join is answered: nothing lost",
                   lambda: killed_after_join(True)),
+                 ("killed after joining, fewer messages than a timeline: nothing lost",
+                  lambda: killed_after_join(False, 30)),
                  ("killed joining during its first sync: nothing lost",
                   t_killed_joining_before_first_sync),
                  ("a new store in a room joined long ago answers nothing from before",
