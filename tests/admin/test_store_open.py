@@ -13,6 +13,7 @@ Run: SCRIBE_BIN=build/scribe /usr/bin/python3 tests/admin/test_store_open.py
 """
 import atexit
 import os
+import shutil
 import subprocess
 import sys
 
@@ -23,6 +24,12 @@ NOBODY = (65534, 65534)
 ROOT = os.geteuid() == 0
 tmp = tmpdir("scribe-store-open-")
 os.chmod(tmp, 0o755)  # nobody may pass through
+# nobody may not reach the build folder (a checkout in /root is 0700 on a
+# fresh machine): it runs a copy of the binary from here
+EXE = os.path.abspath(BIN)
+if ROOT:
+    EXE = os.path.join(tmp, "scribe")
+    shutil.copy2(BIN, EXE)
 
 
 def as_user(args, cwd=None, stdin=""):
@@ -32,7 +39,7 @@ def as_user(args, cwd=None, stdin=""):
             os.setgroups([])
             os.setgid(NOBODY[1])
             os.setuid(NOBODY[0])
-    return subprocess.run([os.path.abspath(BIN)] + args, input=stdin,
+    return subprocess.run([EXE] + args, input=stdin,
                           capture_output=True, text=True, preexec_fn=pre,
                           cwd=cwd)
 
