@@ -53,23 +53,38 @@ struct rec_full {
 	                                  same people in the same order; an
 	                                  import: any of them, or none) */
 	size_t nattendance;
+	struct record *items;          /* meetings, with EXPORT_MINUTES: the
+	                                  records made during it that the
+	                                  query selects, oldest first, with
+	                                  assignees and tags (no votes) */
+	size_t nitems;
+	int minutes;                   /* 1: notes, attendees and items are
+	                                  attached (EXPORT_MINUTES) */
 };
 
 /*
  * Stream every record matching q with its references and, when
  * attached (EXPORT_ATTACHED), its history, votes, notes and attendees
  * (else history, notes and attendees are empty; votes are always there,
- * with their counts in r.votes_*); EXPORT_DECISION_HISTORY attaches
- * only the history of decisions, read along in one pass instead of a
- * query per decision. Only q's kinds, room_id, status, since, until and
- * include_withdrawn apply; the order is store id order, the order
+ * with their counts in r.votes_*). Instead of EXPORT_ATTACHED, one or
+ * both of: EXPORT_DECISION_HISTORY attaches only the history of
+ * decisions; EXPORT_MINUTES attaches to each meeting its notes,
+ * attendees and items (f->minutes). Everything attached is read along
+ * in the same pass, by one cursor per table in record order, not by a
+ * query per record. Only q's kinds, room_id, status, since, until and
+ * include_withdrawn apply (also to a meeting's items); the order is store id order, the order
  * records were stored in (an import into an empty store keeps it, so it
  * re-exports the same). cb returns non-zero to stop. Memory stays flat:
  * one record is held at a time; f and its strings are borrowed for the
  * duration of the call.
  */
 typedef int (*full_cb)(const struct rec_full *f, void *ctx);
-enum { EXPORT_BARE = 0, EXPORT_ATTACHED = 1, EXPORT_DECISION_HISTORY = 2 };
+enum {
+	EXPORT_BARE = 0,
+	EXPORT_ATTACHED = 1,
+	EXPORT_DECISION_HISTORY = 2,
+	EXPORT_MINUTES = 4
+};
 sc_err store_export(struct store *st, const struct rec_query *q, int attached,
 		    full_cb cb, void *ctx);
 

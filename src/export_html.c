@@ -1037,7 +1037,8 @@ static sc_err write_site(struct site *x)
 	/* (no kind of the site asked for: a mask of 0 would be all) */
 	if (!err && x->kinds)
 		err = store_why(x, store_export(x->st, &q,
-						 EXPORT_DECISION_HISTORY,
+						 EXPORT_DECISION_HISTORY |
+							 EXPORT_MINUTES,
 						 pass_cb, x));
 	if (!err)
 		err = x->err;

@@ -443,7 +443,11 @@ sc_err html_meeting_page(struct site *x, const struct rec_full *f,
 	q.until = x->o->until;
 	q.order = ORDER_OLDEST;
 	q.skip = SKIP_VOTES;
-	if (q.kinds)
+	if (f->minutes) /* read along by store_export */
+		for (size_t i = 0; i < f->nitems; i++)
+			if (item_cb(&f->items[i], &m))
+				break;
+	if (!f->minutes && q.kinds)
 		err = store_query(x->st, &q, item_cb, &m);
 	if (!err)
 		err = m.dec.err ? m.dec.err : m.chg.err ? m.chg.err
@@ -504,7 +508,9 @@ sc_err html_meeting_page(struct site *x, const struct rec_full *f,
 		hw_puts(&w, " (still running)");
 	hw_puts(&w, "</p>\n<h2>Attending</h2>\n<ul>\n");
 	m.n = 0;
-	if (!w.err) {
+	for (size_t i = 0; f->minutes && i < f->nattendees && !w.err; i++)
+		attendee_cb(f->attendees[i], &m);
+	if (!f->minutes && !w.err) {
 		err = store_attendees(x->st, r->id, attendee_cb, &m);
 		if (err)
 			goto out;
@@ -515,7 +521,12 @@ sc_err html_meeting_page(struct site *x, const struct rec_full *f,
 	hw_who(&w, r->author);
 	hw_puts(&w, ")</p>\n");
 	if (!w.err) {
-		err = store_notes(x->st, r->id, minutes_note_cb, &m);
+		if (f->minutes)
+			for (size_t i = 0; i < f->nnotes; i++)
+				if (minutes_note_cb(&f->notes[i], &m))
+					break;
+		if (!f->minutes)
+			err = store_notes(x->st, r->id, minutes_note_cb, &m);
 		for (size_t i = 0; i < NSECTIONS && !err; i++)
 			err = m.notes[i].err;
 		if (err)

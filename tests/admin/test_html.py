@@ -871,6 +871,72 @@ def browser_from_file_no_error_and_search_finds_a_record():
 
 
 @test
+def meetings_at_the_same_time_keep_their_own_minutes():
+    # two rooms meet at once: their items, notes and attendees arrive
+    # interleaved in store order; a third meeting has none of them
+    carol = "@carol:example.org"
+    recs = [
+        rec("M10", "ops sync", status="ended", closed="2026-11-03T10:00:00Z",
+            created="2026-11-03T09:00:00Z",
+            notes=[{"ts": "2026-11-03T09:01:00Z", "author": ALICE,
+                    "kind": "topic", "text": "budget"},
+                   {"ts": "2026-11-03T09:08:00Z", "author": BOB,
+                    "kind": "info", "text": "we are over"}],
+            attendees=[ALICE, BOB]),
+        rec("M11", "infra sync", room=INFRA, author=carol, status="ended",
+            closed="2026-11-03T10:00:00Z", created="2026-11-03T09:01:00Z",
+            notes=[{"ts": "2026-11-03T09:02:00Z", "author": carol,
+                    "kind": "topic", "text": "disks"},
+                   {"ts": "2026-11-03T09:03:00Z", "author": carol,
+                    "kind": "info", "text": "a note taken back",
+                    "withdrawn": "2026-11-03T09:04:00Z"}],
+            attendees=[carol]),
+        rec("T20", "order disks", assignees=[BOB], meeting="M10",
+            created="2026-11-03T09:02:00Z"),
+        rec("C20", "moved backups", room=INFRA, tags=["nas"], meeting="M11",
+            created="2026-11-03T09:03:00Z"),
+        rec("D20", "buy more", meeting="M10", created="2026-11-03T09:04:00Z"),
+        rec("T21", "check smart", room=INFRA, meeting="M11", withdrawn=True,
+            created="2026-11-03T09:05:00Z"),
+        rec("M12", "empty meeting", status="ended",
+            closed="2026-11-03T09:30:00Z", created="2026-11-03T09:06:00Z"),
+        rec("I20", "ups alarm", meeting="M10", created="2026-11-03T09:07:00Z"),
+    ]
+    store = import_store("together", recs)
+    site = export(store, os.path.join(tmp, "site-together"))
+    m10 = Page(page(site, "meetings/0/M10.html")).words()
+    for part in ("Attending alice bob", "Agenda budget",
+                 "Notes 09:08 bob: we are over",
+                 "Decisions made D20 buy more",
+                 "Incidents I20 ups alarm",
+                 "Actionable items ☐ bob: order disks (T20)"):
+        contains(m10, part, "M10")
+    m11 = Page(page(site, "meetings/0/M11.html")).words()
+    for part in ("Attending carol", "Agenda disks",
+                 "Changes C20 moved backups", "No action items."):
+        contains(m11, part, "M11")
+    m12 = Page(page(site, "meetings/0/M12.html")).words()
+    for part in ("nobody spoke", "No action items."):
+        contains(m12, part, "M12")
+    for name, words, others in (
+            ("M10", m10, ("Agenda budget disks", "moved backups",
+                          "check smart", "carol", "a note taken back")),
+            ("M11", m11, ("budget", "order disks", "buy more", "ups alarm",
+                          "a note taken back", "check smart", "alice")),
+            ("M12", m12, ("budget", "disks", "order disks", "moved backups",
+                          "buy more", "ups alarm", "Attending alice"))):
+        for w in others:
+            assert w not in words, "%s shows %r: %s" % (name, w, words)
+    contains(page(site, "rooms/ops-example-org/meetings-2026-11.html"),
+             "1 decision · 1 action item · 1 incident", "M10's row")
+    # one room's export: the same minutes for its meeting
+    one = export(store, os.path.join(tmp, "site-together-infra"),
+                 "--room", INFRA)
+    eq(page(one, "meetings/0/M11.html"), page(site, "meetings/0/M11.html"),
+       "M11 alone")
+
+
+@test
 def numbered_pages_sit_in_folders_of_a_hundred():
     recs = [rec("D999", "use postgres", status="superseded",
                 superseded_by="D1234", created="2026-11-02T09:00:00Z"),
