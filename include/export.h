@@ -117,7 +117,7 @@ sc_err csv_field(struct sbuf *out, const char *s);
  * boundary to at most max bytes; "untitled" when nothing is left. */
 sc_err export_slug(struct sbuf *out, const char *s, size_t max);
 
-/* The ids of the rooms that have records, in order: store_stats'
+/* The ids of the rooms that have records, in order: store_record_rooms'
  * callback with a zeroed struct export_rooms as ctx (the caller frees
  * v and its strings; err is set when memory ran out). */
 struct export_rooms {
@@ -125,8 +125,7 @@ struct export_rooms {
 	size_t n, cap;
 	sc_err err;
 };
-int export_rooms_cb(const char *room_id, enum rec_kind kind, int64_t n,
-		    void *ctx);
+int export_rooms_cb(const char *room_id, void *ctx);
 
 /* A room as people know it (new string in *out): its canonical alias
  * (kept by the bot: engine_room_alias), else its name, else its id. */

@@ -26,7 +26,7 @@
 #include "error.h"
 #include "sbuf.h"
 
-#define HFILES_BATCH_FILES 128
+#define HFILES_BATCH_FILES 512
 #define HFILES_BATCH_BYTES ((size_t)1 << 20)
 
 struct hfiles;

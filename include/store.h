@@ -271,6 +271,8 @@ sc_err store_query_assignee_names(struct store *st, const struct rec_query *q,
 typedef int (*stat_cb)(const char *room_id, enum rec_kind kind, int64_t n,
 		       void *ctx);
 sc_err store_stats(struct store *st, stat_cb cb, void *ctx);
+/* The ids of the rooms that have records, in byte order. */
+sc_err store_record_rooms(struct store *st, str_cb cb, void *ctx);
 
 /* ---- votes and reply links (store_vote.c) ---- */
 

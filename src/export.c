@@ -424,15 +424,10 @@ sc_err ex_store_err(struct ex *x, sc_err err)
 }
 
 /* The rooms with records, for md and html (export.h). */
-int export_rooms_cb(const char *room_id, enum rec_kind kind, int64_t n,
-		    void *ctx)
+int export_rooms_cb(const char *room_id, void *ctx)
 {
 	struct export_rooms *rs = ctx;
 
-	(void)kind;
-	(void)n;
-	if (rs->n && !strcmp(rs->v[rs->n - 1], room_id))
-		return 0;
 	if (rs->n == rs->cap) {
 		size_t c = rs->cap ? rs->cap * 2 : 16;
 		char **nv = realloc(rs->v, c * sizeof(*nv));

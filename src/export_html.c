@@ -946,7 +946,7 @@ static sc_err room_slugs(struct site *x)
 static sc_err rooms_load(struct site *x)
 {
 	struct export_rooms rs = { NULL, 0, 0, SC_OK };
-	sc_err err = store_why(x, store_stats(x->st, export_rooms_cb, &rs));
+	sc_err err = store_why(x, store_record_rooms(x->st, export_rooms_cb, &rs));
 	size_t n = 0;
 
 	if (!err)

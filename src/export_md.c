@@ -626,7 +626,7 @@ sc_err md_keep_names(struct ex *x)
 {
 	struct export_rooms rs = { NULL, 0, 0, SC_OK };
 	char **names = NULL;
-	sc_err err = ex_store_err(x, store_stats(x->st, export_rooms_cb, &rs));
+	sc_err err = ex_store_err(x, store_record_rooms(x->st, export_rooms_cb, &rs));
 
 	if (!err)
 		err = rs.err;
@@ -668,7 +668,7 @@ sc_err export_md(struct ex *x)
 	}
 	ex_base_query(x->o, &q);
 	ex_progress_start(&x->prog, x->st, &q, x->o->progress);
-	err = ex_store_err(x, store_stats(x->st, export_rooms_cb, &rs));
+	err = ex_store_err(x, store_record_rooms(x->st, export_rooms_cb, &rs));
 	if (!err)
 		err = rs.err;
 	if (!err && rs.n && x->o->out) {

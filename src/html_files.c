@@ -71,9 +71,11 @@ static void *writer(void *arg)
 		if (!(f->head = b->next))
 			f->tail = NULL;
 		f->queued--;
-		pthread_cond_signal(&f->room);
 		skip = f->err != 0; /* after a failure the rest is dropped */
 		pthread_mutex_unlock(&f->mu);
+		/* (signalled once the mutex is free: a thread woken while it
+		 * is held would only wake to wait for it again) */
+		pthread_cond_signal(&f->room);
 		for (i = 0; i < b->n && !skip && !e; i++) {
 			const char *name = b->data.buf + b->off[i];
 
@@ -89,7 +91,8 @@ static void *writer(void *arg)
 		sbuf_setlen(&b->data, 0);
 		b->next = f->spare;
 		f->spare = b;
-		pthread_cond_signal(&f->room);
+		if (e) /* a caller waiting for room learns of it */
+			pthread_cond_broadcast(&f->room);
 	}
 	pthread_mutex_unlock(&f->mu);
 	return NULL;
@@ -129,7 +132,6 @@ static sc_err hand_over(struct hfiles *f)
 			f->head = b;
 		f->tail = b;
 		f->queued++;
-		pthread_cond_signal(&f->work);
 		fresh = f->spare;
 		if (fresh)
 			f->spare = fresh->next;
@@ -138,6 +140,7 @@ static sc_err hand_over(struct hfiles *f)
 	pthread_mutex_unlock(&f->mu);
 	if (e)
 		return eio(e);
+	pthread_cond_signal(&f->work);
 	if (!fresh) {
 		fresh = calloc(1, sizeof(*fresh));
 		if (!fresh)

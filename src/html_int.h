@@ -209,7 +209,10 @@ void hw_month_href(struct hw *w, const char *up, const struct hroom *rm,
 /* Decisions and meetings: a page each, in folders of a hundred by
  * number, decisions/123/D12345.html (html_page.c). */
 #define HTML_PER_FOLDER 100
-void html_numbered_path(char *b, size_t size, const struct record *r);
+/* Room for any such path: "decisions/" and two numbers of up to 20
+ * digits. */
+#define HTML_NUMBERED_PATH 64
+void html_numbered_path(char b[HTML_NUMBERED_PATH], const struct record *r);
 void hw_numbered_href(struct hw *w, const char *up, enum rec_kind k,
 		      int64_t num);
 void hw_record_href(struct hw *w, const char *up, const struct hroom *rm,

@@ -100,13 +100,13 @@ sc_err html_decision_page(struct site *x, const struct rec_full *f,
 	struct hw w = { NULL, SC_OK }, t = { &x->tmp, SC_OK };
 	struct hw c = { &x->tmp2, SC_OK };
 	struct hist_ctx hc = { x, &w };
-	char id[24], name[48];
+	char id[24], name[HTML_NUMBERED_PATH];
 	int64_t preds[16];
 	size_t n;
 	sc_err err;
 
 	html_short_id(r, id);
-	html_numbered_path(name, sizeof(name), r);
+	html_numbered_path(name, r);
 	sbuf_setlen(&x->tmp, 0);
 	sbuf_setlen(&x->tmp2, 0);
 	hw_puts(&t, id);
@@ -413,12 +413,12 @@ sc_err html_meeting_page(struct site *x, const struct rec_full *f,
 	struct mtg_ctx m;
 	struct rec_query q;
 	unsigned kinds = x->kinds;
-	char id[24], name[48];
+	char id[24], name[HTML_NUMBERED_PATH];
 	int first = 1, begun = 0;
 	sc_err err = SC_OK;
 
 	html_short_id(r, id);
-	html_numbered_path(name, sizeof(name), r);
+	html_numbered_path(name, r);
 	sbuf_init(&dec, 0);
 	sbuf_init(&chg, 0);
 	sbuf_init(&inc, 0);

@@ -45,6 +45,25 @@ static void test_escape(void)
 		  "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;");
 	CHECK_STR(esc("a & b 'q'"), "a &amp; b &#39;q&#39;");
 	CHECK_STR(esc(""), "");
+	/* each special byte at each place of a long string (the escaper
+	 * looks at 8 bytes at a time), and its neighbours left alone */
+	for (int pos = 0; pos < 20; pos++) {
+		static const char special[] = "&<>\"'%=;?@[]^`|~{}!#$()*+,-./:";
+		static const char *const ent[] = { "&amp;", "&lt;", "&gt;",
+						   "&quot;", "&#39;" };
+
+		for (size_t c = 0; c < sizeof(special) - 1; c++) {
+			char in[24], want[40];
+
+			memset(in, 'x', 19);
+			in[19] = '\0';
+			in[pos % 19] = special[c];
+			snprintf(want, sizeof(want), "%.*s%s%s", pos % 19, in,
+				 c < 5 ? ent[c] : (char[]){ special[c], 0 },
+				 in + pos % 19 + 1);
+			CHECK_STR(esc(in), want);
+		}
+	}
 }
 
 static const char *mto(const char *room, const char *ev)

@@ -1921,6 +1921,43 @@ static void test_stats(void)
 	store_close(f.st);
 }
 
+static int id_collect(const char *room, void *ctx)
+{
+	struct sbuf *sb = ctx;
+
+	sbuf_printf(sb, "%s%s", sb->len ? " " : "", room);
+	return 0;
+}
+
+static int id_first(const char *room, void *ctx)
+{
+	id_collect(room, ctx);
+	return 1;
+}
+
+static void test_record_rooms(void)
+{
+	struct fixture f;
+	struct sbuf sb;
+	struct store *st = NULL;
+
+	fixture(&f);
+	sbuf_init(&sb, 0);
+	CHECK_OK(store_record_rooms(f.st, id_collect, &sb));
+	CHECK_STR(sb.buf, "!a:example.org !b:example.org");
+	sbuf_setlen(&sb, 0);
+	CHECK_OK(store_record_rooms(f.st, id_first, &sb));
+	CHECK_STR(sb.buf, "!a:example.org");
+	store_close(f.st);
+	/* no records, no rooms */
+	sbuf_setlen(&sb, 0);
+	CHECK_OK(store_open(":memory:", &st));
+	CHECK_OK(store_record_rooms(st, id_collect, &sb));
+	CHECK_INT((int)sb.len, 0);
+	store_close(st);
+	sbuf_release(&sb);
+}
+
 /* ---- files ---- */
 
 static void test_reopen_keeps_everything(void)
@@ -2108,6 +2145,6 @@ TESTS(TEST(test_kind_and_id_helpers), TEST(test_add_get_round_trip),
       TEST(test_member_resolve), TEST(test_members), TEST(test_votes),
       TEST(test_reply_links), TEST(test_outbox), TEST(test_outbox_encrypted_room), TEST(test_events_seen),
       TEST(test_rooms), TEST(test_notes_and_attendees), TEST(test_kv),
-      TEST(test_stats), TEST(test_reopen_keeps_everything),
+      TEST(test_stats), TEST(test_record_rooms), TEST(test_reopen_keeps_everything),
       TEST(test_newer_schema_refused), TEST(test_open_errors),
       TEST(test_busy_is_reported))
