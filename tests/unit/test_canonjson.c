@@ -199,6 +199,65 @@ static void test_refuses_bad_values(void)
 	sbuf_release(&sb);
 }
 
+/* The escapes of the spec's grammar, one byte at a time. */
+static void escape_slowly(struct sbuf *sb, const char *s, size_t n)
+{
+	sbuf_putc(sb, '"');
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\')
+			sbuf_printf(sb, "\\%c", c);
+		else if (c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t')
+			sbuf_printf(sb, "\\%c", c == '\b' ? 'b' : c == '\f' ? 'f' :
+						c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
+		else if (c < 0x20)
+			sbuf_printf(sb, "\\u%04x", c);
+		else
+			sbuf_putc(sb, (char)c);
+	}
+	sbuf_putc(sb, '"');
+}
+
+/* Every byte that needs an escape, and UTF-8, at every place of
+ * strings around the 8 bytes the encoder looks at at once. */
+static void test_string_escapes_everywhere(void)
+{
+	static const char *const odd[] = { "\"", "\\", "\b", "\t", "\n", "\x01",
+					   "\x1f", "\x7f", "é", "€", "😀", " " };
+	struct sbuf got, want;
+
+	sbuf_init(&got, 0);
+	sbuf_init(&want, 0);
+	for (size_t len = 0; len < 20; len++) {
+		for (size_t pos = 0; pos < len; pos++) {
+			for (size_t k = 0; k < sizeof(odd) / sizeof(*odd); k++) {
+				char in[40];
+				size_t n = strlen(odd[k]);
+
+				memset(in, 'a', len);
+				memcpy(in + pos, odd[k], n);
+				memset(in + pos + n, 'b', len - pos);
+				sbuf_setlen(&got, 0);
+				sbuf_setlen(&want, 0);
+				CHECK_OK(canonjson_string(in, len + n, &got));
+				escape_slowly(&want, in, len + n);
+				CHECK_STR(got.buf, want.buf);
+			}
+		}
+	}
+	/* a NUL is escaped; invalid UTF-8 after a long plain start is refused */
+	sbuf_setlen(&got, 0);
+	CHECK_OK(canonjson_string("abcdefghij\0k", 12, &got));
+	CHECK_STR(got.buf, "\"abcdefghij\\u0000k\"");
+	sbuf_setlen(&got, 0);
+	CHECK_INT(canonjson_string("abcdefghijklmnop\xc3", 17, &got), SC_EINVAL);
+	CHECK_INT(canonjson_string("abcdefghijklmnop\xff\x80rest", 20, &got),
+		  SC_EINVAL);
+	sbuf_release(&got);
+	sbuf_release(&want);
+}
+
 static void test_buffer_limit_rolls_back(void)
 {
 	struct sbuf sb;
@@ -250,7 +309,7 @@ static void test_fixture_signature_verifies(void)
 	json_decref(dev);
 }
 
-TESTS(TEST(test_golden_files), TEST(test_signable_drops_only_top_level),
+TESTS(TEST(test_golden_files), TEST(test_string_escapes_everywhere), TEST(test_signable_drops_only_top_level),
       TEST(test_nul_in_keys), TEST(test_refuses_bad_values),
       TEST(test_buffer_limit_rolls_back),
       TEST(test_fixture_signature_verifies))
