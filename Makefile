@@ -128,7 +128,7 @@ $(O)/fuzz/%: tests/fuzz/%.c $(O)/libscribe.a
 # build-bench, then bench/run prints one summary line per benchmark.
 bench:
 	$(MAKE) O=build-bench OPT_CFLAGS=-O2 build-bench/scribe build-bench/bench/queries \
-		build-bench/bench/rss_floor
+		build-bench/bench/rss_floor build-bench/bench/machine
 	bench/run
 
 $(O)/bench/%: bench/%.c $(O)/libscribe.a

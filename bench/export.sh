@@ -16,11 +16,17 @@
 #
 #   bench/export.sh [N]        O=build-bench by default; SKIP_IMPORT=1
 #                              leaves out the import (about 2 minutes)
+#
+# It starts with bench/machine's line: on the shared VM of the README's
+# figures the json export took 2.4-2.6 s on 2026-11-24 and, with the same
+# code, 6-7.5 s on 2026-12-07, when bench/machine read memory in 400-500
+# ns; compare figures of one day, or with that line beside them.
 set -u
 cd "$(dirname "$0")/.." || exit 2
 N=${1:-1000000}
 O=${O:-build-bench}
-make -s O="$O" OPT_CFLAGS=-O2 "$O/scribe" "$O/bench/export_gen" >/dev/null || exit 1
+make -s O="$O" OPT_CFLAGS=-O2 "$O/scribe" "$O/bench/export_gen" \
+	"$O/bench/machine" >/dev/null || exit 1
 S=$O/scribe
 DB=$O/export-$N.db
 OUT=$O/export-out
@@ -33,6 +39,9 @@ records=$("$S" stats --store "$DB" | awk '$1 == "all" { print $NF }')
 rm -rf "$OUT"
 mkdir -p "$OUT"
 rc=0
+# how fast the machine is today (bench/machine.c; bench/run has
+# printed it already)
+[ "${NO_MACHINE:-0}" = 1 ] || "$O/bench/machine"
 
 # measure NAME OUTPUT command...: one "bench" line from GNU time's
 # elapsed seconds, CPU seconds and maximum resident set size.
