@@ -253,19 +253,19 @@ struct mtg_ctx {
 	struct hw dec, chg, inc, todo;
 	struct hw notes[NSECTIONS];
 	int64_t ndec, nchg, ninc, ntodo;
-	int n; /* attendees written */
-	struct hw *w;
+	struct hw att; /* the attendees' list items */
+	int n;         /* attendees */
 };
 
 static int attendee_cb(const char *user, void *ctx)
 {
 	struct mtg_ctx *m = ctx;
 
-	hw_puts(m->w, "<li>");
-	hw_who(m->w, user);
-	hw_puts(m->w, "</li>\n");
+	hw_puts(&m->att, "<li>");
+	hw_who(&m->att, user);
+	hw_puts(&m->att, "</li>\n");
 	m->n++;
-	return m->w->err != SC_OK;
+	return m->att.err != SC_OK;
 }
 
 static int minutes_note_cb(const struct note *n, void *ctx)
@@ -402,12 +402,43 @@ static void count_words(struct hw *w, int64_t n, const char *one,
 	*first = 0;
 }
 
+/* What the minutes show besides the meeting itself, into m: read along
+ * with the records by store_export (f->minutes), or asked of the store
+ * for a month written again after the pass. */
+static sc_err minutes_parts(struct site *x, const struct rec_full *f,
+			    const struct rec_query *q, struct mtg_ctx *m)
+{
+	sc_err err = SC_OK;
+
+	if (f->minutes) {
+		size_t i;
+
+		for (i = 0; i < f->nitems; i++)
+			if (item_cb(&f->items[i], m))
+				break;
+		for (i = 0; i < f->nattendees; i++)
+			if (attendee_cb(f->attendees[i], m))
+				break;
+		for (i = 0; i < f->nnotes; i++)
+			if (minutes_note_cb(&f->notes[i], m))
+				break;
+		return SC_OK;
+	}
+	if (q->kinds)
+		err = store_query(x->st, q, item_cb, m);
+	if (!err)
+		err = store_attendees(x->st, f->r.id, attendee_cb, m);
+	if (!err)
+		err = store_notes(x->st, f->r.id, minutes_note_cb, m);
+	return err;
+}
+
 sc_err html_meeting_page(struct site *x, const struct rec_full *f,
 			 const struct hroom *rm, const char *ym,
 			 struct sbuf *summary)
 {
 	const struct record *r = &f->r;
-	struct sbuf dec, chg, inc, todo, notes[NSECTIONS];
+	struct sbuf dec, chg, inc, todo, att, notes[NSECTIONS];
 	struct hw w = { NULL, SC_OK }, t = { &x->tmp, SC_OK };
 	struct hw c = { &x->tmp2, SC_OK }, s = { summary, SC_OK };
 	struct mtg_ctx m;
@@ -423,13 +454,14 @@ sc_err html_meeting_page(struct site *x, const struct rec_full *f,
 	sbuf_init(&chg, 0);
 	sbuf_init(&inc, 0);
 	sbuf_init(&todo, 0);
+	sbuf_init(&att, 0);
 	memset(&m, 0, sizeof(m));
 	m.x = x;
 	m.dec.sb = &dec;
 	m.chg.sb = &chg;
 	m.inc.sb = &inc;
 	m.todo.sb = &todo;
-	m.w = &w;
+	m.att.sb = &att;
 	for (size_t i = 0; i < NSECTIONS; i++) {
 		sbuf_init(&notes[i], 0);
 		m.notes[i].sb = &notes[i];
@@ -443,15 +475,13 @@ sc_err html_meeting_page(struct site *x, const struct rec_full *f,
 	q.until = x->o->until;
 	q.order = ORDER_OLDEST;
 	q.skip = SKIP_VOTES;
-	if (f->minutes) /* read along by store_export */
-		for (size_t i = 0; i < f->nitems; i++)
-			if (item_cb(&f->items[i], &m))
-				break;
-	if (!f->minutes && q.kinds)
-		err = store_query(x->st, &q, item_cb, &m);
+	err = minutes_parts(x, f, &q, &m);
 	if (!err)
 		err = m.dec.err ? m.dec.err : m.chg.err ? m.chg.err
-				: m.inc.err ? m.inc.err : m.todo.err;
+				: m.inc.err ? m.inc.err : m.todo.err
+				? m.todo.err : m.att.err;
+	for (size_t i = 0; i < NSECTIONS && !err; i++)
+		err = m.notes[i].err;
 	if (err)
 		goto out;
 	sbuf_setlen(summary, 0);
@@ -507,31 +537,12 @@ sc_err html_meeting_page(struct site *x, const struct rec_full *f,
 	if (!r->closed)
 		hw_puts(&w, " (still running)");
 	hw_puts(&w, "</p>\n<h2>Attending</h2>\n<ul>\n");
-	m.n = 0;
-	for (size_t i = 0; f->minutes && i < f->nattendees && !w.err; i++)
-		attendee_cb(f->attendees[i], &m);
-	if (!f->minutes && !w.err) {
-		err = store_attendees(x->st, r->id, attendee_cb, &m);
-		if (err)
-			goto out;
-	}
+	hw_add(&w, att.buf, att.len);
 	if (!m.n)
 		hw_puts(&w, "<li class=\"muted\">nobody spoke</li>\n");
 	hw_puts(&w, "</ul>\n<p>Notetaker: scribe (started by ");
 	hw_who(&w, r->author);
 	hw_puts(&w, ")</p>\n");
-	if (!w.err) {
-		if (f->minutes)
-			for (size_t i = 0; i < f->nnotes; i++)
-				if (minutes_note_cb(&f->notes[i], &m))
-					break;
-		if (!f->minutes)
-			err = store_notes(x->st, r->id, minutes_note_cb, &m);
-		for (size_t i = 0; i < NSECTIONS && !err; i++)
-			err = m.notes[i].err;
-		if (err)
-			goto out;
-	}
 	for (size_t i = 0; i < NSECTIONS; i++) {
 		struct sbuf none;
 		struct hw nw = { &none, SC_OK };
@@ -564,6 +575,7 @@ out:
 	sbuf_release(&chg);
 	sbuf_release(&inc);
 	sbuf_release(&todo);
+	sbuf_release(&att);
 	for (size_t i = 0; i < NSECTIONS; i++)
 		sbuf_release(&notes[i]);
 	return err;

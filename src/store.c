@@ -459,6 +459,19 @@ sc_err store_step_done(struct store *st, sqlite3_stmt *s, const char *what)
 	return store_dberr(st, rc, what);
 }
 
+sc_err store_step_ref(struct store *st, sqlite3_stmt *s, int rc,
+		      const char *of, int64_t id, const char *what)
+{
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		return store_fail(st, SC_ENOTFOUND, "no %s %lld", of,
+				  (long long)id);
+	if (rc != SQLITE_DONE)
+		return store_dberr(st, rc, what);
+	return SC_OK;
+}
+
 /* Run a parameterless statement. */
 static sc_err run(struct store *st, const char *sql, const char *what)
 {

@@ -220,6 +220,13 @@ static void arena_free(struct arena *a)
 	a->cur = NULL;
 }
 
+/* The cursors merged with the records (their statements and record
+ * column: store_export's table). */
+enum ex_merge {
+	M_ASSIGNEES, M_TAGS, M_VOTES, M_HISTORY, M_NOTES, M_ATTENDEES, M_ITEMS,
+	M_N
+};
+
 /* A cursor over a table in record order, merged with the records. */
 struct merge {
 	int stmt;       /* enum ex_stmt */
@@ -234,8 +241,7 @@ struct export_state {
 	full_cb cb;
 	void *ctx;
 	int attached;
-	struct merge m_assignees, m_tags, m_votes, m_history;
-	struct merge m_notes, m_attendees, m_items;
+	struct merge m[M_N];
 	struct rec_full f;
 	struct arena strs; /* f's strings but the record row's and items' */
 	size_t cap_as, cap_tg, cap_h, cap_v, cap_n, cap_a, cap_at, cap_i;
@@ -303,15 +309,13 @@ static sc_err grow(void *arr, size_t n, size_t *cap, size_t size)
 
 /* Call add() for each of m's rows of record id (s is m's statement). */
 static sc_err merge_rows(struct export_state *es, struct merge *m, int64_t id,
-			 sc_err (*add)(struct export_state *es, sqlite3_stmt *s,
-				       void *arg),
-			 void *arg)
+			 sc_err (*add)(struct export_state *es, sqlite3_stmt *s))
 {
 	int on;
 	sc_err err = merge_seek(es, m, id, &on);
 
 	while (!err && on) {
-		err = add(es, es->s[m->stmt], arg);
+		err = add(es, es->s[m->stmt]);
 		if (!err)
 			err = merge_step(es, m);
 		on = m->row && m->rec == id;
@@ -332,28 +336,24 @@ static sc_err add_to_list(struct export_state *es, sqlite3_stmt *s, char ***v,
 	return (*v)[(*n)++] ? SC_OK : SC_ENOMEM;
 }
 
-static sc_err add_assignee(struct export_state *es, sqlite3_stmt *s,
-			   void *arg)
+static sc_err add_assignee(struct export_state *es, sqlite3_stmt *s)
 {
-	(void)arg;
 	return add_to_list(es, s, &es->f.r.assignees, &es->f.r.nassignees,
 			   &es->cap_as);
 }
 
-static sc_err add_tag(struct export_state *es, sqlite3_stmt *s, void *arg)
+static sc_err add_tag(struct export_state *es, sqlite3_stmt *s)
 {
-	(void)arg;
 	return add_to_list(es, s, &es->f.r.tags, &es->f.r.ntags, &es->cap_tg);
 }
 
-static sc_err add_vote(struct export_state *es, sqlite3_stmt *s, void *arg)
+static sc_err add_vote(struct export_state *es, sqlite3_stmt *s)
 {
 	struct rec_full *f = &es->f;
 	struct vote_row *v;
 	int nomem = 0;
 	sc_err err = grow(&f->votes, f->nvotes, &es->cap_v, sizeof(*v));
 
-	(void)arg;
 	if (err)
 		return err;
 	v = &f->votes[f->nvotes++];
@@ -371,14 +371,13 @@ static sc_err add_vote(struct export_state *es, sqlite3_stmt *s, void *arg)
 	return SC_OK;
 }
 
-static sc_err add_history(struct export_state *es, sqlite3_stmt *s, void *arg)
+static sc_err add_history(struct export_state *es, sqlite3_stmt *s)
 {
 	struct rec_full *f = &es->f;
 	struct history_entry *h;
 	int nomem = 0;
 	sc_err err = grow(&f->history, f->nhistory, &es->cap_h, sizeof(*h));
 
-	(void)arg;
 	if (err)
 		return err;
 	h = &f->history[f->nhistory++];
@@ -393,14 +392,13 @@ static sc_err add_history(struct export_state *es, sqlite3_stmt *s, void *arg)
 	return nomem ? SC_ENOMEM : SC_OK;
 }
 
-static sc_err add_note(struct export_state *es, sqlite3_stmt *s, void *arg)
+static sc_err add_note(struct export_state *es, sqlite3_stmt *s)
 {
 	struct rec_full *f = &es->f;
 	struct note *n;
 	int nomem = 0;
 	sc_err err = grow(&f->notes, f->nnotes, &es->cap_n, sizeof(*n));
 
-	(void)arg;
 	if (err)
 		return err;
 	n = &f->notes[f->nnotes++];
@@ -414,8 +412,7 @@ static sc_err add_note(struct export_state *es, sqlite3_stmt *s, void *arg)
 	return nomem ? SC_ENOMEM : SC_OK;
 }
 
-static sc_err add_attendee(struct export_state *es, sqlite3_stmt *s,
-			   void *arg)
+static sc_err add_attendee(struct export_state *es, sqlite3_stmt *s)
 {
 	struct rec_full *f = &es->f;
 	struct attendee *a;
@@ -423,7 +420,6 @@ static sc_err add_attendee(struct export_state *es, sqlite3_stmt *s,
 	sc_err err = grow(&f->attendees, f->nattendees, &es->cap_a,
 			  sizeof(*f->attendees));
 
-	(void)arg;
 	if (!err)
 		err = grow(&f->attendance, f->nattendance, &es->cap_at,
 			   sizeof(*f->attendance));
@@ -437,13 +433,12 @@ static sc_err add_attendee(struct export_state *es, sqlite3_stmt *s,
 	return nomem ? SC_ENOMEM : SC_OK;
 }
 
-static sc_err add_item(struct export_state *es, sqlite3_stmt *s, void *arg)
+static sc_err add_item(struct export_state *es, sqlite3_stmt *s)
 {
 	struct rec_full *f = &es->f;
 	struct record *r;
 	sc_err err = grow(&f->items, f->nitems, &es->cap_i, sizeof(*r));
 
-	(void)arg;
 	if (err)
 		return err;
 	r = &f->items[f->nitems];
@@ -531,24 +526,24 @@ static sc_err export_row(struct export_state *es)
 	if (!r->room_id || !r->author || !r->text || !r->status)
 		return SC_ENOMEM; /* NOT NULL columns: only a failed copy */
 	f->meeting_ref = f->superseded_ref = NULL;
-	err = merge_rows(es, &es->m_assignees, r->id, add_assignee, NULL);
+	err = merge_rows(es, &es->m[M_ASSIGNEES], r->id, add_assignee);
 	if (!err)
-		err = merge_rows(es, &es->m_tags, r->id, add_tag, NULL);
+		err = merge_rows(es, &es->m[M_TAGS], r->id, add_tag);
 	if (!err)
-		err = merge_rows(es, &es->m_votes, r->id, add_vote, NULL);
+		err = merge_rows(es, &es->m[M_VOTES], r->id, add_vote);
 	if (!err && ((es->attached & EXPORT_ATTACHED) ||
 		     ((es->attached & EXPORT_DECISION_HISTORY) &&
 		      r->kind == REC_DECISION)))
-		err = merge_rows(es, &es->m_history, r->id, add_history, NULL);
+		err = merge_rows(es, &es->m[M_HISTORY], r->id, add_history);
 	if (!err && (es->attached & (EXPORT_ATTACHED | EXPORT_MINUTES)) &&
 	    r->kind == REC_MEETING) {
-		err = merge_rows(es, &es->m_notes, r->id, add_note, NULL);
+		err = merge_rows(es, &es->m[M_NOTES], r->id, add_note);
 		if (!err)
-			err = merge_rows(es, &es->m_attendees, r->id,
-					 add_attendee, NULL);
+			err = merge_rows(es, &es->m[M_ATTENDEES], r->id,
+					 add_attendee);
 	}
 	if (!err && (es->attached & EXPORT_MINUTES) && r->kind == REC_MEETING) {
-		err = merge_rows(es, &es->m_items, r->id, add_item, NULL);
+		err = merge_rows(es, &es->m[M_ITEMS], r->id, add_item);
 		f->minutes = 1;
 	}
 	if (!err && r->meeting) {
@@ -585,12 +580,13 @@ sc_err store_export(struct store *st, const struct rec_query *q, int attached,
 {
 	static const struct {
 		int stmt, rec_col;
-	} merges[] = {
-		{ X_ASSIGNEES, 1 }, { X_TAGS, 1 }, { X_VOTES, 3 }, { X_HISTORY, 6 },
-		{ X_NOTES, 7 }, { X_ATTENDEES, 3 }, { X_ITEMS, C_MEETING },
+	} merges[M_N] = {
+		[M_ASSIGNEES] = { X_ASSIGNEES, 1 }, [M_TAGS] = { X_TAGS, 1 },
+		[M_VOTES] = { X_VOTES, 3 }, [M_HISTORY] = { X_HISTORY, 6 },
+		[M_NOTES] = { X_NOTES, 7 }, [M_ATTENDEES] = { X_ATTENDEES, 3 },
+		[M_ITEMS] = { X_ITEMS, C_MEETING },
 	};
 	struct export_state es;
-	struct merge *m[7];
 	sqlite3_stmt *s;
 	sc_err err = SC_OK;
 	int rc;
@@ -600,19 +596,12 @@ sc_err store_export(struct store *st, const struct rec_query *q, int attached,
 	es.cb = cb;
 	es.ctx = ctx;
 	es.attached = attached;
-	m[0] = &es.m_assignees;
-	m[1] = &es.m_tags;
-	m[2] = &es.m_votes;
-	m[3] = &es.m_history;
-	m[4] = &es.m_notes;
-	m[5] = &es.m_attendees;
-	m[6] = &es.m_items;
-	for (int i = 0; i < 7; i++) {
-		m[i]->stmt = merges[i].stmt;
-		m[i]->rec_col = merges[i].rec_col;
+	for (int i = 0; i < M_N; i++) {
+		es.m[i].stmt = merges[i].stmt;
+		es.m[i].rec_col = merges[i].rec_col;
 	}
 	if (!(attached & EXPORT_ATTACHED))
-		es.m_history.stmt = X_DEC_HISTORY;
+		es.m[M_HISTORY].stmt = X_DEC_HISTORY;
 	for (int i = 0; i < X_N && !err; i++)
 		err = prepare(st, ex_sql[i], &es.s[i]);
 	if (err)

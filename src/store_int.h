@@ -135,6 +135,12 @@ void store_slots_put(struct slot *slots, int n, sqlite3_stmt *s);
 sc_err store_exec(struct store *st, const char *sql);
 /* Step a statement that returns no rows. */
 sc_err store_step_done(struct store *st, sqlite3_stmt *s, const char *what);
+/* Step a bound insert that refers to a record (of "record" or
+ * "meeting", id), unless rc (the binding's result) is already an
+ * error: SC_ENOTFOUND "no meeting 12" when that record is not there,
+ * else store_dberr's "what: ..." for anything but SQLITE_DONE. */
+sc_err store_step_ref(struct store *st, sqlite3_stmt *s, int rc,
+		      const char *of, int64_t id, const char *what);
 /* Run the statement sql taking n integers as ?1..?n. */
 sc_err store_run_ints(struct store *st, const char *sql, const int64_t *v,
 		      int n, const char *what);

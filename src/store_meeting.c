@@ -44,13 +44,7 @@ sc_err store_note_add(struct store *st, int64_t meeting, int64_t ts,
 		rc = store_bind_str(s, 4, kind);
 	if (rc == SQLITE_OK)
 		rc = store_bind_str(s, 5, text);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(s);
-	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-		err = store_fail(st, SC_ENOTFOUND, "no meeting %lld",
-				 (long long)meeting);
-	else if (rc != SQLITE_DONE)
-		err = store_dberr(st, rc, "cannot add note");
+	err = store_step_ref(st, s, rc, "meeting", meeting, "cannot add note");
 out:
 	store_stmt_put(st, s);
 	return err;
@@ -144,13 +138,7 @@ sc_err store_attendee_add(struct store *st, int64_t meeting,
 	rc = store_bind_int(s, 1, meeting);
 	if (rc == SQLITE_OK)
 		rc = store_bind_str(s, 2, user_id);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(s);
-	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-		err = store_fail(st, SC_ENOTFOUND, "no meeting %lld",
-				 (long long)meeting);
-	else if (rc != SQLITE_DONE)
-		err = store_dberr(st, rc, "cannot add attendee");
+	err = store_step_ref(st, s, rc, "meeting", meeting, "cannot add attendee");
 out:
 	store_stmt_put(st, s);
 	return err;
@@ -211,13 +199,7 @@ sc_err store_attendee_line(struct store *st, int64_t meeting,
 		rc = store_bind_str(s, 2, user_id);
 	if (rc == SQLITE_OK)
 		rc = store_bind_int(s, 3, ts > 0 ? ts : 1);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(s);
-	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-		err = store_fail(st, SC_ENOTFOUND, "no meeting %lld",
-				 (long long)meeting);
-	else if (rc != SQLITE_DONE)
-		err = store_dberr(st, rc, "cannot add attendee");
+	err = store_step_ref(st, s, rc, "meeting", meeting, "cannot add attendee");
 out:
 	store_stmt_put(st, s);
 	return err;

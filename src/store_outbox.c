@@ -42,13 +42,7 @@ sc_err store_outbox_add(struct store *st, const char *txn_id,
 		rc = store_bind_str(s, 4, content);
 	if (rc == SQLITE_OK)
 		rc = store_bind_opt(s, 5, record);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(s);
-	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-		err = store_fail(st, SC_ENOTFOUND, "no record %lld",
-				 (long long)record);
-	else if (rc != SQLITE_DONE)
-		err = store_dberr(st, rc, "cannot queue message");
+	err = store_step_ref(st, s, rc, "record", record, "cannot queue message");
 out:
 	store_stmt_put(st, s);
 	return err;

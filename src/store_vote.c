@@ -38,13 +38,7 @@ static sc_err vote_run(struct store *st, const char *sql, int64_t record,
 		rc = store_bind_str(s, 3, key);
 	if (rc == SQLITE_OK && key)
 		rc = store_bind_str(s, 4, event_id);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(s);
-	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-		err = store_fail(st, SC_ENOTFOUND, "no record %lld",
-				 (long long)record);
-	else if (rc != SQLITE_DONE)
-		err = store_dberr(st, rc, "cannot record vote");
+	err = store_step_ref(st, s, rc, "record", record, "cannot record vote");
 out:
 	store_stmt_put(st, s);
 	return err;
@@ -185,13 +179,7 @@ sc_err store_reply_link(struct store *st, const char *reply_event_id,
 	rc = store_bind_str(s, 1, reply_event_id);
 	if (rc == SQLITE_OK)
 		rc = store_bind_int(s, 2, record);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(s);
-	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-		err = store_fail(st, SC_ENOTFOUND, "no record %lld",
-				 (long long)record);
-	else if (rc != SQLITE_DONE)
-		err = store_dberr(st, rc, "cannot link reply");
+	err = store_step_ref(st, s, rc, "record", record, "cannot link reply");
 out:
 	store_stmt_put(st, s);
 	return err;

@@ -937,6 +937,35 @@ def meetings_at_the_same_time_keep_their_own_minutes():
 
 
 @test
+def a_meeting_stored_after_a_later_one_keeps_its_minutes():
+    # an import in another order: October's meeting comes after
+    # November's, so October's month of the log is written again after
+    # the pass, its meeting's minutes asked of the store
+    recs = [
+        rec("M2", "november sync", status="ended",
+            closed="2026-11-10T10:00:00Z", created="2026-11-10T09:00:00Z"),
+        rec("M1", "october sync", status="ended",
+            closed="2026-10-20T10:00:00Z", created="2026-10-20T09:00:00Z",
+            notes=[{"ts": "2026-10-20T09:01:00Z", "author": BOB,
+                    "kind": "topic", "text": "the rack"},
+                   {"ts": "2026-10-20T09:02:00Z", "author": BOB,
+                    "kind": "info", "text": "it is full"}],
+            attendees=[BOB]),
+        rec("T30", "buy a rack", assignees=[BOB], meeting="M1",
+            created="2026-10-20T09:10:00Z"),
+    ]
+    store = import_store("late-meeting", recs)
+    site = export(store, os.path.join(tmp, "site-late-meeting"))
+    m1 = Page(page(site, "meetings/0/M1.html")).words()
+    for part in ("Attending bob", "Agenda the rack",
+                 "Notes 09:02 bob: it is full",
+                 "Actionable items ☐ bob: buy a rack (T30)"):
+        contains(m1, part, "M1")
+    contains(page(site, "rooms/ops-example-org/meetings-2026-10.html"),
+             "1 action item", "M1's row")
+
+
+@test
 def numbered_pages_sit_in_folders_of_a_hundred():
     recs = [rec("D999", "use postgres", status="superseded",
                 superseded_by="D1234", created="2026-11-02T09:00:00Z"),

@@ -1958,6 +1958,28 @@ static void test_record_rooms(void)
 	sbuf_release(&sb);
 }
 
+/* An insert that refers to a record that is not there says which. */
+static void test_missing_reference_named(void)
+{
+	struct store *st = NULL;
+
+	CHECK_OK(store_open(":memory:", &st));
+	CHECK_INT(store_note_add(st, 999, 1, "@a:x", "info", "t"), SC_ENOTFOUND);
+	CHECK_STR(store_errmsg(st), "no meeting 999");
+	CHECK_INT(store_attendee_add(st, 998, "@a:x"), SC_ENOTFOUND);
+	CHECK_STR(store_errmsg(st), "no meeting 998");
+	CHECK_INT(store_attendee_line(st, 997, "@a:x", 5), SC_ENOTFOUND);
+	CHECK_STR(store_errmsg(st), "no meeting 997");
+	CHECK_INT(store_vote_add(st, 996, "@a:x", "up", "$v"), SC_ENOTFOUND);
+	CHECK_STR(store_errmsg(st), "no record 996");
+	CHECK_INT(store_reply_link(st, "$reply", 995), SC_ENOTFOUND);
+	CHECK_STR(store_errmsg(st), "no record 995");
+	CHECK_INT(store_outbox_add(st, "t1", "!r:x", "m.room.message", "{}", 994),
+		  SC_ENOTFOUND);
+	CHECK_STR(store_errmsg(st), "no record 994");
+	store_close(st);
+}
+
 /* ---- files ---- */
 
 static void test_reopen_keeps_everything(void)
@@ -2145,6 +2167,6 @@ TESTS(TEST(test_kind_and_id_helpers), TEST(test_add_get_round_trip),
       TEST(test_member_resolve), TEST(test_members), TEST(test_votes),
       TEST(test_reply_links), TEST(test_outbox), TEST(test_outbox_encrypted_room), TEST(test_events_seen),
       TEST(test_rooms), TEST(test_notes_and_attendees), TEST(test_kv),
-      TEST(test_stats), TEST(test_record_rooms), TEST(test_reopen_keeps_everything),
+      TEST(test_stats), TEST(test_record_rooms), TEST(test_missing_reference_named), TEST(test_reopen_keeps_everything),
       TEST(test_newer_schema_refused), TEST(test_open_errors),
       TEST(test_busy_is_reported))
