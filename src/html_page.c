@@ -192,20 +192,27 @@ sc_err html_target_slug(struct sbuf *out, const char *tag)
 
 /* ---- the sticky writer ---- */
 
-void html_short_id(const struct record *r, char *b)
+/* The decimal digits of v at b; their count. */
+static size_t digits(char *b, unsigned long long v)
 {
 	char d[24];
-	int n = 0;
-	unsigned long long v = r->num > 0 ? (unsigned long long)r->num : 0;
+	size_t n = 0, len;
 
 	do {
 		d[n++] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	*b++ = rec_kind_prefix(r->kind);
-	while (n)
+	for (len = n; n; )
 		*b++ = d[--n];
-	*b = '\0';
+	return len;
+}
+
+void html_short_id(const struct record *r, char *b)
+{
+	unsigned long long v = r->num > 0 ? (unsigned long long)r->num : 0;
+
+	*b++ = rec_kind_prefix(r->kind);
+	b[digits(b, v)] = '\0';
 }
 
 void hw_esc(struct hw *w, const char *s)
@@ -389,25 +396,9 @@ void hw_month_href(struct hw *w, const char *up, const struct hroom *rm,
  * of a hundred, one directory block searched from end to end, in two
  * thirds of the time it takes in a folder of a thousand with its hash
  * tree (docs/performance.md), and the number alone says where the page
- * is.
+ * is. (Written by hand: snprintf was a twentieth of the html export's
+ * instructions, at three paths per decision.)
  */
-/* The decimal digits of v at b; their count. */
-static size_t digits(char *b, unsigned long long v)
-{
-	char d[24];
-	size_t n = 0, len;
-
-	do {
-		d[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (len = n; n; )
-		*b++ = d[--n];
-	return len;
-}
-
-/* (by hand: snprintf was a twentieth of the html export's instructions,
- * at three paths per decision) */
 static size_t numbered_path(char b[HTML_NUMBERED_PATH], enum rec_kind k,
 			    int64_t num)
 {
