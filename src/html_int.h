@@ -20,6 +20,7 @@
 
 #include "export.h"
 #include "export_html.h"
+#include "map.h"
 #include "sbuf.h"
 #include "store.h"
 #include "store_admin.h"
@@ -57,33 +58,6 @@ static inline void hw_puts(struct hw *w, const char *s)
 void hw_esc(struct hw *w, const char *s);
 void hw_int(struct hw *w, long long v);
 
-/* string -> number, keys copied (rooms, targets, owners, file names) */
-struct smap {
-	struct sent {
-		char *key;
-		size_t val;
-	} *v;
-	size_t cap, n;
-};
-/* The value of key, added as 0 when new (*added set, if not NULL);
- * NULL when out of memory. Valid until the next smap_at. */
-size_t *smap_at(struct smap *m, const char *key, int *added);
-/* 1 and *val when present. */
-int smap_get(const struct smap *m, const char *key, size_t *val);
-void smap_free(struct smap *m);
-
-/* int64 -> three counters (week or month buckets; sets of numbers) */
-struct imap {
-	struct ient {
-		int64_t key, a, b, c;
-		int used;
-	} *v;
-	size_t cap, n;
-};
-/* The entry of key, added zeroed when new; NULL when out of memory. */
-struct ient *imap_at(struct imap *m, int64_t key);
-const struct ient *imap_get(const struct imap *m, int64_t key);
-void imap_free(struct imap *m);
 
 /* The last HTML_LATEST rows of a log, for a room's or target's page
  * (shown without their anchor: it lives on the month page). */

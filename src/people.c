@@ -13,30 +13,17 @@
 /* Most characters of a display name a label shows ("…" after). */
 #define LABEL_CHARS 64
 
-struct person_entry {
-	char *user;
-	char *label;
-};
-
 void person_names_init(struct person_names *n)
 {
 	memset(n, 0, sizeof(*n));
 }
 
-static void cache_clear(struct person_names *n)
-{
-	for (size_t i = 0; i < n->n; i++) {
-		free(n->v[i].user);
-		free(n->v[i].label);
-	}
-	free(n->v);
-	n->v = NULL;
-	n->n = 0;
-}
-
 void person_names_clear(struct person_names *n)
 {
-	cache_clear(n);
+	for (size_t i = 0; i < n->n; i++)
+		free(n->labels[i]);
+	free(n->labels);
+	smap_free(&n->ix);
 	free(n->room);
 	person_names_init(n);
 }
@@ -50,7 +37,8 @@ sc_err person_names_room(struct person_names *n, struct store *st, const char *r
 	room = strdup(room_id);
 	if (!room)
 		return SC_ENOMEM;
-	cache_clear(n);
+	if (n->st != st) /* another store's labels are not this one's */
+		person_names_clear(n);
 	free(n->room);
 	n->room = room;
 	n->st = st;
@@ -132,24 +120,30 @@ static char *label_of(struct person_names *n, const char *user_id)
 
 const char *person_label(struct person_names *n, const char *user_id)
 {
-	struct person_entry *v;
-	char *label, *user;
+	struct sbuf key;
+	size_t *slot = NULL;
+	char *label, **v;
 
 	if (!n->st || !n->room || !person_is_user_id(user_id))
 		return user_id;
-	for (size_t i = 0; i < n->n; i++)
-		if (!strcmp(n->v[i].user, user_id))
-			return n->v[i].label;
+	/* a user id holds no tab (person_is_user_id): the key is unambiguous */
+	sbuf_init(&key, 0);
+	if (!sbuf_puts(&key, user_id) && !sbuf_putc(&key, '\t') &&
+	    !sbuf_puts(&key, n->room))
+		slot = smap_at(&n->ix, key.buf, NULL);
+	sbuf_release(&key);
+	if (!slot)
+		return NULL;
+	if (*slot) /* 0: new, or its label ran out of memory last time */
+		return n->labels[*slot - 1];
 	label = label_of(n, user_id);
-	user = strdup(user_id);
-	v = label && user ? realloc(n->v, (n->n + 1) * sizeof(*v)) : NULL;
+	v = label ? realloc(n->labels, (n->n + 1) * sizeof(*v)) : NULL;
 	if (!v) {
 		free(label);
-		free(user);
 		return NULL;
 	}
-	n->v = v;
-	v[n->n].user = user;
-	v[n->n].label = label;
-	return v[n->n++].label;
+	n->labels = v;
+	v[n->n++] = label;
+	*slot = n->n;
+	return label;
 }

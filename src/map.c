@@ -1,16 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * html_map.c - the two small hash maps of the HTML export (html_int.h):
- * strings to numbers (rooms, targets, owners, file names) and numbers to
- * counters (weeks and months of the charts, the pages written). Open
- * addressing, linear probing, grown at half full; iteration order is
- * never relied on for what a page says (the pages sort what they list).
+ * map.c - two small hash maps (map.h): strings to numbers and numbers
+ * to counters. Open addressing, linear probing, grown at half full.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "html_int.h"
+#include "map.h"
 #include "banned.h"
 
 static uint64_t hash_str(const char *s)
