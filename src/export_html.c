@@ -1171,6 +1171,7 @@ sc_err export_html(struct store *st, const struct export_opts *o, char **why)
 	free(x.targets);
 	free(x.preds);
 	smap_free(&x.room_ix);
+	person_names_clear(&x.people);
 	smap_free(&x.target_ix);
 	smap_free(&x.written);
 	smap_free(&x.dirs);

@@ -34,16 +34,6 @@
  * in x->file (meetings are small) and handed to bgf_put.
  */
 
-/* Append the user's localpart, as Markdown text: "elon" for
- * "@elon:example.org" (a user id may hold '<' or '[' too). */
-static sc_err localpart(struct sbuf *out, const char *user_id)
-{
-	const char *p = user_id[0] == '@' ? user_id + 1 : user_id;
-	const char *colon = strchr(p, ':');
-
-	return md_textn(out, p, colon ? (size_t)(colon - p) : strlen(p), 0);
-}
-
 enum mtype { MT_PLAIN = 0, MT_STRATEGY, MT_REVIEW };
 
 static enum mtype minutes_type(const struct record *m)
@@ -70,6 +60,7 @@ enum nmode {
 
 struct min_notes {
 	struct ex *x;
+	const char *room; /* the meeting's */
 	struct sbuf *f;
 	const char *kind;
 	const char *head;  /* written before the first one, or NULL */
@@ -153,7 +144,7 @@ static int min_note_cb(const struct note *n, void *ctx)
 		if (!err)
 			err = local_fmt(f, s->x->o->tz, n->ts, "%H:%M ");
 		if (!err)
-			err = localpart(f, n->author);
+			err = ex_person(s->x, f, s->room, n->author);
 		if (!err)
 			err = sbuf_puts(f, ": ");
 		if (!err)
@@ -171,7 +162,7 @@ static int min_note_cb(const struct note *n, void *ctx)
 			if (!err)
 				err = sbuf_puts(f, " (");
 			if (!err)
-				err = localpart(f, n->author);
+				err = ex_person(s->x, f, s->room, n->author);
 			if (!err)
 				err = sbuf_putc(f, ')');
 			break;
@@ -191,7 +182,7 @@ static int min_note_cb(const struct note *n, void *ctx)
 		if (!err)
 			err = sbuf_puts(f, sp ? ") (" : "> (");
 		if (!err)
-			err = localpart(f, n->author);
+			err = ex_person(s->x, f, s->room, n->author);
 		if (!err)
 			err = sbuf_putc(f, ')');
 		break;
@@ -204,7 +195,7 @@ static int min_note_cb(const struct note *n, void *ctx)
 		if (!err && s->mode == NM_BY) {
 			err = sbuf_puts(f, " (");
 			if (!err)
-				err = localpart(f, n->author);
+				err = ex_person(s->x, f, s->room, n->author);
 			if (!err)
 				err = sbuf_putc(f, ')');
 		}
@@ -232,7 +223,8 @@ static int min_note_cb(const struct note *n, void *ctx)
 static sc_err min_notes(struct ex *x, const struct record *m, const char *kind,
 			const char *head, enum nmode mode, int *n)
 {
-	struct min_notes s = { x, &x->file, kind, head, mode, 0, SC_OK };
+	struct min_notes s = { x, m->room_id, &x->file, kind, head, mode, 0,
+				SC_OK };
 	sc_err err = ex_store_err(x, store_notes(x->st, m->id, min_note_cb, &s));
 
 	if (!err)
@@ -345,7 +337,7 @@ static sc_err md_owned(struct ex *x, struct sbuf *sb, const struct record *r,
 		if (i)
 			err = sbuf_putc(sb, '/');
 		if (!err)
-			err = localpart(sb, r->assignees[i]);
+			err = ex_person(x, sb, r->room_id, r->assignees[i]);
 	}
 	if (!err && r->nassignees)
 		err = sbuf_printf(sb, " %s ", verb);
@@ -486,7 +478,7 @@ static int min_attendee_cb(const struct attendee *a, void *ctx)
 	err = sbuf_puts(s->f, s->sep ? (s->n ? s->sep : "") : "- ");
 	s->n++;
 	if (!err)
-		err = localpart(s->f, a->user_id);
+		err = ex_person(s->x, s->f, s->m->room_id, a->user_id);
 	if (!err && s->lines)
 		err = sbuf_printf(s->f, " (%lld)", (long long)a->lines);
 	else if (!err && a->first &&
@@ -602,7 +594,8 @@ static sc_err min_roles(struct ex *x, const struct record *m, struct min_roles *
 	return err;
 }
 
-static sc_err min_chairs(struct sbuf *f, const struct min_roles *r)
+static sc_err min_chairs(struct ex *x, const struct record *m,
+			 struct sbuf *f, const struct min_roles *r)
 {
 	sc_err err = SC_OK;
 
@@ -610,7 +603,7 @@ static sc_err min_chairs(struct sbuf *f, const struct min_roles *r)
 		if (i)
 			err = sbuf_puts(f, ", ");
 		if (!err)
-			err = localpart(f, r->chairs[i]);
+			err = ex_person(x, f, m->room_id, r->chairs[i]);
 	}
 	return err;
 }
@@ -819,11 +812,11 @@ static sc_err min_plain(struct ex *x, const struct record *m, const struct min_r
 	if (!err)
 		err = sbuf_puts(f, "\nNotetaker: ");
 	if (!err)
-		err = localpart(f, ro->notetaker);
+		err = ex_person(x, f, m->room_id, ro->notetaker);
 	if (!err && ro->n > 1) {
 		err = sbuf_puts(f, "  \nChairs: ");
 		if (!err)
-			err = min_chairs(f, ro);
+			err = min_chairs(x, m, f, ro);
 	}
 	if (!err)
 		err = sbuf_puts(f, "\n\n## Agenda\n\n");
@@ -903,7 +896,7 @@ static sc_err min_footer(struct ex *x, const struct record *m,
 	if (!err)
 		err = sbuf_puts(f, ", recorded by scribe; notetaker ");
 	if (!err)
-		err = localpart(f, ro->notetaker);
+		err = ex_person(x, f, m->room_id, ro->notetaker);
 	if (!err)
 		err = sbuf_puts(f, ".\n");
 	return err;
@@ -963,11 +956,11 @@ static sc_err min_strategy(struct ex *x, const struct record *m,
 	if (!err)
 		err = sbuf_puts(f, "**Facilitator:** ");
 	if (!err)
-		err = min_chairs(f, ro);
+		err = min_chairs(x, m, f, ro);
 	if (!err)
 		err = sbuf_puts(f, "  \n**Notetaker:** ");
 	if (!err)
-		err = localpart(f, ro->notetaker);
+		err = ex_person(x, f, m->room_id, ro->notetaker);
 	if (!err)
 		err = sbuf_puts(f, "\n");
 	if (!err)

@@ -21,6 +21,7 @@
 #include "export.h"
 #include "export_html.h"
 #include "map.h"
+#include "people.h"
 #include "sbuf.h"
 #include "store.h"
 #include "store_admin.h"
@@ -141,6 +142,7 @@ struct site {
 	struct sbuf page, row, trow, tmp, tmp2;
 	struct hroom *rooms;
 	size_t nrooms;
+	struct person_names people; /* labels, room by room (people.h) */
 	struct smap room_ix;
 	struct target **targets;
 	size_t ntargets, captargets;
@@ -195,7 +197,11 @@ void hw_target_href(struct hw *w, const char *up, const char *tag);
 /* A user as "bob", the full id in a tooltip; a status or severity badge
  * (prefix "s-" or "v-"); r's tags (as links to their targets when
  * link); r's matrix.to link (nothing without an event id); " › html". */
-void hw_who(struct hw *w, const char *user);
+/* A person as the record's room knows them (people.h: display name,
+ * localpart, or the full id when another member looks the same), the
+ * full id in a tooltip. */
+void hw_who(struct hw *w, struct site *x, const char *room,
+	    const char *user);
 void hw_badge(struct hw *w, const char *prefix, const char *v);
 void hw_tags(struct hw *w, const char *up, const struct record *r, int link);
 void hw_src(struct hw *w, const struct record *r);

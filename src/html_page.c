@@ -455,32 +455,35 @@ void hw_target_href(struct hw *w, const char *up, const char *tag)
 	hw_puts(w, "/index.html");
 }
 
-/* A user as "bob", the full id in a tooltip. */
-void hw_who(struct hw *w, const char *user)
+/* open, then the full id as a tooltip, the label, close */
+static void who_in(struct hw *w, struct site *x, const char *room,
+		   const char *user, const char *open, const char *close)
 {
-	const char *p = user[0] == '@' ? user + 1 : user;
-	const char *colon = strchr(p, ':');
+	const char *label = NULL;
+	sc_err err = person_names_room(&x->people, x->st, room);
 
-	hw_puts(w, "<span class=\"who\" title=\"");
+	if (!err && !(label = person_label(&x->people, user)))
+		err = SC_ENOMEM;
+	if (err && !w->err)
+		w->err = err;
+	hw_puts(w, open);
 	hw_esc(w, user);
 	hw_puts(w, "\">");
-	if (!w->err)
-		w->err = html_escn(w->sb, p, colon ? (size_t)(colon - p) : strlen(p));
-	hw_puts(w, "</span>");
+	if (label)
+		hw_esc(w, label);
+	hw_puts(w, close);
 }
 
-/* A table cell of a user: "bob", the full id in the cell's tooltip. */
-static void hw_who_cell(struct hw *w, const char *user)
+void hw_who(struct hw *w, struct site *x, const char *room, const char *user)
 {
-	const char *p = user[0] == '@' ? user + 1 : user;
-	const char *colon = strchr(p, ':');
+	who_in(w, x, room, user, "<span class=\"who\" title=\"", "</span>");
+}
 
-	hw_puts(w, "<td title=\"");
-	hw_esc(w, user);
-	hw_puts(w, "\">");
-	if (!w->err)
-		w->err = html_escn(w->sb, p, colon ? (size_t)(colon - p) : strlen(p));
-	hw_puts(w, "</td>");
+/* A table cell of a user, the full id in the cell's tooltip. */
+static void hw_who_cell(struct hw *w, struct site *x, const char *room,
+			const char *user)
+{
+	who_in(w, x, room, user, "<td title=\"", "</td>");
 }
 
 void hw_src(struct hw *w, const struct record *r)
@@ -745,7 +748,7 @@ static void todo_cells(struct site *x, struct hw *w, const struct rec_full *f,
 	for (size_t i = 0; i < r->nassignees; i++) {
 		if (i)
 			hw_puts(w, ", ");
-		hw_who(w, r->assignees[i]);
+		hw_who(w, x, r->room_id, r->assignees[i]);
 	}
 	if (!r->nassignees)
 		hw_puts(w, "<span class=\"muted\">unassigned</span>");
@@ -843,7 +846,7 @@ static void change_cells(struct site *x, struct hw *w, const struct rec_full *f,
 		hw_puts(w, "</div>");
 	}
 	hw_puts(w, "</td>");
-	hw_who_cell(w, r->author);
+	hw_who_cell(w, x, r->room_id, r->author);
 }
 
 static void incident_cells(struct site *x, struct hw *w, const struct rec_full *f)
@@ -1058,7 +1061,7 @@ sc_err html_open_item(struct site *x, struct sbuf *sb, const struct record *r,
 		for (size_t i = 0; i < r->nassignees; i++) {
 			if (i)
 				hw_puts(&w, ", ");
-			hw_who(&w, r->assignees[i]);
+			hw_who(&w, x, r->room_id, r->assignees[i]);
 		}
 		hw_puts(&w, ")</span>");
 	}

@@ -22,6 +22,7 @@
 struct hist_ctx {
 	struct site *x;
 	struct hw *w;
+	const char *room; /* the record's */
 };
 
 /* A value of a history entry; a reference (superseded_by, meeting) is
@@ -57,7 +58,7 @@ static int adr_history_cb(const struct history_entry *h, void *ctx)
 	hw_puts(w, "<tr><td class=\"when\">");
 	hw_datetime(w, c->x, h->ts);
 	hw_puts(w, "</td><td>");
-	hw_who(w, h->actor);
+	hw_who(w, c->x, c->room, h->actor);
 	hw_puts(w, "</td><td>");
 	hw_esc(w, h->field);
 	if (strcmp(h->field, "created")) {
@@ -73,8 +74,8 @@ static int adr_history_cb(const struct history_entry *h, void *ctx)
 	return w->err != SC_OK;
 }
 
-static void voters(struct hw *w, const struct rec_full *f, const char *key,
-		   const char *emoji)
+static void voters(struct hw *w, struct site *x, const struct rec_full *f,
+		   const char *key, const char *emoji)
 {
 	int n = 0;
 
@@ -86,7 +87,7 @@ static void voters(struct hw *w, const struct rec_full *f, const char *key,
 			hw_puts(w, emoji);
 			hw_puts(w, " ");
 		}
-		hw_who(w, f->votes[i].user_id);
+		hw_who(w, x, f->r.room_id, f->votes[i].user_id);
 	}
 	if (n)
 		hw_puts(w, "</li>");
@@ -99,7 +100,7 @@ sc_err html_decision_page(struct site *x, const struct rec_full *f,
 	const struct record *r = &f->r;
 	struct hw w = { NULL, SC_OK }, t = { &x->tmp, SC_OK };
 	struct hw c = { &x->tmp2, SC_OK };
-	struct hist_ctx hc = { x, &w };
+	struct hist_ctx hc = { x, &w, r->room_id };
 	char id[24], name[HTML_NUMBERED_PATH];
 	int64_t preds[16];
 	size_t n;
@@ -181,7 +182,7 @@ sc_err html_decision_page(struct site *x, const struct rec_full *f,
 	hw_puts(&w, "</code>.</p>\n</section>\n<section>\n<h2>Decision</h2>\n<p>");
 	hw_esc(&w, r->text);
 	hw_puts(&w, "</p>\n<p>Decided by ");
-	hw_who(&w, r->author);
+	hw_who(&w, x, r->room_id, r->author);
 	hw_puts(&w, " (<code>");
 	hw_esc(&w, r->author);
 	hw_puts(&w, "</code>).</p>\n</section>\n<section>\n<h2>Consequences</h2>\n");
@@ -197,9 +198,9 @@ sc_err html_decision_page(struct site *x, const struct rec_full *f,
 		hw_puts(&w, " 👎, ");
 		hw_int(&w, r->votes_meh);
 		hw_puts(&w, " 🤷</figcaption></figure>\n<ul class=\"items\">");
-		voters(&w, f, "up", "👍");
-		voters(&w, f, "down", "👎");
-		voters(&w, f, "meh", "🤷");
+		voters(&w, x, f, "up", "👍");
+		voters(&w, x, f, "down", "👎");
+		voters(&w, x, f, "meh", "🤷");
 		hw_puts(&w, "</ul>\n");
 	}
 	if (f->superseded_ref) {
@@ -250,6 +251,7 @@ static const struct {
 
 struct mtg_ctx {
 	struct site *x;
+	const char *room; /* the meeting's */
 	struct hw dec, chg, inc, todo;
 	struct hw notes[NSECTIONS];
 	int64_t ndec, nchg, ninc, ntodo;
@@ -262,7 +264,7 @@ static int attendee_cb(const char *user, void *ctx)
 	struct mtg_ctx *m = ctx;
 
 	hw_puts(&m->att, "<li>");
-	hw_who(&m->att, user);
+	hw_who(&m->att, m->x, m->room, user);
 	hw_puts(&m->att, "</li>\n");
 	m->n++;
 	return m->att.err != SC_OK;
@@ -287,7 +289,7 @@ static int minutes_note_cb(const struct note *n, void *ctx)
 		hw_puts(w, "<span class=\"when\">");
 		hw_hm(w, m->x, n->ts);
 		hw_puts(w, "</span> ");
-		hw_who(w, n->author);
+		hw_who(w, m->x, m->room, n->author);
 		hw_puts(w, ": ");
 	}
 	if (!strcmp(n->kind, "idea"))
@@ -330,7 +332,7 @@ static int item_cb(const struct record *r, void *ctx)
 		for (size_t i = 0; i < r->nassignees; i++) {
 			if (i)
 				hw_puts(w, "/");
-			hw_who(w, r->assignees[i]);
+			hw_who(w, x, r->room_id, r->assignees[i]);
 		}
 		if (r->nassignees)
 			hw_puts(w, ": ");
@@ -457,6 +459,7 @@ sc_err html_meeting_page(struct site *x, const struct rec_full *f,
 	sbuf_init(&att, 0);
 	memset(&m, 0, sizeof(m));
 	m.x = x;
+	m.room = r->room_id;
 	m.dec.sb = &dec;
 	m.chg.sb = &chg;
 	m.inc.sb = &inc;
@@ -541,7 +544,7 @@ sc_err html_meeting_page(struct site *x, const struct rec_full *f,
 	if (!m.n)
 		hw_puts(&w, "<li class=\"muted\">nobody spoke</li>\n");
 	hw_puts(&w, "</ul>\n<p>Notetaker: scribe (started by ");
-	hw_who(&w, r->author);
+	hw_who(&w, x, r->room_id, r->author);
 	hw_puts(&w, ")</p>\n");
 	for (size_t i = 0; i < NSECTIONS; i++) {
 		struct sbuf none;

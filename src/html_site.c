@@ -251,7 +251,7 @@ static void open_items(struct hw *w, struct site *x, struct hroom *rm)
 			if (owner == SIZE_MAX) {
 				hw_puts(w, "Unassigned");
 			} else {
-				hw_who(w, rm->owners[owner]);
+				hw_who(w, x, rm->id, rm->owners[owner]);
 				hw_puts(w, " <span class=\"muted\">(");
 				hw_esc(w, rm->owners[owner]);
 				hw_puts(w, ")</span>");

@@ -120,18 +120,23 @@ static char *label_of(struct person_names *n, const char *user_id)
 
 const char *person_label(struct person_names *n, const char *user_id)
 {
-	struct sbuf key;
-	size_t *slot = NULL;
-	char *label, **v;
+	char kb[256], *key = kb, *label, **v;
+	size_t ul, rl, *slot;
 
 	if (!n->st || !n->room || !person_is_user_id(user_id))
 		return user_id;
-	/* a user id holds no tab (person_is_user_id): the key is unambiguous */
-	sbuf_init(&key, 0);
-	if (!sbuf_puts(&key, user_id) && !sbuf_putc(&key, '\t') &&
-	    !sbuf_puts(&key, n->room))
-		slot = smap_at(&n->ix, key.buf, NULL);
-	sbuf_release(&key);
+	/* "user id<TAB>room id": a user id holds no tab (person_is_user_id).
+	 * Asked for every person shown: on the stack when it fits. */
+	ul = strlen(user_id);
+	rl = strlen(n->room);
+	if (ul + rl + 2 > sizeof(kb) && !(key = malloc(ul + rl + 2)))
+		return NULL;
+	memcpy(key, user_id, ul);
+	key[ul] = '\t';
+	memcpy(key + ul + 1, n->room, rl + 1);
+	slot = smap_at(&n->ix, key, NULL);
+	if (key != kb)
+		free(key);
 	if (!slot)
 		return NULL;
 	if (*slot) /* 0: new, or its label ran out of memory last time */

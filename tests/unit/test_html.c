@@ -305,6 +305,57 @@ static void test_site_of_a_small_store(void)
 	store_close(st);
 }
 
+/* People are shown as their room knows them (people.h), like the md
+ * export: the display name, the localpart without one, and the full id
+ * when another member looks the same, so that nobody passes for someone
+ * else on the site; the full id is always in the tooltip. */
+static void test_site_shows_people_as_the_room_knows_them(void)
+{
+	static const char *const lines[] = {
+		R("T1", "\"text\":\"rotate keys\","
+			"\"assignees\":[\"@alice:evil.org\"]"),
+		"{\"id\":\"D1\",\"room_id\":\"!ops:example.org\",\"author\":"
+		"\"@bob:example.org\",\"created\":\"2026-11-02T09:00:00Z\","
+		"\"text\":\"use jira\"}",
+		"{\"id\":\"C1\",\"room_id\":\"!ops:example.org\",\"author\":"
+		"\"@carol:example.org\",\"created\":\"2026-11-02T09:00:00Z\","
+		"\"text\":\"nginx\"}",
+		NULL
+	};
+	struct store *st = store_of(lines);
+	char out[512], path[700], *why = NULL, *page;
+
+	CHECK_OK(store_member_put(st, "!ops:example.org", "@alice:example.org",
+				  "Alice Smith", "join", 0));
+	CHECK_OK(store_member_put(st, "!ops:example.org", "@alice:evil.org",
+				  "Alice  Smith", "join", 0));
+	CHECK_OK(store_member_put(st, "!ops:example.org", "@bob:example.org",
+				  "Bob <B>", "join", 0));
+	CHECK_OK(store_member_put(st, "!ops:example.org", "@carol:example.org",
+				  NULL, "join", 0));
+	snprintf(out, sizeof(out), "%s/people", th_tmpdir());
+	CHECK_OK(site(st, out, &why));
+	CHECK(why == NULL);
+	snprintf(path, sizeof(path), "%s/rooms/ops-example-org/index.html", out);
+	page = slurp(path);
+	CHECK_CONTAINS(page, "<span class=\"who\" title=\"@alice:evil.org\">"
+			     "@alice:evil.org</span>");
+	CHECK(!strstr(page, ">Alice Smith<"));
+	CHECK(!strstr(page, ">alice<"));
+	free(page);
+	snprintf(path, sizeof(path), "%s/decisions/0/D1.html", out);
+	page = slurp(path);
+	CHECK_CONTAINS(page, "Decided by <span class=\"who\" title=\""
+			     "@bob:example.org\">Bob &lt;B&gt;</span>");
+	free(page);
+	snprintf(path, sizeof(path), "%s/rooms/ops-example-org/changes-2026-11.html",
+		 out);
+	page = slurp(path);
+	CHECK_CONTAINS(page, "<td title=\"@carol:example.org\">carol</td>");
+	free(page);
+	store_close(st);
+}
+
 static void test_site_of_stores_with_nothing_open(void)
 {
 	static const char *const closed[] = {
@@ -358,5 +409,6 @@ static void test_site_needs_a_folder(void)
 TESTS(TEST(test_escape), TEST(test_matrix_to), TEST(test_target_slug),
       TEST(test_charts), TEST(test_files_left_alone_when_same),
       TEST(test_site_of_a_small_store),
+      TEST(test_site_shows_people_as_the_room_knows_them),
       TEST(test_site_of_stores_with_nothing_open),
       TEST(test_site_needs_a_folder))

@@ -325,6 +325,58 @@ static void test_golden_review(void)
 	golden("review", "UTC");
 }
 
+/* People in minutes are shown as their room knows them (people.h), as
+ * in the follow-up items: the display name, and the full id when another
+ * member looks the same, so nobody passes for someone else in the
+ * attendance, the notes or the notetaker's line. */
+static void test_lookalikes_shown_by_their_ids(void)
+{
+	static const char *const chat[] = {
+		"@room !ops:example.org",
+		"@member @alice:example.org 0 Alice",
+		"@member @alice:evil.org 0 alice",
+		"@member @bob:example.org 0 Bob B",
+		"@now 2026-11-23T15:00:00Z",
+		"@as @bob:example.org",
+		"> #startmeeting Weekly",
+		"@as @alice:evil.org",
+		"> #notetaker @alice:evil.org",
+		"> #info the keys are rotated",
+		"@as @alice:example.org",
+		"> #info nothing is rotated",
+		"@as @bob:example.org",
+		"> #endmeeting",
+		NULL
+	};
+	struct talk t;
+	struct export_opts o;
+	char dir[2048], path[2300], *why = NULL, *md;
+	char line[256];
+
+	talk_open(&t, ":memory:");
+	for (size_t i = 0; chat[i]; i++) {
+		snprintf(line, sizeof(line), "%s", chat[i]);
+		chat_line(&t, line, __FILE__, __LINE__);
+	}
+	snprintf(dir, sizeof(dir), "%s/lookalikes", th_tmpdir());
+	memset(&o, 0, sizeof(o));
+	o.format = FMT_MINUTES;
+	o.out = dir;
+	o.tz = "UTC";
+	if (export_run(t.st, &o, &why))
+		th_fail(__FILE__, __LINE__, "export: %s", why ? why : "?");
+	snprintf(path, sizeof(path), "%s/2026-11-23-m1-weekly.md", dir);
+	md = slurp(path, NULL);
+	CHECK(md != NULL);
+	CHECK_CONTAINS(md, "Attending:\n- Bob B\n- @alice:evil.org\n"
+			   "- @alice:example.org\n");
+	CHECK_CONTAINS(md, "Notetaker: @alice:evil.org\n");
+	CHECK_CONTAINS(md, "- 15:00 @alice:evil.org: the keys are rotated\n");
+	CHECK_CONTAINS(md, "- Bob B (2)\n- @alice:evil.org (2)\n");
+	free(md);
+	talk_close(&t);
+}
+
 /* ---- the automatic end ---- */
 
 struct sink {
@@ -515,6 +567,7 @@ static void test_restart_keeps_meeting(void)
 }
 
 TESTS(TEST(test_golden_seed000), TEST(test_golden_strategy),
-      TEST(test_golden_review), TEST(test_autoend_once),
+      TEST(test_golden_review), TEST(test_lookalikes_shown_by_their_ids),
+      TEST(test_autoend_once),
       TEST(test_autoend_configured), TEST(test_autoend_restart),
       TEST(test_restart_keeps_meeting))

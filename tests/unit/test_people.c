@@ -40,6 +40,20 @@ static void test_labels_per_room(void)
 	CHECK_OK(person_names_room(&n, st, "!b:x"));
 	CHECK_STR(person_label(&n, "@alice:x"), "Alice in B");
 	CHECK_STR(person_label(&n, "@bob:x"), "bob");
+	{ /* ids longer than the key buffer on the stack */
+		char room[400], user[300];
+
+		memset(room, 'r', sizeof(room));
+		memcpy(room, "!", 1);
+		memcpy(room + sizeof(room) - 3, ":x", 3);
+		memset(user, 'u', sizeof(user));
+		memcpy(user, "@", 1);
+		memcpy(user + sizeof(user) - 3, ":x", 3);
+		CHECK_OK(store_member_put(st, room, user, "Long", "join", 0));
+		CHECK_OK(person_names_room(&n, st, room));
+		CHECK_STR(person_label(&n, user), "Long");
+		CHECK_STR(person_label(&n, user), "Long");
+	}
 	person_names_clear(&n);
 	store_close(st);
 }
