@@ -87,6 +87,8 @@ void ex_progress_end(struct progress *p);
 
 /* ---- one export (export.c) ---- */
 
+struct min_meeting;
+
 struct ex {
 	struct store *st;
 	const struct export_opts *o;
@@ -99,6 +101,7 @@ struct ex {
 	struct sbuf file;           /* one minutes file */
 	struct outf csv[REC_NKINDS];
 	struct person_names people; /* who people are, room by room */
+	struct min_meeting *mm;     /* minutes: the meeting being written */
 };
 
 /* The query of o's filters. */

@@ -344,6 +344,8 @@ static void test_lookalikes_shown_by_their_ids(void)
 		"> #info the keys are rotated",
 		"@as @alice:example.org",
 		"> #info nothing is rotated",
+		"> #info not one key",
+		"> #idea rotate them monthly",
 		"@as @bob:example.org",
 		"> #endmeeting",
 		NULL
@@ -372,7 +374,9 @@ static void test_lookalikes_shown_by_their_ids(void)
 			   "- @alice:example.org\n");
 	CHECK_CONTAINS(md, "Notetaker: @alice:evil.org\n");
 	CHECK_CONTAINS(md, "- 15:00 @alice:evil.org: the keys are rotated\n");
-	CHECK_CONTAINS(md, "- Bob B (2)\n- @alice:evil.org (2)\n");
+	/* most lines first, then in order of first word */
+	CHECK_CONTAINS(md, "(lines said)\n\n- @alice:example.org (3)\n"
+			   "- Bob B (2)\n- @alice:evil.org (2)\n");
 	free(md);
 	talk_close(&t);
 }
