@@ -194,12 +194,11 @@ void hw_numbered_href(struct hw *w, const char *up, enum rec_kind k,
 void hw_record_href(struct hw *w, const char *up, const struct hroom *rm,
 		    const char *ym, const struct record *r);
 void hw_target_href(struct hw *w, const char *up, const char *tag);
-/* A user as "bob", the full id in a tooltip; a status or severity badge
- * (prefix "s-" or "v-"); r's tags (as links to their targets when
- * link); r's matrix.to link (nothing without an event id); " › html". */
-/* A person as the record's room knows them (people.h: display name,
- * localpart, or the full id when another member looks the same), the
- * full id in a tooltip. */
+/* A person as room knows them (people.h: the display name, else the
+ * localpart, the full id when another member looks the same), the full
+ * id in a tooltip; a status or severity badge (prefix "s-" or "v-"); r's
+ * tags (as links to their targets when link); r's matrix.to link
+ * (nothing without an event id); " › html". */
 void hw_who(struct hw *w, struct site *x, const char *room,
 	    const char *user);
 void hw_badge(struct hw *w, const char *prefix, const char *v);
