@@ -2,9 +2,10 @@
 /*
  * html_files.c - a site's files written in batches by two threads
  * (html_files.h). The caller fills one batch; full batches wait in a
- * short queue (memory stays at a few batches) and each thread takes a
- * whole batch at a time, so the one mutex is taken twice per batch, not
- * per file. Used batches go back to a free list with their buffers.
+ * queue of a few megabytes (a big page's batch alone) and each thread
+ * takes a whole batch at a time, so the one mutex is taken twice per
+ * batch, not per file. Used batches go back to a free list with their
+ * buffers, unless a big page made them big.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +21,9 @@
 #include "banned.h"
 
 #define THREADS 2
-#define QUEUE 6 /* full batches waiting: about 6 MB */
+/* Full batches waiting: at most this many bytes of pages (or one batch,
+ * however big its page), so that memory stays at a few megabytes. */
+#define QUEUE_BYTES (6 * HFILES_BATCH_BYTES)
 
 struct batch {
 	struct batch *next;
@@ -38,7 +41,7 @@ struct hfiles {
 	pthread_cond_t work, room;
 	struct batch *head, *tail; /* full batches, oldest first */
 	struct batch *spare;       /* written ones, for reuse */
-	size_t queued;
+	size_t queued;     /* bytes in the batches waiting */
 	int done;     /* no more batches: threads end when the queue is empty */
 	int err;      /* errno of the first failure, 0 = none */
 	char *failed; /* its file name */
@@ -70,7 +73,7 @@ static void *writer(void *arg)
 			break; /* done */
 		if (!(f->head = b->next))
 			f->tail = NULL;
-		f->queued--;
+		f->queued -= b->data.len;
 		skip = f->err != 0; /* after a failure the rest is dropped */
 		pthread_mutex_unlock(&f->mu);
 		/* (signalled once the mutex is free: a thread woken while it
@@ -88,7 +91,12 @@ static void *writer(void *arg)
 			f->failed = strdup(b->data.buf + b->off[i - 1]);
 		}
 		b->n = 0;
-		sbuf_setlen(&b->data, 0);
+		/* a big page's room is not kept: the spare batches would
+		 * each hold the biggest page they ever carried */
+		if (b->data.alloc > 2 * HFILES_BATCH_BYTES)
+			sbuf_release(&b->data);
+		else
+			sbuf_setlen(&b->data, 0);
 		b->next = f->spare;
 		f->spare = b;
 		if (e) /* a caller waiting for room learns of it */
@@ -121,7 +129,7 @@ static sc_err hand_over(struct hfiles *f)
 		return SC_OK;
 	pthread_mutex_lock(&f->mu);
 	/* room in the queue; a spare batch comes back with it */
-	while (f->queued >= QUEUE && !f->err)
+	while (f->queued && f->queued + b->data.len > QUEUE_BYTES && !f->err)
 		pthread_cond_wait(&f->room, &f->mu);
 	e = f->err;
 	if (!e) {
@@ -131,7 +139,7 @@ static sc_err hand_over(struct hfiles *f)
 		else
 			f->head = b;
 		f->tail = b;
-		f->queued++;
+		f->queued += b->data.len;
 		fresh = f->spare;
 		if (fresh)
 			f->spare = fresh->next;

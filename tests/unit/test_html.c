@@ -224,6 +224,44 @@ static void test_files_left_alone_when_same(void)
 	}
 }
 
+/* Pages bigger than a batch (a room's month, its open items) go alone
+ * and the queue holds a few megabytes, not a few batches of any size:
+ * many of them, between small ones, all arrive whole. */
+static void test_big_pages_all_written(void)
+{
+	const size_t big = 3 * HFILES_BATCH_BYTES + 17;
+	char dir[512], name[64], path[700], *page = malloc(big), *got;
+	struct hfiles *f;
+	struct stat st;
+
+	CHECK(page != NULL);
+	snprintf(dir, sizeof(dir), "%s/big", th_tmpdir());
+	CHECK_OK(mkdir(dir, 0700));
+	CHECK_OK(hfiles_open(dir, &f));
+	for (int i = 0; i < 24; i++) {
+		memset(page, 'a' + i, big);
+		snprintf(name, sizeof(name), "big%d.html", i);
+		CHECK_OK(hfiles_put(f, name, page, big - (size_t)i));
+		snprintf(name, sizeof(name), "small%d.html", i);
+		CHECK_OK(hfiles_put(f, name, name, strlen(name)));
+	}
+	CHECK_OK(hfiles_close(f, NULL));
+	for (int i = 0; i < 24; i++) {
+		snprintf(path, sizeof(path), "%s/big%d.html", dir, i);
+		CHECK_OK(stat(path, &st));
+		CHECK_INT(st.st_size, (long long)(big - (size_t)i));
+		got = slurp(path);
+		CHECK(got[0] == 'a' + i && got[big - (size_t)i - 1] == 'a' + i);
+		free(got);
+		snprintf(path, sizeof(path), "%s/small%d.html", dir, i);
+		got = slurp(path);
+		snprintf(name, sizeof(name), "small%d.html", i);
+		CHECK_STR(got, name);
+		free(got);
+	}
+	free(page);
+}
+
 #define R(id, extra)                                                       \
 	"{\"id\":\"" id "\",\"room_id\":\"!ops:example.org\",\"author\":"   \
 	"\"@alice:example.org\",\"created\":\"2026-11-02T09:00:00Z\"," extra "}"
@@ -408,6 +446,7 @@ static void test_site_needs_a_folder(void)
 
 TESTS(TEST(test_escape), TEST(test_matrix_to), TEST(test_target_slug),
       TEST(test_charts), TEST(test_files_left_alone_when_same),
+      TEST(test_big_pages_all_written),
       TEST(test_site_of_a_small_store),
       TEST(test_site_shows_people_as_the_room_knows_them),
       TEST(test_site_of_stores_with_nothing_open),
