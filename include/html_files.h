@@ -28,6 +28,10 @@
 
 #define HFILES_BATCH_FILES 512
 #define HFILES_BATCH_BYTES ((size_t)1 << 20)
+/* The biggest page: a room's month of a quarter million changes, a
+ * page of all its open items, is more than the 64 MiB an sbuf holds by
+ * default; a site is written whatever its pages' size. */
+#define HFILES_PAGE_MAX ((size_t)1 << 30)
 
 struct hfiles;
 

@@ -195,8 +195,8 @@ static sc_err ring_add(struct ring *rg, const char *row, size_t len)
 static void stream_init(struct stream *s)
 {
 	memset(s, 0, sizeof(*s));
-	sbuf_init(&s->rows, 0);
-	sbuf_init(&s->index, 0);
+	sbuf_init(&s->rows, HFILES_PAGE_MAX);
+	sbuf_init(&s->index, HFILES_PAGE_MAX);
 	for (int i = 0; i < HTML_LATEST; i++)
 		sbuf_init(&s->latest.row[i], 0);
 }
@@ -967,7 +967,7 @@ static sc_err rooms_load(struct site *x)
 			stream_init(&rm->s[k]);
 		for (int k = 0; k < HTML_LATEST; k++)
 			sbuf_init(&rm->decisions.row[k], 0);
-		sbuf_init(&rm->open_rows, 0);
+		sbuf_init(&rm->open_rows, HFILES_PAGE_MAX);
 		sbuf_init(&rm->cell, 0);
 		rm->id = rs.v[i];
 		rs.v[i] = NULL;
@@ -1142,7 +1142,7 @@ sc_err export_html(struct store *st, const struct export_opts *o, char **why)
 		why_set(&x, "html writes a site into a folder: give -o DIR");
 		return SC_EINVAL;
 	}
-	sbuf_init(&x.page, 0);
+	sbuf_init(&x.page, HFILES_PAGE_MAX);
 	sbuf_init(&x.row, 0);
 	sbuf_init(&x.trow, 0);
 	sbuf_init(&x.tmp, 0);

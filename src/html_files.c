@@ -153,7 +153,7 @@ static sc_err hand_over(struct hfiles *f)
 		fresh = calloc(1, sizeof(*fresh));
 		if (!fresh)
 			return SC_ENOMEM;
-		sbuf_init(&fresh->data, 0);
+		sbuf_init(&fresh->data, HFILES_PAGE_MAX);
 	}
 	fresh->next = NULL;
 	f->cur = fresh;
@@ -172,7 +172,7 @@ sc_err hfiles_open(const char *dir, struct hfiles **out)
 		free(f);
 		return SC_ENOMEM;
 	}
-	sbuf_init(&f->cur->data, 0);
+	sbuf_init(&f->cur->data, HFILES_PAGE_MAX);
 	f->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (f->dfd < 0) {
 		e = errno;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "html_chart.h"
+#include "html_files.h"
 #include "html_int.h"
 #include "when.h"
 #include "banned.h"
@@ -452,11 +453,11 @@ sc_err html_meeting_page(struct site *x, const struct rec_full *f,
 
 	html_short_id(r, id);
 	html_numbered_path(name, r);
-	sbuf_init(&dec, 0);
-	sbuf_init(&chg, 0);
-	sbuf_init(&inc, 0);
-	sbuf_init(&todo, 0);
-	sbuf_init(&att, 0);
+	sbuf_init(&dec, HFILES_PAGE_MAX);
+	sbuf_init(&chg, HFILES_PAGE_MAX);
+	sbuf_init(&inc, HFILES_PAGE_MAX);
+	sbuf_init(&todo, HFILES_PAGE_MAX);
+	sbuf_init(&att, HFILES_PAGE_MAX);
 	memset(&m, 0, sizeof(m));
 	m.x = x;
 	m.room = r->room_id;
@@ -466,7 +467,7 @@ sc_err html_meeting_page(struct site *x, const struct rec_full *f,
 	m.todo.sb = &todo;
 	m.att.sb = &att;
 	for (size_t i = 0; i < NSECTIONS; i++) {
-		sbuf_init(&notes[i], 0);
+		sbuf_init(&notes[i], HFILES_PAGE_MAX);
 		m.notes[i].sb = &notes[i];
 	}
 	/* what was recorded during the meeting, that this export holds */

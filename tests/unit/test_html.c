@@ -394,6 +394,59 @@ static void test_site_shows_people_as_the_room_knows_them(void)
 	store_close(st);
 }
 
+/* A page over the 64 MiB an sbuf holds by default (a room's month of
+ * a quarter million changes; here 1,100 changes of 64 KB) is written
+ * whole, like any other. */
+static void test_site_with_a_page_over_64_mib(void)
+{
+	const size_t n = 1100, text = 64 * 1024;
+	struct store *st = NULL;
+	struct sbuf line, why;
+	char out[512], path[700], *big = malloc(text + 1);
+	char *err_why = NULL;
+	struct stat sta;
+
+	CHECK(big != NULL);
+	for (size_t k = 0; k < text; k++)
+		big[k] = (char)('a' + k % 26);
+	big[text] = '\0';
+	sbuf_init(&line, 0);
+	sbuf_init(&why, 0);
+	CHECK_OK(store_open(":memory:", &st));
+	CHECK_OK(store_import_begin(st));
+	for (size_t i = 1; i <= n; i++) {
+		struct rec_parsed p;
+
+		sbuf_setlen(&line, 0);
+		CHECK_OK(sbuf_printf(&line, "{\"id\":\"C%zu\",\"room_id\":"
+				     "\"!ops:example.org\",\"author\":"
+				     "\"@alice:example.org\",\"created\":"
+				     "\"2026-11-02T09:%02zu:00Z\",\"text\":\"x\"}",
+				     i, i % 60));
+		CHECK_OK(import_json_line(line.buf, &p, &why));
+		{ /* the text not parsed: a slow run stays bearable */
+			struct rec_full f = p.f;
+
+			f.r.text = big;
+			if (store_import_record(st, &f))
+				th_fail(__FILE__, __LINE__, "%s", store_errmsg(st));
+		}
+		rec_parsed_clear(&p);
+	}
+	CHECK_OK(store_import_end(st, 1));
+	snprintf(out, sizeof(out), "%s/big-month", th_tmpdir());
+	CHECK_OK(site(st, out, &err_why));
+	CHECK(err_why == NULL);
+	snprintf(path, sizeof(path), "%s/rooms/ops-example-org/changes-2026-11.html",
+		 out);
+	CHECK_OK(stat(path, &sta));
+	CHECK(sta.st_size > (long long)(n * text)); /* over 64 MiB */
+	sbuf_release(&line);
+	sbuf_release(&why);
+	store_close(st);
+	free(big);
+}
+
 static void test_site_of_stores_with_nothing_open(void)
 {
 	static const char *const closed[] = {
@@ -449,5 +502,6 @@ TESTS(TEST(test_escape), TEST(test_matrix_to), TEST(test_target_slug),
       TEST(test_big_pages_all_written),
       TEST(test_site_of_a_small_store),
       TEST(test_site_shows_people_as_the_room_knows_them),
+      TEST(test_site_with_a_page_over_64_mib),
       TEST(test_site_of_stores_with_nothing_open),
       TEST(test_site_needs_a_folder))
