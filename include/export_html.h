@@ -9,7 +9,9 @@
  *                                   every target
  *   rooms/ROOM/index.html           a room: charts, open action items
  *                                   by owner (critical and overdue
- *                                   first), the latest decisions,
+ *                                   first; the first
+ *                                   HTML_OPEN_PER_OWNER of each, then
+ *                                   how many more), the latest decisions,
  *                                   changes, incidents (MTTR) and
  *                                   meetings, and the months of each log
  *   rooms/ROOM/KIND-YYYY-MM.html    a log by month (todos, decisions,
@@ -50,6 +52,11 @@
  * and each log month is written when the next month of that log
  * begins; what is held is one month of each log and the open items.
  */
+
+/* A room page lists this many of an owner's open items, the most
+ * urgent first, then "... and N more" (every one is in the room's log
+ * of action items). */
+#define HTML_OPEN_PER_OWNER 100
 #ifndef SCRIBE_EXPORT_HTML_H
 #define SCRIBE_EXPORT_HTML_H
 

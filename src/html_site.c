@@ -224,9 +224,20 @@ static int64_t overdue_of(struct site *x, const struct hroom *rm, int64_t *open)
 	return n;
 }
 
+/* "... and N more" after an owner's first HTML_OPEN_PER_OWNER items */
+static void open_more(struct hw *w, size_t listed, size_t all)
+{
+	if (listed >= all)
+		return;
+	hw_puts(w, "<li class=\"muted\">… and ");
+	hw_int(w, (long long)(all - listed));
+	hw_puts(w, " more: <a href=\"#todos\">every action item</a>, by "
+		   "month</li>\n");
+}
+
 static void open_items(struct hw *w, struct site *x, struct hroom *rm)
 {
-	size_t owner = SIZE_MAX - 1;
+	size_t owner = SIZE_MAX - 1, listed = 0, all = 0;
 
 	hw_puts(w, "<h2 id=\"open\">Open action items</h2>\n<p class=\"muted\">"
 		   "By owner; critical first, then by due date. Overdue as of ");
@@ -244,9 +255,13 @@ static void open_items(struct hw *w, struct site *x, struct hroom *rm)
 
 			for (size_t j = i; j < rm->nopen && rm->open[j].owner == it->owner; j++)
 				n++;
-			if (owner != SIZE_MAX - 1)
+			if (owner != SIZE_MAX - 1) {
+				open_more(w, listed, all);
 				hw_puts(w, "</ul>\n");
+			}
 			owner = it->owner;
+			listed = 0;
+			all = n;
 			hw_puts(w, "<h3>");
 			if (owner == SIZE_MAX) {
 				hw_puts(w, "Unassigned");
@@ -260,6 +275,9 @@ static void open_items(struct hw *w, struct site *x, struct hroom *rm)
 			hw_int(w, (long long)n);
 			hw_puts(w, "</span></h3>\n<ul class=\"items\">\n");
 		}
+		if (listed == HTML_OPEN_PER_OWNER)
+			continue;
+		listed++;
 		if (it->due && it->due < x->asof) {
 			hw_puts(w, "<li class=\"overdue\">");
 			hw_add(w, rm->open_rows.buf + it->off, it->len);
@@ -271,6 +289,7 @@ static void open_items(struct hw *w, struct site *x, struct hroom *rm)
 			hw_puts(w, "</li>\n");
 		}
 	}
+	open_more(w, listed, all);
 	hw_puts(w, "</ul>\n");
 }
 

@@ -447,6 +447,61 @@ static void test_site_with_a_page_over_64_mib(void)
 	free(big);
 }
 
+/* A room page lists an owner's first HTML_OPEN_PER_OWNER open items,
+ * the most urgent first, then how many more and where they are. */
+static void test_room_page_lists_the_first_open_items(void)
+{
+	const int n = HTML_OPEN_PER_OWNER + 5;
+	struct store *st = NULL;
+	struct sbuf line, why;
+	char out[512], path[700], *err_why = NULL, *page, *p;
+	int items = 0;
+
+	sbuf_init(&line, 0);
+	sbuf_init(&why, 0);
+	CHECK_OK(store_open(":memory:", &st));
+	CHECK_OK(store_import_begin(st));
+	for (int i = 1; i <= n; i++) {
+		struct rec_parsed rp;
+
+		sbuf_setlen(&line, 0);
+		/* the last one is critical: it comes first */
+		CHECK_OK(sbuf_printf(&line, "{\"id\":\"T%d\",\"room_id\":"
+				     "\"!ops:example.org\",\"author\":"
+				     "\"@alice:example.org\",\"created\":"
+				     "\"2026-11-02T09:00:00Z\",\"text\":\"item %d\","
+				     "\"assignees\":[\"@bob:example.org\"]%s}", i, i,
+				     i == n ? ",\"severity\":\"critical\"" : ""));
+		CHECK_OK(import_json_line(line.buf, &rp, &why));
+		CHECK_OK(store_import_record(st, &rp.f));
+		rec_parsed_clear(&rp);
+	}
+	CHECK_OK(store_import_end(st, 1));
+	snprintf(out, sizeof(out), "%s/many-open", th_tmpdir());
+	CHECK_OK(site(st, out, &err_why));
+	snprintf(path, sizeof(path), "%s/rooms/ops-example-org/index.html", out);
+	page = slurp(path);
+	CHECK(page != NULL);
+	p = strstr(page, "<h2 id=\"open\">");
+	CHECK(p != NULL);
+	CHECK_CONTAINS(p, "(@bob:example.org)</span> <span class=\"muted\">105"
+			  "</span></h3>");
+	p = strstr(p, "<ul class=\"items\">");
+	CHECK(p != NULL);
+	*strstr(p, "</ul>") = '\0';
+	for (char *q = p; (q = strstr(q, "<li")); q++)
+		items++;
+	CHECK_INT(items, HTML_OPEN_PER_OWNER + 1);
+	CHECK(strstr(p, ">T105</a>") < strstr(p, ">T1</a>"));
+	CHECK(strstr(p, ">T100</a>") == NULL); /* past the first 100 */
+	CHECK_CONTAINS(p, "<li class=\"muted\">… and 5 more: <a href=\"#todos\">"
+			  "every action item</a>, by month</li>\n");
+	free(page);
+	sbuf_release(&line);
+	sbuf_release(&why);
+	store_close(st);
+}
+
 static void test_site_of_stores_with_nothing_open(void)
 {
 	static const char *const closed[] = {
@@ -503,5 +558,6 @@ TESTS(TEST(test_escape), TEST(test_matrix_to), TEST(test_target_slug),
       TEST(test_site_of_a_small_store),
       TEST(test_site_shows_people_as_the_room_knows_them),
       TEST(test_site_with_a_page_over_64_mib),
+      TEST(test_room_page_lists_the_first_open_items),
       TEST(test_site_of_stores_with_nothing_open),
       TEST(test_site_needs_a_folder))
