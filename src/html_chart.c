@@ -9,6 +9,7 @@
 
 #include "export_html.h"
 #include "html_chart.h"
+#include "html_int.h"
 #include "banned.h"
 
 /* The drawing area of line and bar charts, in viewBox units. */
@@ -45,31 +46,20 @@ static int64_t max_of(const struct chart_point *p, size_t n)
 static sc_err head(struct sbuf *out, const char *cls, const char *title,
 		   int w, int h)
 {
-	sc_err err = sbuf_puts(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" "
-				    "class=\"");
+	struct hw o = { out, SC_OK };
 
-	if (!err)
-		err = sbuf_puts(out, cls);
-	if (!err)
-		err = sbuf_puts(out, "\" viewBox=\"0 0 ");
-	if (!err)
-		err = sbuf_addint(out, w);
-	if (!err)
-		err = sbuf_putc(out, ' ');
-	if (!err)
-		err = sbuf_addint(out, h);
-	if (!err)
-		err = sbuf_puts(out, "\" role=\"img\" aria-label=\"");
-
-	if (!err)
-		err = html_esc(out, title);
-	if (!err)
-		err = sbuf_puts(out, "\"><title>");
-	if (!err)
-		err = html_esc(out, title);
-	if (!err)
-		err = sbuf_puts(out, "</title>");
-	return err;
+	hw_puts(&o, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"");
+	hw_puts(&o, cls);
+	hw_puts(&o, "\" viewBox=\"0 0 ");
+	hw_int(&o, w);
+	hw_puts(&o, " ");
+	hw_int(&o, h);
+	hw_puts(&o, "\" role=\"img\" aria-label=\"");
+	hw_esc(&o, title);
+	hw_puts(&o, "\"><title>");
+	hw_esc(&o, title);
+	hw_puts(&o, "</title>");
+	return o.err;
 }
 
 /* A text element at (x, y) with anchor "start", "middle" or "end". */
@@ -337,19 +327,16 @@ sc_err chart_tally(struct sbuf *out, int up, int down, int meh, int titled)
 		int64_t end = scale(v[0] + (i > 0 ? v[1] : 0) + (i > 1 ? v[2] : 0),
 				    120, total);
 		if (end > x) {
-			err = sbuf_puts(out, "<rect class=\"");
-			if (!err)
-				err = sbuf_puts(out, cls[i]);
-			if (!err)
-				err = sbuf_puts(out, "\" x=\"");
-			if (!err)
-				err = sbuf_addint(out, (long long)x);
-			if (!err)
-				err = sbuf_puts(out, "\" y=\"0\" width=\"");
-			if (!err)
-				err = sbuf_addint(out, (long long)(end - x));
-			if (!err)
-				err = sbuf_puts(out, "\" height=\"12\"/>");
+			struct hw o = { out, SC_OK };
+
+			hw_puts(&o, "<rect class=\"");
+			hw_puts(&o, cls[i]);
+			hw_puts(&o, "\" x=\"");
+			hw_int(&o, (long long)x);
+			hw_puts(&o, "\" y=\"0\" width=\"");
+			hw_int(&o, (long long)(end - x));
+			hw_puts(&o, "\" height=\"12\"/>");
+			err = o.err;
 		}
 		x = end;
 	}
