@@ -34,39 +34,120 @@
  * in x->file (meetings are small) and handed to bgf_put.
  */
 
-/* ---- a meeting's notes and attendance, read along ----
+/* ---- a meeting's notes and attendance, read once per file ----
  *
  * The shapes ask for the notes section by section and for the
- * attendance twice: the meetings come from store_export, which reads
- * every meeting's notes and attendance along with it (EXPORT_MINUTES),
- * and x->mm serves them for the meeting being written (17 queries per
- * meeting before, 5 now: the records made in it, the previous one). */
+ * attendance twice: read once for the meeting being written (x->mm),
+ * a meeting costs 7 queries instead of 17. */
 
 struct min_meeting {
-	const struct rec_full *f;
-	size_t *by_lines; /* f->attendance's indexes, most lines first */
+	int64_t id;
+	struct note *notes; /* strings owned */
+	size_t nnotes, capn;
+	struct attendee *att; /* user ids owned */
+	size_t natt, capa;
+	size_t *by_lines; /* att's indexes, most lines first, else in order */
+	sc_err err;
 };
 
-/* The store's "lines DESC, rowid" order of f's attendance: stable, by
- * insertion (a meeting has a few people). */
-static sc_err mm_load(struct min_meeting *mm, const struct rec_full *f)
+/* v with room for one more of n elements of size (*cap grown), or NULL
+ * with v as it was. */
+static void *room_for(void *v, size_t *cap, size_t n, size_t size)
 {
-	mm->f = f;
-	mm->by_lines = NULL;
-	if (f->nattendance &&
-	    !(mm->by_lines = malloc(f->nattendance * sizeof(*mm->by_lines))))
-		return SC_ENOMEM;
-	for (size_t i = 0; i < f->nattendance; i++) {
+	size_t c = *cap ? *cap * 2 : 16;
+
+	if (n < *cap)
+		return v;
+	if (!(v = realloc(v, c * size)))
+		return NULL;
+	*cap = c;
+	return v;
+}
+
+static int keep_note(const struct note *n, void *ctx)
+{
+	struct min_meeting *mm = ctx;
+	struct note *c;
+
+	if (!(c = room_for(mm->notes, &mm->capn, mm->nnotes, sizeof(*c))))
+		goto nomem;
+	mm->notes = c;
+	c += mm->nnotes;
+	*c = *n;
+	c->author = strdup(n->author);
+	c->kind = strdup(n->kind);
+	c->text = strdup(n->text);
+	mm->nnotes++; /* (freed by mm_clear whatever failed) */
+	if (c->author && c->kind && c->text)
+		return 0;
+nomem:
+	mm->err = SC_ENOMEM;
+	return 1;
+}
+
+static int keep_attendee(const struct attendee *a, void *ctx)
+{
+	struct min_meeting *mm = ctx;
+	struct attendee *c;
+
+	if (!(c = room_for(mm->att, &mm->capa, mm->natt, sizeof(*c))))
+		goto nomem;
+	mm->att = c;
+	c += mm->natt;
+	*c = *a;
+	c->user_id = strdup(a->user_id);
+	mm->natt++;
+	if (c->user_id)
+		return 0;
+nomem:
+	mm->err = SC_ENOMEM;
+	return 1;
+}
+
+static void mm_clear(struct min_meeting *mm)
+{
+	for (size_t i = 0; i < mm->nnotes; i++) {
+		free((char *)mm->notes[i].author);
+		free((char *)mm->notes[i].kind);
+		free((char *)mm->notes[i].text);
+	}
+	for (size_t i = 0; i < mm->natt; i++)
+		free((char *)mm->att[i].user_id);
+	free(mm->notes);
+	free(mm->att);
+	free(mm->by_lines);
+	memset(mm, 0, sizeof(*mm));
+}
+
+static sc_err mm_load(struct ex *x, const struct record *m,
+		      struct min_meeting *mm)
+{
+	sc_err err;
+
+	memset(mm, 0, sizeof(*mm));
+	mm->id = m->id;
+	err = ex_store_err(x, store_notes(x->st, m->id, keep_note, mm));
+	if (!err)
+		err = mm->err;
+	if (!err)
+		err = ex_store_err(x, store_attendance(x->st, m->id, 0,
+						       keep_attendee, mm));
+	if (!err)
+		err = mm->err;
+	if (!err && mm->natt &&
+	    !(mm->by_lines = malloc(mm->natt * sizeof(*mm->by_lines))))
+		err = SC_ENOMEM;
+	/* the store's "lines DESC, rowid": stable, by insertion */
+	for (size_t i = 0; !err && i < mm->natt; i++) {
 		size_t j = i;
 
-		while (j && f->attendance[mm->by_lines[j - 1]].lines <
-				    f->attendance[i].lines) {
+		while (j && mm->att[mm->by_lines[j - 1]].lines < mm->att[i].lines) {
 			mm->by_lines[j] = mm->by_lines[j - 1];
 			j--;
 		}
 		mm->by_lines[j] = i;
 	}
-	return SC_OK;
+	return err;
 }
 
 /* m's notes, oldest first, withdrawn ones too, to cb until it returns
@@ -74,12 +155,10 @@ static sc_err mm_load(struct min_meeting *mm, const struct rec_full *f)
 static sc_err min_each_note(struct ex *x, const struct record *m, note_cb cb,
 			    void *ctx)
 {
-	const struct rec_full *f = x->mm ? x->mm->f : NULL;
-
-	if (!f || f->r.id != m->id)
+	if (!x->mm || x->mm->id != m->id)
 		return ex_store_err(x, store_notes(x->st, m->id, cb, ctx));
-	for (size_t i = 0; i < f->nnotes; i++)
-		if (cb(&f->notes[i], ctx))
+	for (size_t i = 0; i < x->mm->nnotes; i++)
+		if (cb(&x->mm->notes[i], ctx))
 			break;
 	return SC_OK;
 }
@@ -88,13 +167,11 @@ static sc_err min_each_note(struct ex *x, const struct record *m, note_cb cb,
 static sc_err min_each_attendee(struct ex *x, const struct record *m,
 				int by_lines, attendance_cb cb, void *ctx)
 {
-	const struct rec_full *f = x->mm ? x->mm->f : NULL;
-
-	if (!f || f->r.id != m->id)
+	if (!x->mm || x->mm->id != m->id)
 		return ex_store_err(x, store_attendance(x->st, m->id, by_lines,
 							cb, ctx));
-	for (size_t i = 0; i < f->nattendance; i++)
-		if (cb(&f->attendance[by_lines ? x->mm->by_lines[i] : i], ctx))
+	for (size_t i = 0; i < x->mm->natt; i++)
+		if (cb(&x->mm->att[by_lines ? x->mm->by_lines[i] : i], ctx))
 			break;
 	return SC_OK;
 }
@@ -1141,10 +1218,9 @@ static sc_err min_review(struct ex *x, const struct record *m,
 					    md_to, MT_REVIEW);
 }
 
-static sc_err minutes_write(struct ex *x, const struct rec_full *f)
+static sc_err minutes_write(struct ex *x, const struct record *m)
 {
-	const struct record *m = &f->r;
-	struct min_meeting mm = { NULL, NULL };
+	struct min_meeting mm;
 	struct min_roles ro;
 	struct sbuf name;
 	sc_err err;
@@ -1160,7 +1236,7 @@ static sc_err minutes_write(struct ex *x, const struct rec_full *f)
 	if (err)
 		goto out;
 	sbuf_setlen(&x->file, 0);
-	err = mm_load(&mm, f);
+	err = mm_load(x, m, &mm);
 	x->mm = &mm;
 	memset(&ro, 0, sizeof(ro));
 	if (!err)
@@ -1173,7 +1249,7 @@ static sc_err minutes_write(struct ex *x, const struct rec_full *f)
 		}
 	}
 	x->mm = NULL;
-	free(mm.by_lines);
+	mm_clear(&mm);
 	roles_clear(&ro);
 	if (!err)
 		err = bgf_put(x->files, name.buf, x->file.buf, x->file.len);
@@ -1182,11 +1258,11 @@ out:
 	return err;
 }
 
-static int minutes_cb(const struct rec_full *f, void *ctx)
+static int minutes_cb(const struct record *r, void *ctx)
 {
 	struct ex *x = ctx;
 
-	x->err = minutes_write(x, f);
+	x->err = minutes_write(x, r);
 	ex_progress_step(&x->prog);
 	return x->err != SC_OK;
 }
@@ -1207,8 +1283,7 @@ sc_err export_minutes(struct ex *x)
 	ex_progress_start(&x->prog, x->st, &q, x->o->progress);
 	err = ex_files_open(x);
 	if (!err)
-		err = ex_store_err(x, store_export(x->st, &q, EXPORT_MINUTES,
-						   minutes_cb, x));
+		err = ex_store_err(x, store_query(x->st, &q, minutes_cb, x));
 	if (!err)
 		err = x->err;
 	err = ex_files_close(x, err);

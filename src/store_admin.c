@@ -241,7 +241,6 @@ struct export_state {
 	full_cb cb;
 	void *ctx;
 	int attached;
-	int items;      /* the query selects other kinds than meetings */
 	struct merge m[M_N];
 	struct rec_full f;
 	struct arena strs; /* f's strings but the record row's and items' */
@@ -544,9 +543,7 @@ static sc_err export_row(struct export_state *es)
 					 add_attendee);
 	}
 	if (!err && (es->attached & EXPORT_MINUTES) && r->kind == REC_MEETING) {
-		/* (a query of meetings alone selects no items) */
-		if (es->items)
-			err = merge_rows(es, &es->m[M_ITEMS], r->id, add_item);
+		err = merge_rows(es, &es->m[M_ITEMS], r->id, add_item);
 		f->minutes = 1;
 	}
 	if (!err && r->meeting) {
@@ -599,7 +596,6 @@ sc_err store_export(struct store *st, const struct rec_query *q, int attached,
 	es.cb = cb;
 	es.ctx = ctx;
 	es.attached = attached;
-	es.items = ((q->kinds ? q->kinds : REC_ALL) & ~REC_BIT(REC_MEETING)) != 0;
 	for (int i = 0; i < M_N; i++) {
 		es.m[i].stmt = merges[i].stmt;
 		es.m[i].rec_col = merges[i].rec_col;
